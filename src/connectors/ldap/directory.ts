@@ -1,0 +1,31 @@
+import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../domain/account';
+
+/**
+ * The directory as Tunnus uses it. The ldapts implementation talks to AD (or Samba AD) over
+ * LDAPS; tests may pass an in-memory fake. Every method throws a DirectoryError (see errors.ts)
+ * whose `kind` says whether retrying can help.
+ */
+export interface Directory {
+  /** The account whose employeeID equals the id, or null. Throws if more than one matches. */
+  findByEmployeeId(employeeId: string): Promise<DirectoryAccount | null>;
+  /**
+   * Which of the given names are already held by an object other than the identity's own
+   * account: sAMAccountName, userPrincipalName, mail and proxyAddresses (smtp:/SMTP:) are checked.
+   * Returns the taken candidates (by their sAMAccountName) so the caller can pick the next n.
+   */
+  takenNames(candidates: AccountNames[], exceptEmployeeId: string): Promise<Set<string>>;
+  /** Creates a disabled user with the password set and "must change at next logon". */
+  createAccount(account: NewAccount): Promise<DirectoryAccount>;
+  /** Replaces the managed attributes; a key whose value is undefined is cleared. */
+  updateAttributes(dn: string, attributes: Partial<ManagedAttributes>): Promise<void>;
+  setEnabled(dn: string, enabled: boolean): Promise<void>;
+  /** Idempotent: adding an existing member or removing a non-member is not an error. */
+  addToGroup(groupDn: string, memberDn: string): Promise<void>;
+  removeFromGroup(groupDn: string, memberDn: string): Promise<void>;
+  /** Moves the object under a new parent, keeping its RDN; returns the new DN. */
+  move(dn: string, newParentDn: string): Promise<string>;
+  /** The DN of a group by its sAMAccountName (cn), or null. */
+  findGroup(name: string): Promise<string | null>;
+  /** Releases the connection. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,58 @@
+// The shape of a directory account as the domain sees it: plain data, no LDAP types.
+
+/** An AD user as read from the directory. Group and OU references are DNs. */
+export interface DirectoryAccount {
+  dn: string;
+  /** Parent container DN (the OU the account lives in). */
+  ou: string;
+  employeeId: string;
+  sAMAccountName: string;
+  userPrincipalName: string;
+  mail?: string;
+  proxyAddresses: string[];
+  givenName?: string;
+  sn?: string;
+  displayName?: string;
+  title?: string;
+  department?: string;
+  /** DN of the manager's account, when set. */
+  manager?: string;
+  telephoneNumber?: string;
+  mobile?: string;
+  enabled: boolean;
+  /** DNs of the groups the account is a direct member of. */
+  memberOf: string[];
+}
+
+/** The attributes Tunnus manages on an account (AD attribute names). */
+export interface ManagedAttributes {
+  givenName: string;
+  sn: string;
+  displayName: string;
+  title: string;
+  department: string;
+  /** Manager DN, or undefined when HR names no manager (or the manager has no account yet). */
+  manager?: string;
+}
+
+/** Everything needed to create an account; names are already allocated and unique. */
+export interface NewAccount {
+  employeeId: string;
+  /** Container the account is created in. */
+  ou: string;
+  /** Relative name; we use the unique local part so moves between OUs never clash. */
+  cn: string;
+  sAMAccountName: string;
+  userPrincipalName: string;
+  mail?: string;
+  attributes: ManagedAttributes;
+  /** Initial password; set at creation (LDAPS only) and never logged or returned. */
+  password: string;
+}
+
+/** The names an account occupies, as checked for collisions. */
+export interface AccountNames {
+  sAMAccountName: string;
+  userPrincipalName: string;
+  mail?: string;
+}

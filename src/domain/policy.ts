@@ -1,0 +1,141 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { HrRecord } from './record';
+
+// The role policy: which OU, groups (and later licences) each role gets. Loaded from YAML once at
+// start-up and validated; every error names its path. OU and group values are relative to the
+// directory base DN ("OU=Care,OU=Staff,OU=Tunnus"), groups are sAMAccountNames.
+
+const rdnPath = z
+  .string()
+  .regex(/^(OU=[^,=]+)(,OU=[^,=]+)*$/i, 'must be an OU path like "OU=Care,OU=Staff" (relative to the base DN)');
+
+const groupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'must be a group name (letters, digits, space . _ -)');
+
+const licenceSchema = z
+  .object({ sku: z.string().min(1), disabledPlans: z.array(z.string()).default([]) })
+  .strict();
+
+const roleSchema = z
+  .object({
+    name: z.string().min(1),
+    match: z
+      .object({
+        jobCodes: z.array(z.string().min(1)).optional(),
+        orgUnitPrefixes: z.array(z.string().min(1)).optional(),
+        employmentTypes: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .default({}),
+    ou: rdnPath.optional(),
+    groups: z.array(groupName).default([]),
+    licences: z.array(licenceSchema).default([]),
+    mailbox: z.boolean().optional(),
+    cloud: z.boolean().optional(),
+    retentionDays: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    naming: z
+      .object({
+        upnDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a DNS domain'),
+        mailDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a DNS domain'),
+      })
+      .strict(),
+    lifecycle: z
+      .object({
+        preHireDays: z.number().int().min(0).max(365).default(14),
+        retentionDays: z.number().int().min(0).default(90),
+      })
+      .strict()
+      .default({ preHireDays: 14, retentionDays: 90 }),
+    ous: z.object({ default: rdnPath, disabled: rdnPath }).strict(),
+    /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
+    managedGroups: z.array(groupName).default([]),
+    roles: z.array(roleSchema).min(1, 'needs at least one role'),
+  })
+  .strict();
+
+export type Policy = z.infer<typeof policySchema>;
+export type RoleRule = z.infer<typeof roleSchema>;
+
+export class PolicyError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid policy: ${problems.join('; ')}`);
+    this.name = 'PolicyError';
+  }
+}
+
+/** Parses and validates policy YAML; throws PolicyError listing every problem with its path. */
+export function parsePolicy(yamlText: string): Policy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(yamlText);
+  } catch (err) {
+    throw new PolicyError([`not valid YAML: ${(err as Error).message}`]);
+  }
+  const result = policySchema.safeParse(raw);
+  if (!result.success) {
+    throw new PolicyError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return result.data;
+}
+
+/** What the policy grants one person. */
+export interface Entitlements {
+  /** The OU (relative) of the first matching role, else the default OU. */
+  ou: string;
+  /** Union of the groups of every matching role, sorted. */
+  groups: string[];
+  licences: { sku: string; disabledPlans: string[] }[];
+  mailbox: boolean;
+  cloud: boolean;
+  retentionDays: number;
+  /** Names of the matching roles, in policy order (for "why" explanations). */
+  roles: string[];
+}
+
+export function roleMatches(rule: RoleRule, record: HrRecord): boolean {
+  const { jobCodes, orgUnitPrefixes, employmentTypes } = rule.match;
+  if (jobCodes && !jobCodes.includes(record.jobCode)) return false;
+  if (orgUnitPrefixes && !orgUnitPrefixes.some((p) => record.orgUnit.startsWith(p))) return false;
+  if (employmentTypes && !employmentTypes.includes(record.employmentType)) return false;
+  return true;
+}
+
+/** Evaluates the policy for a record. Pure. */
+export function entitlementsFor(policy: Policy, record: HrRecord): Entitlements {
+  const matching = policy.roles.filter((rule) => roleMatches(rule, record));
+  const groups = new Set<string>();
+  const licences = new Map<string, string[]>();
+  for (const rule of matching) {
+    rule.groups.forEach((g) => groups.add(g));
+    for (const l of rule.licences) if (!licences.has(l.sku)) licences.set(l.sku, l.disabledPlans);
+  }
+  const retention = matching.map((r) => r.retentionDays).filter((d): d is number => d !== undefined);
+  return {
+    ou: matching.find((r) => r.ou)?.ou ?? policy.ous.default,
+    groups: [...groups].sort(),
+    licences: [...licences].map(([sku, disabledPlans]) => ({ sku, disabledPlans })),
+    mailbox: matching.some((r) => r.mailbox === true),
+    cloud: matching.some((r) => r.cloud === true),
+    retentionDays: retention.length > 0 ? Math.max(...retention) : policy.lifecycle.retentionDays,
+    roles: matching.map((r) => r.name),
+  };
+}
+
+/** Every group the policy manages: named by a rule or listed as managed. Others are left alone. */
+export function managedGroups(policy: Policy): string[] {
+  const all = new Set(policy.managedGroups);
+  for (const rule of policy.roles) rule.groups.forEach((g) => all.add(g));
+  return [...all].sort();
+}
+
+/** Every OU the policy places accounts in (relative paths), for provisioning and cleanup scope. */
+export function managedOus(policy: Policy): string[] {
+  const all = new Set([policy.ous.default, policy.ous.disabled]);
+  for (const rule of policy.roles) if (rule.ou) all.add(rule.ou);
+  return [...all].sort();
+}
