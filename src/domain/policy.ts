@@ -8,9 +8,14 @@ import type { HrRecord } from './record';
 
 const rdnPath = z
   .string()
-  .regex(/^(OU=[^,=]+)(,OU=[^,=]+)*$/i, 'must be an OU path like "OU=Care,OU=Staff" (relative to the base DN)');
+  .regex(
+    /^(OU=[^,=]+)(,OU=[^,=]+)*$/i,
+    'must be an OU path like "OU=Care,OU=Staff" (relative to the base DN)',
+  );
 
-const groupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'must be a group name (letters, digits, space . _ -)');
+const groupName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'must be a group name (letters, digits, space . _ -)');
 
 const licenceSchema = z
   .object({ sku: z.string().min(1), disabledPlans: z.array(z.string()).default([]) })

@@ -3,21 +3,25 @@ import { z } from 'zod';
 // The HR person record (DESIGN.md "Data formats"). HTTP/JSON uses camelCase, CSV snake_case;
 // both end up as HrRecord. Dates are calendar dates in Europe/Helsinki.
 
-const isoDate = z
-  .string()
+/** "is required" when absent, "must be text" when of another type. */
+const text = () =>
+  z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
+
+const isoDate = text()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
-  .refine((s) => isRealDate(s), 'is not a real calendar date');
+  // abort: a malformed date gets one message, not two
+  .refine((s) => isRealDate(s), { message: 'is not a real calendar date', abort: true });
 
 const name = (max: number) =>
-  z
-    .string()
+  text()
     .trim()
     .min(1, 'is required')
     .max(max, `must be at most ${max} characters`)
     // Control characters never belong in a name and would corrupt LDAP/CSV output.
+    // eslint-disable-next-line no-control-regex -- matching them is the point
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'contains control characters');
 
-export const employeeIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'must be 1-32 letters, digits or -');
+export const employeeIdSchema = text().regex(/^[A-Za-z0-9-]{1,32}$/, 'must be 1-32 letters, digits or -');
 
 export const employmentTypes = ['permanent', 'fixed_term', 'hourly', 'substitute'] as const;
 
@@ -28,8 +32,8 @@ export const hrRecordSchema = z
     callingName: name(100).optional(),
     lastName: name(200),
     jobTitle: name(200),
-    jobCode: z.string().trim().min(1, 'is required').max(64),
-    orgUnit: z.string().trim().min(1, 'is required').max(64),
+    jobCode: text().trim().min(1, 'is required').max(64),
+    orgUnit: text().trim().min(1, 'is required').max(64),
     employmentType: z.enum(employmentTypes, { message: `must be one of ${employmentTypes.join(', ')}` }),
     startDate: isoDate,
     endDate: isoDate.optional(),
@@ -95,13 +99,4 @@ function isRealDate(s: string): boolean {
   const [y, m, d] = s.split('-').map(Number) as [number, number, number];
   const date = new Date(Date.UTC(y, m - 1, d));
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
-}
-
-/**
- * A stable fingerprint of a record's content: same content in any key order → same string.
- * Used to drop duplicate HR deliveries. Pure (no crypto) so workflows may call it.
- */
-export function recordFingerprint(record: HrRecord): string {
-  const keys = Object.keys(record).sort() as (keyof HrRecord)[];
-  return JSON.stringify(keys.map((k) => [k, record[k] ?? null]));
 }

@@ -1,0 +1,288 @@
+import { randomInt } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { DirectoryAccount, ManagedAttributes } from '../domain/account';
+import { ErrorType } from '../domain/error-types';
+import { baseLocalPart, candidateNames, NamingError, type NamingDomains } from '../domain/naming';
+import { planFor, type Plan } from '../domain/plan';
+import { managedGroups, type Policy } from '../domain/policy';
+import type { HrRecord } from '../domain/record';
+import type { Directory } from '../connectors/ldap/directory';
+import { DirectoryError } from '../connectors/ldap/errors';
+
+// Directory activities: each one finds the account by employeeID first (the idempotency key),
+// then makes the directory match. Running any of them twice changes nothing the second time.
+
+export interface DirectoryActivitiesConfig {
+  baseDn: string;
+}
+
+export interface PlanRequest {
+  record: HrRecord;
+  /** The workflow's "now": plans depend on time, and workflow time is what counts. */
+  asOf: string;
+}
+
+export interface PersonName {
+  firstNames: string;
+  callingName?: string;
+  lastName: string;
+}
+
+export interface EnsureAccount {
+  employeeId: string;
+  name: PersonName;
+  ouDn: string;
+  attributes: ManagedAttributes;
+}
+
+export interface AccountRef {
+  employeeId: string;
+  sAMAccountName: string;
+  userPrincipalName: string;
+  /** True when this call created it; false when it already existed. */
+  created: boolean;
+}
+
+export interface GroupChange {
+  employeeId: string;
+  groups: string[];
+}
+
+/** How many times a create may lose a race for a name before giving up (and retrying later). */
+const CREATE_RACE_LIMIT = 5;
+
+export const createDirectoryActivities = (
+  dir: Directory,
+  policy: Policy,
+  config: DirectoryActivitiesConfig,
+) => {
+  const groupDnCache = new Map<string, string>();
+  const naming = policy.naming;
+
+  async function groupDn(name: string): Promise<string> {
+    const cached = groupDnCache.get(name);
+    if (cached) return cached;
+    const dn = await dir.findGroup(name);
+    if (!dn) {
+      throw ApplicationFailure.create({
+        type: ErrorType.PolicyTargetMissing,
+        message: `group ${name} named by the policy does not exist in the directory`,
+        nonRetryable: true,
+      });
+    }
+    groupDnCache.set(name, dn);
+    return dn;
+  }
+
+  async function requireAccount(employeeId: string): Promise<DirectoryAccount> {
+    const account = await dir.findByEmployeeId(employeeId);
+    if (!account) {
+      // The plan said it exists; it may be replicating or was deleted by hand. Retrying is right.
+      throw ApplicationFailure.create({
+        type: ErrorType.DirectoryUnavailable,
+        message: `no account with employeeID ${employeeId}`,
+      });
+    }
+    return account;
+  }
+
+  async function managedGroupsByDn(): Promise<Map<string, string>> {
+    const byDn = new Map<string, string>();
+    for (const name of managedGroups(policy)) {
+      const dn = await dir.findGroup(name).catch(() => null);
+      if (dn) byDn.set(dn, name);
+    }
+    return byDn;
+  }
+
+  return {
+    /** Desired vs actual → ordered steps. Reads only. */
+    async planPerson(req: PlanRequest): Promise<Plan> {
+      return guard(async () => {
+        const { record } = req;
+        const asOf = new Date(req.asOf);
+        const account = await dir.findByEmployeeId(record.employeeId);
+        const manager = record.managerId ? await dir.findByEmployeeId(record.managerId) : null;
+        const context = { baseDn: config.baseDn, asOf, ...(manager ? { managerDn: manager.dn } : {}) };
+        return planFor(record, policy, context, { account, managedGroupsByDn: await managedGroupsByDn() });
+      });
+    },
+
+    /** Creates the account (disabled, with a one-time password) unless it exists. */
+    async ensureAccount(cmd: EnsureAccount): Promise<AccountRef> {
+      return guard(async () => {
+        for (let attempt = 1; ; attempt++) {
+          const existing = await dir.findByEmployeeId(cmd.employeeId);
+          if (existing) return refOf(existing, false);
+          const chosen = await allocateFreeName(dir, baseLocalPart(cmd.name), naming, cmd.employeeId);
+          try {
+            const account = await dir.createAccount({
+              employeeId: cmd.employeeId,
+              ou: cmd.ouDn,
+              cn: chosen.cn,
+              sAMAccountName: chosen.sAMAccountName,
+              userPrincipalName: chosen.userPrincipalName,
+              mail: chosen.mail,
+              attributes: cmd.attributes,
+              password: generatePassword(),
+            });
+            return refOf(account, true);
+          } catch (err) {
+            // Another joiner took the name between our check and our write: AD refused it. Look again.
+            const lostRace =
+              err instanceof DirectoryError && (err.kind === 'alreadyExists' || err.kind === 'constraint');
+            if (lostRace && attempt < CREATE_RACE_LIMIT) continue;
+            if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
+              throw ApplicationFailure.create({
+                type: ErrorType.PolicyTargetMissing,
+                message: 'the OU named by the policy does not exist in the directory',
+                nonRetryable: true,
+              });
+            }
+            throw err;
+          }
+        }
+      });
+    },
+
+    async moveAccount(cmd: { employeeId: string; toOuDn: string }): Promise<void> {
+      return guard(async () => {
+        const account = await requireAccount(cmd.employeeId);
+        if (account.ou.toLowerCase() !== cmd.toOuDn.toLowerCase()) await dir.move(account.dn, cmd.toOuDn);
+      });
+    },
+
+    async setAttributes(cmd: {
+      employeeId: string;
+      attributes: Partial<ManagedAttributes>;
+      clear: (keyof ManagedAttributes)[];
+    }): Promise<void> {
+      return guard(async () => {
+        const account = await requireAccount(cmd.employeeId);
+        const change: Partial<Record<keyof ManagedAttributes, string | undefined>> = { ...cmd.attributes };
+        for (const key of cmd.clear) change[key] = undefined;
+        await dir.updateAttributes(account.dn, change);
+      });
+    },
+
+    async addToGroups(cmd: GroupChange): Promise<void> {
+      return guard(async () => {
+        const account = await requireAccount(cmd.employeeId);
+        const held = new Set(account.memberOf.map((dn) => dn.toLowerCase()));
+        for (const name of cmd.groups) {
+          const dn = await groupDn(name);
+          if (!held.has(dn.toLowerCase())) await dir.addToGroup(dn, account.dn);
+        }
+      });
+    },
+
+    async removeFromGroups(cmd: GroupChange): Promise<void> {
+      return guard(async () => {
+        const account = await requireAccount(cmd.employeeId);
+        const held = new Set(account.memberOf.map((dn) => dn.toLowerCase()));
+        for (const name of cmd.groups) {
+          const dn = await groupDn(name);
+          if (held.has(dn.toLowerCase())) await dir.removeFromGroup(dn, account.dn);
+        }
+      });
+    },
+
+    async setAccountEnabled(cmd: { employeeId: string; enabled: boolean }): Promise<void> {
+      return guard(async () => {
+        const account = await requireAccount(cmd.employeeId);
+        if (account.enabled !== cmd.enabled) await dir.setEnabled(account.dn, cmd.enabled);
+      });
+    },
+
+    /** The person's account as the directory holds it now (for `tunnus person show`). */
+    async readAccount(cmd: { employeeId: string }): Promise<DirectoryAccount | null> {
+      return guard(() => dir.findByEmployeeId(cmd.employeeId));
+    },
+  };
+};
+
+export type DirectoryActivities = ReturnType<typeof createDirectoryActivities>;
+
+/** How many candidates one collision query checks; Finland has many Matti Virtanens. */
+const NAME_WINDOW = 50;
+const MAX_NAME_NUMBER = 999;
+
+/** The smallest free candidate, checking AD in windows of candidates, one query per window. */
+async function allocateFreeName(dir: Directory, base: string, domains: NamingDomains, employeeId: string) {
+  for (let first = 1; first <= MAX_NAME_NUMBER; first += NAME_WINDOW) {
+    const window = Array.from({ length: NAME_WINDOW }, (_, i) => candidateNames(base, first + i, domains));
+    const taken = await dir.takenNames(window, employeeId);
+    const free = window.find((c) => !taken.has(c.sAMAccountName));
+    if (free) return free;
+  }
+  throw ApplicationFailure.create({
+    type: ErrorType.NameCollision,
+    message: `every account name candidate up to ${MAX_NAME_NUMBER} is taken`,
+    nonRetryable: true,
+  });
+}
+
+function refOf(account: DirectoryAccount, created: boolean): AccountRef {
+  return {
+    employeeId: account.employeeId,
+    sAMAccountName: account.sAMAccountName,
+    userPrincipalName: account.userPrincipalName,
+    created,
+  };
+}
+
+/** Runs an activity body and turns connector errors into classified Temporal failures. */
+async function guard<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+export function toFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof NamingError) {
+    return ApplicationFailure.create({
+      type: ErrorType.InvalidRecord,
+      message: `${err.field}: ${err.message}`,
+      nonRetryable: true,
+    });
+  }
+  if (err instanceof DirectoryError) {
+    const type = {
+      unavailable: ErrorType.DirectoryUnavailable,
+      constraint: ErrorType.DirectoryConstraint,
+      alreadyExists: ErrorType.DirectoryConstraint,
+      permission: ErrorType.DirectoryPermission,
+      invalid: ErrorType.DirectoryInvalid,
+      noSuchObject: ErrorType.DirectoryInvalid,
+      duplicateIdentity: ErrorType.DuplicateIdentity,
+    }[err.kind];
+    return ApplicationFailure.create({
+      type,
+      message: err.message,
+      nonRetryable: !err.retryable,
+      cause: err,
+    });
+  }
+  return err;
+}
+
+const PASSWORD_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@_'];
+
+/**
+ * A one-time password meeting AD complexity (all four character classes, 20 characters). It lives
+ * only inside ensureAccount: never logged, never returned, never in workflow history. People get
+ * their first sign-in through the city's onboarding channel (e.g. self-service reset).
+ */
+export function generatePassword(length = 20): string {
+  const chars = PASSWORD_SETS.map((set) => set[randomInt(set.length)]!);
+  const all = PASSWORD_SETS.join('');
+  while (chars.length < length) chars.push(all[randomInt(all.length)]!);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  return chars.join('');
+}

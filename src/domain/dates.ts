@@ -1,0 +1,60 @@
+// Calendar dates from HR are local to Europe/Helsinki. These helpers turn them into instants.
+// They are pure (Intl only), so activities compute them and workflows receive the results.
+
+export const HR_TIME_ZONE = 'Europe/Helsinki';
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Offset of a time zone from UTC at an instant, in minutes (Helsinki: +120 or +180). */
+function offsetMinutes(instant: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
+  return Math.round((asUtc - instant.getTime()) / 60000);
+}
+
+/** The instant a local wall-clock time occurs in the zone (DST-safe for times outside the gap). */
+export function zonedInstant(date: string, time = '00:00', timeZone = HR_TIME_ZONE): Date {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const [hh, mm] = time.split(':').map(Number) as [number, number];
+  const guess = Date.UTC(y, m - 1, d, hh, mm);
+  // Two passes: the offset at the guessed instant may differ from the offset at the answer near DST.
+  const first = guess - offsetMinutes(new Date(guess), timeZone) * 60000;
+  return new Date(guess - offsetMinutes(new Date(first), timeZone) * 60000);
+}
+
+/** Start of a calendar day in Helsinki. */
+export function startOfDay(date: string): Date {
+  return zonedInstant(date, '00:00');
+}
+
+/** End of a calendar day in Helsinki: the start of the next day. */
+export function endOfDay(date: string): Date {
+  return startOfDay(addDays(date, 1));
+}
+
+/** Calendar arithmetic on YYYY-MM-DD strings. */
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Today's calendar date in Helsinki at an instant. */
+export function helsinkiDate(instant: Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: HR_TIME_ZONE }).format(instant);
+}

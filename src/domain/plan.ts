@@ -1,0 +1,154 @@
+import type { DirectoryAccount, ManagedAttributes } from './account';
+import { addDays, endOfDay, startOfDay } from './dates';
+import { displayNameFor, givenNameFor } from './naming';
+import { entitlementsFor, type Entitlements, type Policy } from './policy';
+import type { HrRecord } from './record';
+import type { Step } from './steps';
+
+export type { Step } from './steps';
+
+// Plan = desired state (record + policy, as of an instant) vs actual state (the directory)
+// → an ordered list of steps. Pure: the plan activity gathers the actual state and calls this;
+// a simulation prints the same steps without applying them.
+
+/** What the directory should hold for one person at one instant. */
+export interface DesiredAccount {
+  employeeId: string;
+  /** Full DN of the OU the account belongs in. */
+  ouDn: string;
+  attributes: ManagedAttributes;
+  /** Group names (sAMAccountName) the policy grants. */
+  groups: string[];
+  enabled: boolean;
+}
+
+/** The dates that drive a person's lifecycle, as ISO instants. */
+export interface Schedule {
+  /** When the account should exist (start date − preHireDays, Helsinki midnight). */
+  provisionAt: string;
+  /** When the account should be enabled (start date, Helsinki midnight). */
+  startAt: string;
+  /** When access ends (end of the last working day), if HR gave an end date. */
+  endAt?: string;
+}
+
+export interface Plan {
+  employeeId: string;
+  asOf: string;
+  schedule: Schedule;
+  entitlements: Entitlements;
+  /** Ordered steps; empty when the directory already matches. */
+  steps: Step[];
+}
+
+export function scheduleFor(record: HrRecord, policy: Policy): Schedule {
+  return {
+    provisionAt: startOfDay(addDays(record.startDate, -policy.lifecycle.preHireDays)).toISOString(),
+    startAt: startOfDay(record.startDate).toISOString(),
+    ...(record.endDate ? { endAt: endOfDay(record.endDate).toISOString() } : {}),
+  };
+}
+
+export interface DesiredContext {
+  baseDn: string;
+  /** DN of the manager's account when HR names one and it exists. */
+  managerDn?: string;
+  asOf: Date;
+}
+
+export function desiredAccount(record: HrRecord, policy: Policy, ctx: DesiredContext): DesiredAccount {
+  const ent = entitlementsFor(policy, record);
+  const schedule = scheduleFor(record, policy);
+  const started = ctx.asOf.getTime() >= Date.parse(schedule.startAt);
+  const ended = schedule.endAt !== undefined && ctx.asOf.getTime() >= Date.parse(schedule.endAt);
+  return {
+    employeeId: record.employeeId,
+    ouDn: `${ent.ou},${ctx.baseDn}`,
+    attributes: {
+      givenName: givenNameFor(record),
+      sn: record.lastName,
+      displayName: displayNameFor(record),
+      title: record.jobTitle,
+      department: record.orgUnit,
+      ...(ctx.managerDn ? { manager: ctx.managerDn } : {}),
+    },
+    groups: ent.groups,
+    enabled: started && !ended,
+  };
+}
+
+export interface ActualState {
+  account: DirectoryAccount | null;
+  /** DN → group name for every group the policy manages (others are never touched). */
+  managedGroupsByDn: Map<string, string>;
+}
+
+const attributeKeys: (keyof ManagedAttributes)[] = [
+  'givenName',
+  'sn',
+  'displayName',
+  'title',
+  'department',
+  'manager',
+];
+
+/** DNs compare case-insensitively in AD. */
+const sameDn = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
+  const steps: Step[] = [];
+  const account = actual.account;
+  if (!account) {
+    steps.push({ kind: 'createAccount', ouDn: desired.ouDn, attributes: desired.attributes });
+    if (desired.groups.length > 0) steps.push({ kind: 'addToGroups', groups: desired.groups });
+    if (desired.enabled) steps.push({ kind: 'enableAccount' });
+    return steps;
+  }
+  if (!sameDn(account.ou, desired.ouDn)) {
+    steps.push({ kind: 'moveAccount', fromOuDn: account.ou, toOuDn: desired.ouDn });
+  }
+  const changed: Partial<ManagedAttributes> = {};
+  const clear: (keyof ManagedAttributes)[] = [];
+  for (const key of attributeKeys) {
+    const want = desired.attributes[key];
+    const have = account[key];
+    if (want === undefined) {
+      // An unknown manager (no account yet) is not a reason to clear one that is set.
+      if (key !== 'manager' && have !== undefined) clear.push(key);
+    } else if (key === 'manager' ? !(have && sameDn(have, want)) : have !== want) {
+      changed[key] = want;
+    }
+  }
+  if (Object.keys(changed).length > 0 || clear.length > 0) {
+    steps.push({ kind: 'setAttributes', attributes: changed, clear });
+  }
+  const heldManaged = new Set(
+    account.memberOf.map((dn) => findGroupName(actual.managedGroupsByDn, dn)).filter((n): n is string => !!n),
+  );
+  const wanted = new Set(desired.groups);
+  const remove = [...heldManaged].filter((g) => !wanted.has(g)).sort();
+  const add = [...wanted].filter((g) => !heldManaged.has(g)).sort();
+  if (remove.length > 0) steps.push({ kind: 'removeFromGroups', groups: remove });
+  if (add.length > 0) steps.push({ kind: 'addToGroups', groups: add });
+  if (desired.enabled && !account.enabled) steps.push({ kind: 'enableAccount' });
+  if (!desired.enabled && account.enabled) steps.push({ kind: 'disableAccount' });
+  return steps;
+}
+
+/** The whole plan for one person: what to do now, and the dates that will change it. */
+export function planFor(record: HrRecord, policy: Policy, ctx: DesiredContext, actual: ActualState): Plan {
+  return {
+    employeeId: record.employeeId,
+    asOf: ctx.asOf.toISOString(),
+    schedule: scheduleFor(record, policy),
+    entitlements: entitlementsFor(policy, record),
+    steps: diff(desiredAccount(record, policy, ctx), actual),
+  };
+}
+
+function findGroupName(byDn: Map<string, string>, dn: string): string | undefined {
+  const exact = byDn.get(dn);
+  if (exact) return exact;
+  for (const [key, name] of byDn) if (sameDn(key, dn)) return name;
+  return undefined;
+}

@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { connectClient, deliverRecord, inBatches, personState } from './client';
+import { parseEnv } from './config';
+import { formatCsvErrors, parseHrCsv } from './domain/hr-csv';
+import { describeErrors, parseHrRecord } from './domain/record';
+import type { PersonState } from './workflows/messages';
+
+// The `tunnus` CLI. Validation happens here, before anything reaches Temporal: a bad record or a
+// CSV with a bad row is reported with its field (and line) and nothing is applied.
+
+const USAGE = `usage:
+  tunnus hire <record.json> [--wait]       deliver one HR record (JSON, camelCase fields)
+  tunnus hr import <file.csv>              deliver every person in an HR CSV snapshot
+  tunnus person show <employeeId> [--json] the person's state as Tunnus knows it
+`;
+
+export class UsageError extends Error {}
+
+export async function run(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, wait: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, sub, arg] = positionals;
+  const print = (s: string) => out.write(`${s}\n`);
+  if (values.help || !command) {
+    print(USAGE);
+    return command ? 0 : 2;
+  }
+  const withClient = async (fn: (client: Client) => Promise<number>) => {
+    const client = await connectClient(parseEnv());
+    try {
+      return await fn(client);
+    } finally {
+      await client.connection.close();
+    }
+  };
+
+  if (command === 'hire' && sub) {
+    const parsed = parseHrRecord(readJson(sub));
+    if (!parsed.ok) {
+      print(`invalid record: ${describeErrors(parsed.errors)}`);
+      return 1;
+    }
+    return withClient(async (client) => {
+      const workflowId = await deliverRecord(client, parsed.value, 'hr');
+      print(`delivered to ${workflowId}`);
+      if (values.wait) {
+        const state = await waitForSettled(client, parsed.value.employeeId);
+        print(formatState(state));
+        return state.stage === 'failed' ? 1 : 0;
+      }
+      return 0;
+    });
+  }
+  if (command === 'hr' && sub === 'import' && arg) {
+    const { records, errors } = parseHrCsv(fs.readFileSync(arg, 'utf8'));
+    if (errors.length > 0) {
+      print(formatCsvErrors(errors));
+      print(`${errors.length} error(s) in ${arg}: nothing was applied`);
+      return 1;
+    }
+    return withClient(async (client) => {
+      const total = records.length;
+      await inBatches(
+        records,
+        32,
+        async ({ record }) => void (await deliverRecord(client, record, 'hr')),
+        (done) => {
+          if (done % 100 === 0 || done === total) print(`delivered ${done}/${total}`);
+        },
+      );
+      print(`${total} people delivered; each person's workflow plans and applies the changes`);
+      return 0;
+    });
+  }
+  if (command === 'person' && sub === 'show' && arg) {
+    return withClient(async (client) => {
+      const state = await personState(client, arg);
+      if (!state) {
+        print(`no person ${arg}`);
+        return 1;
+      }
+      print(values.json ? JSON.stringify(state, null, 2) : formatState(state));
+      return 0;
+    });
+  }
+  print(USAGE);
+  return 2;
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
+  }
+}
+
+async function waitForSettled(client: Client, employeeId: string, timeoutMs = 120_000): Promise<PersonState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await personState(client, employeeId);
+    const running = state?.runs.some((r) => !r.endedAt);
+    if (state && !running && ['active', 'failed'].includes(state.stage)) return state;
+    if (Date.now() > deadline) throw new Error(`person ${employeeId} did not settle within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function formatState(s: PersonState): string {
+  const lines = [
+    `person     ${s.employeeId}`,
+    `stage      ${s.stage}`,
+    `account    ${s.account ? `${s.account.sAMAccountName} (${s.account.userPrincipalName})` : '-'}`,
+    `job        ${s.record ? `${s.record.jobCode} in ${s.record.orgUnit}, from ${s.record.startDate}` : '-'}`,
+    `records    ${s.recordsReceived} received, ${s.duplicatesIgnored} duplicates ignored`,
+  ];
+  if (s.lastError) lines.push(`error      ${s.lastError.type}: ${s.lastError.message}`);
+  lines.push('runs');
+  for (const r of s.runs) lines.push(`  ${r.workflowId}  ${r.outcome ?? 'running'}  ${r.startedAt}`);
+  lines.push('timeline');
+  for (const t of s.timeline) lines.push(`  ${t.at}  ${t.event}${t.detail ? ` (${t.detail})` : ''}`);
+  return lines.join('\n');
+}
+
+/** Entry point for bin/tunnus.js and `npm run tunnus`. */
+export function cli(): void {
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`tunnus: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    },
+  );
+}
+
+if (require.main === module) cli();

@@ -1,0 +1,131 @@
+import { condition, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { AccountRef, DirectoryActivities } from '../activities/directory';
+import type { Plan } from '../domain/plan';
+import { describeStep, type Step } from '../domain/steps';
+import type { HrRecord } from '../domain/record';
+import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
+import { directoryActivityOptions } from './options';
+
+// The heart of joiner and mover runs: plan → wait for the date the plan depends on → apply →
+// re-plan, until the directory matches the latest record as of now. A newer record (signal)
+// interrupts any wait and is planned afresh, so a moved start date simply moves the timer.
+
+const dir = proxyActivities<DirectoryActivities>(directoryActivityOptions);
+
+export interface ProvisionResult {
+  employeeId: string;
+  account?: AccountRef;
+  /** Descriptions of every step applied, in order. */
+  applied: string[];
+  enabled: boolean;
+}
+
+export async function converge(initial: HrRecord): Promise<ProvisionResult> {
+  let record = initial;
+  let version = 0;
+  const status: ProvisionStatus = { phase: 'planning', detail: 'planning', lastSteps: [] };
+  setHandler(recordChangedSignal, (next) => {
+    record = next;
+    version++;
+  });
+  setHandler(provisionStatusQuery, () => status);
+
+  const result: ProvisionResult = { employeeId: record.employeeId, applied: [], enabled: false };
+  /** Waits until the instant or until a newer record arrives. */
+  const waitFor = async (until: number, what: string): Promise<void> => {
+    const seen = version;
+    status.phase = 'waiting';
+    status.detail = what;
+    status.waitingUntil = new Date(until).toISOString();
+    setCurrentDetails(what);
+    await condition(() => version !== seen, Math.max(until - Date.now(), 1), { summary: what });
+    setCurrentDetails('');
+    delete status.waitingUntil;
+  };
+
+  for (;;) {
+    const seen = version;
+    status.phase = 'planning';
+    status.detail = 'planning';
+    const plan = await dir.planPerson.executeWithOptions(
+      { summary: 'plan: compare HR record and policy with AD' },
+      [{ record, asOf: new Date().toISOString() }],
+    );
+    const asOf = Date.parse(plan.asOf);
+    const provisionAt = Date.parse(plan.schedule.provisionAt);
+    if (asOf < provisionAt) {
+      await waitFor(provisionAt, `waiting to create account on ${plan.schedule.provisionAt.slice(0, 10)}`);
+      continue;
+    }
+    status.phase = 'applying';
+    status.lastSteps = plan.steps.map(describeStep);
+    for (const step of plan.steps) {
+      status.detail = describeStep(step);
+      const account = await applyStep(record, step);
+      if (account) result.account = account;
+      result.applied.push(describeStep(step));
+      if (step.kind === 'enableAccount') result.enabled = true;
+    }
+    if (plan.steps.length > 0)
+      log.info('plan applied', { employeeId: record.employeeId, steps: plan.steps.length });
+    if (version !== seen) continue;
+    const startAt = Date.parse(plan.schedule.startAt);
+    if (asOf < startAt) {
+      await waitFor(startAt, `waiting for start date ${record.startDate}`);
+      continue;
+    }
+    if (!result.account) result.account = await accountRef(record.employeeId);
+    status.phase = 'done';
+    status.detail = plan.steps.length > 0 ? 'applied' : 'already up to date';
+    return result;
+  }
+}
+
+async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | undefined> {
+  const employeeId = record.employeeId;
+  const opts = { summary: describeStep(step) };
+  switch (step.kind) {
+    case 'createAccount':
+      return dir.ensureAccount.executeWithOptions(opts, [
+        {
+          employeeId,
+          name: {
+            firstNames: record.firstNames,
+            lastName: record.lastName,
+            ...(record.callingName ? { callingName: record.callingName } : {}),
+          },
+          ouDn: step.ouDn,
+          attributes: step.attributes,
+        },
+      ]);
+    case 'moveAccount':
+      return void (await dir.moveAccount.executeWithOptions(opts, [{ employeeId, toOuDn: step.toOuDn }]));
+    case 'setAttributes':
+      return void (await dir.setAttributes.executeWithOptions(opts, [
+        { employeeId, attributes: step.attributes, clear: step.clear },
+      ]));
+    case 'addToGroups':
+      return void (await dir.addToGroups.executeWithOptions(opts, [{ employeeId, groups: step.groups }]));
+    case 'removeFromGroups':
+      return void (await dir.removeFromGroups.executeWithOptions(opts, [
+        { employeeId, groups: step.groups },
+      ]));
+    case 'enableAccount':
+      return void (await dir.setAccountEnabled.executeWithOptions(opts, [{ employeeId, enabled: true }]));
+    case 'disableAccount':
+      return void (await dir.setAccountEnabled.executeWithOptions(opts, [{ employeeId, enabled: false }]));
+  }
+}
+
+async function accountRef(employeeId: string): Promise<AccountRef | undefined> {
+  const account = await dir.readAccount({ employeeId });
+  if (!account) return undefined;
+  return {
+    employeeId,
+    sAMAccountName: account.sAMAccountName,
+    userPrincipalName: account.userPrincipalName,
+    created: false,
+  };
+}
+
+export type { Plan };

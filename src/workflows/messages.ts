@@ -1,0 +1,90 @@
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AccountRef } from '../activities/directory';
+import type { Schedule } from '../domain/plan';
+import type { HrRecord } from '../domain/record';
+
+// Signals, queries and updates, with the types they carry. Shared by workflows and clients.
+
+export type Source = 'hr' | 'education';
+
+export interface RecordDelivery {
+  record: HrRecord;
+  source: Source;
+}
+
+export interface SubmitResult {
+  accepted: boolean;
+  /** 'duplicate' when the record equals the last accepted one (nothing new starts). */
+  reason: 'changed' | 'new' | 'duplicate';
+}
+
+export type LifecycleStage = 'received' | 'joining' | 'active' | 'updating' | 'failed';
+
+export interface TimelineEntry {
+  at: string;
+  event: string;
+  detail?: string;
+}
+
+export interface RunRef {
+  workflowId: string;
+  kind: 'joiner' | 'mover';
+  startedAt: string;
+  endedAt?: string;
+  outcome?: 'completed' | 'failed';
+}
+
+export interface PersonState {
+  employeeId: string;
+  stage: LifecycleStage;
+  source?: Source;
+  record?: HrRecord;
+  /** Fingerprint of the last accepted record, for de-duplication. */
+  fingerprint?: string;
+  /** Incremented per accepted record; runs catch up to it. */
+  version: number;
+  recordsReceived: number;
+  duplicatesIgnored: number;
+  account?: AccountRef;
+  schedule?: Schedule;
+  /** What the running child is doing right now (e.g. "waiting for start date 2027-01-07"). */
+  status?: string;
+  lastError?: { type: string; message: string; at: string };
+  runs: RunRef[];
+  timeline: TimelineEntry[];
+  runSeq: number;
+}
+
+export interface ProvisionStatus {
+  phase: 'planning' | 'applying' | 'waiting' | 'done';
+  detail: string;
+  waitingUntil?: string;
+  lastSteps: string[];
+}
+
+/** An HR (or education) record for the person: de-duplicated, then planned and applied. */
+export const recordSignal = defineSignal<[RecordDelivery]>('record');
+/** Same as the signal, but answers whether the record was new, changed or a duplicate. */
+export const submitRecordUpdate = defineUpdate<SubmitResult, [RecordDelivery]>('submitRecord');
+export const stateQuery = defineQuery<PersonState>('state');
+
+/** Parent → running joiner/mover: a newer record arrived; re-plan with it. */
+export const recordChangedSignal = defineSignal<[HrRecord]>('recordChanged');
+export const provisionStatusQuery = defineQuery<ProvisionStatus>('status');
+
+// Search attributes: business keys only, never names or other personal data.
+export const EmployeeIdKey = defineSearchAttributeKey('EmployeeId', 'KEYWORD');
+export const LifecycleStageKey = defineSearchAttributeKey('LifecycleStage', 'KEYWORD');
+export const OrgUnitKey = defineSearchAttributeKey('OrgUnit', 'KEYWORD');
+export const SourceKey = defineSearchAttributeKey('Source', 'KEYWORD');
+
+export const searchAttributeDefinitions = {
+  EmployeeId: 'Keyword',
+  LifecycleStage: 'Keyword',
+  OrgUnit: 'Keyword',
+  Source: 'Keyword',
+} as const;
+
+export const TASK_QUEUE = 'tunnus';
+export const personWorkflowId = (employeeId: string) => `person-${employeeId}`;

@@ -1,0 +1,141 @@
+import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../src/domain/account';
+import type { Directory } from '../../src/connectors/ldap/directory';
+import { DirectoryError } from '../../src/connectors/ldap/errors';
+
+/**
+ * An in-memory directory with AD's uniqueness rules, for workflow tests on the time-skipping
+ * server. It records every write so tests can assert what happened and how often.
+ */
+export class MemoryDirectory implements Directory {
+  readonly accounts = new Map<string, DirectoryAccount>();
+  readonly groups = new Map<string, string>();
+  readonly writes: string[] = [];
+  /** When set, every call fails as if AD were down. */
+  down = false;
+
+  constructor(
+    groupNames: string[],
+    readonly baseDn = 'DC=kerava,DC=test',
+  ) {
+    for (const name of groupNames) this.groups.set(name, `CN=${name},OU=Groups,OU=Tunnus,${baseDn}`);
+  }
+
+  private check(): void {
+    if (this.down) throw new DirectoryError('unavailable', 'directory unreachable (test)', true);
+  }
+
+  async findByEmployeeId(employeeId: string): Promise<DirectoryAccount | null> {
+    this.check();
+    const found = [...this.accounts.values()].find((a) => a.employeeId === employeeId);
+    return found ? structuredClone(found) : null;
+  }
+
+  async takenNames(candidates: AccountNames[], exceptEmployeeId: string): Promise<Set<string>> {
+    this.check();
+    const held = new Set<string>();
+    for (const a of this.accounts.values()) {
+      if (a.employeeId === exceptEmployeeId) continue;
+      [
+        a.sAMAccountName,
+        a.userPrincipalName,
+        a.mail,
+        ...a.proxyAddresses.map((p) => p.replace(/^smtp:/i, '')),
+      ]
+        .filter((v): v is string => !!v)
+        .forEach((v) => held.add(v.toLowerCase()));
+    }
+    return new Set(
+      candidates
+        .filter((c) =>
+          [c.sAMAccountName, c.userPrincipalName, c.mail].some((v) => v && held.has(v.toLowerCase())),
+        )
+        .map((c) => c.sAMAccountName),
+    );
+  }
+
+  async createAccount(account: NewAccount): Promise<DirectoryAccount> {
+    this.check();
+    const dn = `CN=${account.cn},${account.ou}`;
+    const clash = [...this.accounts.values()].some(
+      (a) => a.sAMAccountName.toLowerCase() === account.sAMAccountName.toLowerCase(),
+    );
+    if (this.accounts.has(dn) || clash)
+      throw new DirectoryError('alreadyExists', 'entry already exists', false);
+    const created: DirectoryAccount = {
+      dn,
+      ou: account.ou,
+      employeeId: account.employeeId,
+      sAMAccountName: account.sAMAccountName,
+      userPrincipalName: account.userPrincipalName,
+      ...(account.mail ? { mail: account.mail } : {}),
+      proxyAddresses: [],
+      ...account.attributes,
+      enabled: false,
+      memberOf: [],
+    };
+    this.accounts.set(dn, created);
+    this.writes.push(`create ${account.employeeId}`);
+    return structuredClone(created);
+  }
+
+  private get(dn: string): DirectoryAccount {
+    const a = this.accounts.get(dn);
+    if (!a) throw new DirectoryError('noSuchObject', 'no such object', false);
+    return a;
+  }
+
+  async updateAttributes(dn: string, attributes: Partial<ManagedAttributes>): Promise<void> {
+    this.check();
+    const a = this.get(dn);
+    for (const [k, v] of Object.entries(attributes)) {
+      if (v === undefined) delete (a as unknown as Record<string, unknown>)[k];
+      else (a as unknown as Record<string, unknown>)[k] = v;
+    }
+    this.writes.push(`update ${a.employeeId}`);
+  }
+
+  async setEnabled(dn: string, enabled: boolean): Promise<void> {
+    this.check();
+    const a = this.get(dn);
+    a.enabled = enabled;
+    this.writes.push(`${enabled ? 'enable' : 'disable'} ${a.employeeId}`);
+  }
+
+  async addToGroup(groupDn: string, memberDn: string): Promise<void> {
+    this.check();
+    const a = this.get(memberDn);
+    if (!a.memberOf.includes(groupDn)) a.memberOf.push(groupDn);
+    this.writes.push(`add ${a.employeeId}`);
+  }
+
+  async removeFromGroup(groupDn: string, memberDn: string): Promise<void> {
+    this.check();
+    const a = this.get(memberDn);
+    a.memberOf = a.memberOf.filter((g) => g !== groupDn);
+    this.writes.push(`remove ${a.employeeId}`);
+  }
+
+  async move(dn: string, newParentDn: string): Promise<string> {
+    this.check();
+    const a = this.get(dn);
+    const rdn = dn.split(',')[0]!;
+    const next = `${rdn},${newParentDn}`;
+    this.accounts.delete(dn);
+    a.dn = next;
+    a.ou = newParentDn;
+    this.accounts.set(next, a);
+    this.writes.push(`move ${a.employeeId}`);
+    return next;
+  }
+
+  async findGroup(name: string): Promise<string | null> {
+    this.check();
+    return this.groups.get(name) ?? null;
+  }
+
+  async close(): Promise<void> {}
+
+  account(employeeId: string): DirectoryAccount | undefined {
+    return [...this.accounts.values()].find((a) => a.employeeId === employeeId);
+  }
+}
