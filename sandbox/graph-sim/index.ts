@@ -1,0 +1,14 @@
+export { startGraphSimulator } from './server';
+export type {
+  Counters,
+  FailStatus,
+  Faults,
+  GraphSimAdmin,
+  GraphSimulator,
+  GraphSimulatorOptions,
+  RequestRecord,
+} from './server';
+export { GraphFailure, GraphState, tenantId } from './state';
+export type { AssignedLicense, SimUser, Sku } from './state';
+export { defaultSeats, exchangePlanNames, plans, skuCatalogue } from './skus';
+export type { ServicePlan, SkuDefinition, SkuSeats } from './skus';
