@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+#
+# Tunnus worker image. The repo runs TypeScript through tsx, which is a runtime dependency, so there
+# is no compile step: the image carries src/ and the production node_modules, nothing else (tests,
+# sandbox, simulators, docs and the sample policy stay out; see .dockerignore). The policy and the
+# DC's CA certificate are mounted at run time (docker-compose.yml).
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- deps: production dependencies exactly as locked. @swc/core (the Temporal workflow bundler's
+# compiler) and esbuild (tsx) install native binaries, which is why this runs on the same base as
+# the runtime stage.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    TUNNUS_POLICY_FILE=/etc/tunnus/policy.yaml
+WORKDIR /app
+# Code and dependencies stay owned by root: the worker (user "node", uid 1000) can read, not modify.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY src ./src
+USER node
+# `node --import tsx` rather than the tsx CLI: one process, so node is PID 1 and receives SIGTERM
+# itself; the Temporal worker's own signal handler then drains and shuts down cleanly.
+CMD ["node", "--import", "tsx", "src/worker.ts"]

@@ -1,0 +1,469 @@
+import fs from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import {
+  AndFilter,
+  Attribute,
+  Change,
+  Client,
+  EqualityFilter,
+  type Entry,
+  type Filter,
+  NotFilter,
+  OrFilter,
+  type SearchOptions,
+} from 'ldapts';
+import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../domain/account';
+import type { Directory } from './directory';
+import { classifyLdapError, DirectoryError, LdapCode, ldapResultCode } from './errors';
+import { childDn, escapeDnValue, parentDn, parseRdn, splitDn } from './escape';
+
+// The production directory connector: AD (or Samba AD) over LDAPS with ldapts. One Client per
+// instance; after a transport failure the client is replaced so the next call reconnects and
+// binds again (a DC restart must not leave the connector broken). Logs carry operation names,
+// result codes and counts — never names, DNs or passwords.
+
+export interface LdapDirectoryConfig {
+  /** `ldaps://host:636`. Passwords can only be set over an encrypted connection. */
+  url: string;
+  bindDn: string;
+  bindPassword: string;
+  /** Search base for accounts, groups and name collisions. */
+  baseDn: string;
+  /** PEM file of the CA that signed the DC's certificate; without it the system CAs are used. */
+  caCertPath?: string;
+  /** Per-request and connect timeout (default 10 s). */
+  timeoutMs?: number;
+  /** Page size for searches that can return many entries (default 500). */
+  pageSize?: number;
+}
+
+/** The subset of a pino logger the connector uses (pino's `log.info(fields, message)` style). */
+export interface DirectoryLogger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** The Directory plus operations only tooling and tests need. */
+export interface LdapDirectory extends Directory {
+  /** Deletes a leaf entry; deleting one that is already gone is not an error. */
+  deleteEntry(dn: string): Promise<void>;
+}
+
+// userAccountControl bits (MS-ADTS 2.2.16).
+const UF_ACCOUNTDISABLE = 0x2;
+const UF_NORMAL_ACCOUNT = 0x200;
+
+const ACCOUNT_ATTRIBUTES = [
+  'employeeID',
+  'sAMAccountName',
+  'userPrincipalName',
+  'mail',
+  'proxyAddresses',
+  'givenName',
+  'sn',
+  'displayName',
+  'title',
+  'department',
+  'manager',
+  'telephoneNumber',
+  'mobile',
+  'userAccountControl',
+  'pwdLastSet',
+  'memberOf',
+];
+
+const MANAGED_KEYS: (keyof ManagedAttributes)[] = [
+  'givenName',
+  'sn',
+  'displayName',
+  'title',
+  'department',
+  'manager',
+];
+
+const silent: DirectoryLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const eq = (attribute: string, value: string): Filter => new EqualityFilter({ attribute, value });
+
+/** Accounts are users that are not computers (computer objects are users in AD's schema). */
+const personFilter = (): Filter =>
+  new AndFilter({
+    filters: [eq('objectClass', 'user'), new NotFilter({ filter: eq('objectClass', 'computer') })],
+  });
+
+export function createLdapDirectory(
+  config: LdapDirectoryConfig,
+  log: DirectoryLogger = silent,
+): LdapDirectory {
+  const timeout = config.timeoutMs ?? 10_000;
+  const pageSize = config.pageSize ?? 500;
+  const tlsOptions: ConnectionOptions = {
+    ...(config.caCertPath ? { ca: [fs.readFileSync(config.caCertPath)] } : {}),
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  };
+  const newClient = () => new Client({ url: config.url, timeout, connectTimeout: timeout, tlsOptions });
+
+  let client = newClient();
+  let binding: Promise<void> | undefined;
+  let closed = false;
+
+  async function session(): Promise<Client> {
+    if (closed) throw new DirectoryError('invalid', 'directory connector is closed', false);
+    const current = client;
+    if (current.isConnected && current.isBound) return current;
+    // Concurrent calls share one bind instead of racing several on the same socket.
+    if (!binding) {
+      const pending: Promise<void> = current.bind(config.bindDn, config.bindPassword).finally(() => {
+        if (binding === pending) binding = undefined;
+      });
+      binding = pending;
+    }
+    await binding;
+    return current;
+  }
+
+  /** Drops a client whose connection failed, so the next call starts from a fresh socket. */
+  function reset(failed: Client): void {
+    if (client !== failed) return;
+    client = newClient();
+    binding = undefined;
+    failed.unbind().catch(() => undefined);
+  }
+
+  /**
+   * Runs one operation with classification and logging. Reads (`retryRead`) are repeated once
+   * on a fresh connection when the old one turned out dead; writes never are (a write whose
+   * answer was lost may have happened, and the caller's find-first logic decides).
+   */
+  async function op<T>(name: string, fn: (c: Client) => Promise<T>, retryRead = false): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let used: Client | undefined;
+      try {
+        used = await session();
+        return await fn(used);
+      } catch (err) {
+        const e = classifyLdapError(err, name);
+        if (e.kind === 'unavailable') reset(used ?? client);
+        if (e.kind === 'unavailable' && retryRead && attempt === 1) {
+          log.debug({ op: name, kind: e.kind }, 'ldap read failed; retrying on a new connection');
+          continue;
+        }
+        log.warn(
+          { op: name, kind: e.kind, ldapCode: e.ldapCode, retryable: e.retryable },
+          'ldap operation failed',
+        );
+        throw e;
+      }
+    }
+  }
+
+  async function searchAll(c: Client, base: string, options: SearchOptions): Promise<Entry[]> {
+    const { searchEntries } = await c.search(base, { scope: 'sub', paged: { pageSize }, ...options });
+    return searchEntries;
+  }
+
+  async function readAccount(c: Client, dn: string): Promise<Entry> {
+    const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ACCOUNT_ATTRIBUTES });
+    const entry = searchEntries[0];
+    if (!entry) throw new DirectoryError('noSuchObject', 'read failed: entry not found', false);
+    return entry;
+  }
+
+  async function replace(c: Client, dn: string, type: string, values: string[] | Buffer[]): Promise<void> {
+    await c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values }) }));
+  }
+
+  async function isMember(c: Client, groupDn: string, memberDn: string): Promise<boolean> {
+    const { searchEntries } = await c.search(groupDn, {
+      scope: 'base',
+      filter: eq('member', memberDn),
+      attributes: ['1.1'],
+    });
+    return searchEntries.length > 0;
+  }
+
+  return {
+    async findByEmployeeId(employeeId) {
+      requireValue(employeeId, 'employeeId');
+      return op(
+        'findByEmployeeId',
+        async (c) => {
+          const { searchEntries } = await c.search(config.baseDn, {
+            scope: 'sub',
+            filter: new AndFilter({ filters: [personFilter(), eq('employeeID', employeeId)] }),
+            attributes: ACCOUNT_ATTRIBUTES,
+            sizeLimit: 2,
+          });
+          if (searchEntries.length > 1) {
+            throw new DirectoryError(
+              'duplicateIdentity',
+              'findByEmployeeId: more than one account carries this employeeID',
+              false,
+            );
+          }
+          const entry = searchEntries[0];
+          return entry ? toAccount(entry) : null;
+        },
+        true,
+      );
+    },
+
+    async takenNames(candidates: AccountNames[], exceptEmployeeId: string) {
+      const wanted = new Set<string>();
+      for (const c of candidates) {
+        for (const v of [c.sAMAccountName, c.userPrincipalName, c.mail]) if (v) wanted.add(v.toLowerCase());
+      }
+      if (wanted.size === 0) return new Set<string>();
+      // One search: every name against every attribute that can hold it, except the identity's own.
+      const anyName = new OrFilter({
+        filters: [...wanted].flatMap((v) => [
+          eq('sAMAccountName', v),
+          eq('userPrincipalName', v),
+          eq('mail', v),
+          eq('proxyAddresses', `smtp:${v}`),
+        ]),
+      });
+      const filter = new AndFilter({
+        filters: [anyName, new NotFilter({ filter: eq('employeeID', exceptEmployeeId) })],
+      });
+      const entries = await op(
+        'takenNames',
+        (c) =>
+          searchAll(c, config.baseDn, {
+            filter,
+            attributes: ['sAMAccountName', 'userPrincipalName', 'mail', 'proxyAddresses'],
+          }),
+        true,
+      );
+      // Decide per candidate from the values themselves (AD matches these case-insensitively).
+      const held = new Set<string>();
+      for (const e of entries) {
+        for (const v of [one(e, 'sAMAccountName'), one(e, 'userPrincipalName'), one(e, 'mail')]) {
+          if (v) held.add(v.toLowerCase());
+        }
+        for (const p of many(e, 'proxyAddresses')) {
+          const m = /^smtp:(.*)$/i.exec(p);
+          if (m?.[1]) held.add(m[1].toLowerCase());
+        }
+      }
+      const taken = new Set<string>();
+      for (const c of candidates) {
+        if ([c.sAMAccountName, c.userPrincipalName, c.mail].some((v) => v && held.has(v.toLowerCase()))) {
+          taken.add(c.sAMAccountName);
+        }
+      }
+      log.debug({ op: 'takenNames', candidates: candidates.length, taken: taken.size }, 'name check');
+      return taken;
+    },
+
+    async createAccount(account: NewAccount) {
+      requireValue(account.employeeId, 'employeeId');
+      const dn = childDn('CN', account.cn, account.ou);
+      const attrs: Attribute[] = [
+        new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+        new Attribute({ type: 'sAMAccountName', values: [account.sAMAccountName] }),
+        new Attribute({ type: 'userPrincipalName', values: [account.userPrincipalName] }),
+        new Attribute({ type: 'employeeID', values: [account.employeeId] }),
+        // AD takes the password only as a quoted UTF-16LE string, and only over an encrypted connection.
+        new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${account.password}"`, 'utf16le')] }),
+        new Attribute({
+          type: 'userAccountControl',
+          values: [String(UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE)],
+        }),
+        // 0 = "must change password at next logon".
+        new Attribute({ type: 'pwdLastSet', values: ['0'] }),
+      ];
+      if (account.mail) attrs.push(new Attribute({ type: 'mail', values: [account.mail] }));
+      for (const key of MANAGED_KEYS) {
+        const value = account.attributes[key];
+        // AD refuses empty strings; an empty value means "not set".
+        if (value) attrs.push(new Attribute({ type: key, values: [value] }));
+      }
+      return op('createAccount', async (c) => {
+        await c.add(dn, attrs);
+        // Samba and AD both accept all of the above in the add. Directories that apply
+        // pwdLastSet or the disable bit differently get them fixed here, so the result is the same.
+        let entry = await readAccount(c, dn);
+        const uac = Number(one(entry, 'userAccountControl') ?? 0);
+        let fixed = false;
+        if ((uac & UF_ACCOUNTDISABLE) === 0) {
+          await replace(c, entry.dn, 'userAccountControl', [String(uac | UF_ACCOUNTDISABLE)]);
+          fixed = true;
+        }
+        if (one(entry, 'pwdLastSet') !== '0') {
+          await replace(c, entry.dn, 'pwdLastSet', ['0']);
+          fixed = true;
+        }
+        if (fixed) entry = await readAccount(c, entry.dn);
+        log.info({ op: 'createAccount', fixedAfterAdd: fixed }, 'account created');
+        return toAccount(entry);
+      });
+    },
+
+    async updateAttributes(dn: string, attributes: Partial<ManagedAttributes>) {
+      const changes: Change[] = [];
+      for (const key of MANAGED_KEYS) {
+        if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+        const value = attributes[key];
+        // Replace with no values clears the attribute (and is not an error when it is absent).
+        const values = value ? [value] : [];
+        changes.push(
+          new Change({ operation: 'replace', modification: new Attribute({ type: key, values }) }),
+        );
+      }
+      if (changes.length === 0) return;
+      await op('updateAttributes', (c) => c.modify(dn, changes));
+      log.debug({ op: 'updateAttributes', attributes: changes.length }, 'attributes replaced');
+    },
+
+    async setEnabled(dn: string, enabled: boolean) {
+      await op('setEnabled', async (c) => {
+        const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['userAccountControl'] });
+        const raw = searchEntries[0] ? one(searchEntries[0], 'userAccountControl') : undefined;
+        if (raw === undefined)
+          throw new DirectoryError('noSuchObject', 'setEnabled failed: no account', false);
+        const uac = Number(raw);
+        // Only the disable bit changes; every other flag an admin set is kept.
+        const next = enabled ? uac & ~UF_ACCOUNTDISABLE : uac | UF_ACCOUNTDISABLE;
+        if (next !== uac) await replace(c, dn, 'userAccountControl', [String(next)]);
+      });
+    },
+
+    async addToGroup(groupDn: string, memberDn: string) {
+      await op('addToGroup', async (c) => {
+        try {
+          await c.modify(
+            groupDn,
+            new Change({
+              operation: 'add',
+              modification: new Attribute({ type: 'member', values: [memberDn] }),
+            }),
+          );
+        } catch (err) {
+          // Samba and AD answer 68 (RFC servers 20) for an existing member. Confirm rather than
+          // assume, so a different refusal with the same code is not reported as success.
+          const code = ldapResultCode(err);
+          const dup = code === LdapCode.entryAlreadyExists || code === LdapCode.attributeOrValueExists;
+          if (!(dup && (await isMember(c, groupDn, memberDn)))) throw err;
+        }
+      });
+    },
+
+    async removeFromGroup(groupDn: string, memberDn: string) {
+      await op('removeFromGroup', async (c) => {
+        try {
+          await c.modify(
+            groupDn,
+            new Change({
+              operation: 'delete',
+              modification: new Attribute({ type: 'member', values: [memberDn] }),
+            }),
+          );
+        } catch (err) {
+          // Samba answers 53 ("already deleted") for a non-member, RFC servers 16 (no such value).
+          const code = ldapResultCode(err);
+          const absent = code === LdapCode.unwillingToPerform || code === LdapCode.noSuchAttribute;
+          if (!(absent && !(await isMember(c, groupDn, memberDn)))) throw err;
+        }
+      });
+    },
+
+    async move(dn: string, newParentDn: string) {
+      return op('move', async (c) => {
+        const { rdn, parent } = splitDn(dn);
+        if (parent.toLowerCase() === newParentDn.trim().toLowerCase()) return dn;
+        // Re-escape the RDN in our form: ldapts splits the new DN at the first comma that does not
+        // follow a backslash, which misreads a server-written `\\,` (a value ending in `\`).
+        const { type, value } = parseRdn(rdn);
+        const newRdn = `${type}=${escapeDnValue(value)}`;
+        await c.modifyDN(dn, `${newRdn},${newParentDn}`);
+        // Return the DN as the server writes it, so callers compare like with like.
+        const { searchEntries } = await c.search(`${newRdn},${newParentDn}`, {
+          scope: 'base',
+          attributes: ['1.1'],
+        });
+        log.debug({ op: 'move' }, 'entry moved');
+        return searchEntries[0]?.dn ?? `${newRdn},${newParentDn}`;
+      });
+    },
+
+    async findGroup(name: string) {
+      requireValue(name, 'group name');
+      return op(
+        'findGroup',
+        async (c) => {
+          const { searchEntries } = await c.search(config.baseDn, {
+            scope: 'sub',
+            filter: new AndFilter({ filters: [eq('objectClass', 'group'), eq('sAMAccountName', name)] }),
+            attributes: ['1.1'],
+            sizeLimit: 2,
+          });
+          return searchEntries[0]?.dn ?? null;
+        },
+        true,
+      );
+    },
+
+    async deleteEntry(dn: string) {
+      await op('deleteEntry', async (c) => {
+        try {
+          await c.del(dn);
+        } catch (err) {
+          if (ldapResultCode(err) !== LdapCode.noSuchObject) throw err;
+        }
+      });
+    },
+
+    async close() {
+      closed = true;
+      await client.unbind().catch(() => undefined);
+    },
+  };
+}
+
+function requireValue(value: string, what: string): void {
+  if (!value) throw new DirectoryError('invalid', `${what} must not be empty`, false);
+}
+
+function toAccount(entry: Entry): DirectoryAccount {
+  const uac = Number(one(entry, 'userAccountControl') ?? 0);
+  const optional = (attr: string, key: keyof DirectoryAccount) => {
+    const v = one(entry, attr);
+    return v !== undefined ? { [key]: v } : {};
+  };
+  return {
+    dn: entry.dn,
+    ou: parentDn(entry.dn),
+    employeeId: one(entry, 'employeeID') ?? '',
+    sAMAccountName: one(entry, 'sAMAccountName') ?? '',
+    userPrincipalName: one(entry, 'userPrincipalName') ?? '',
+    ...optional('mail', 'mail'),
+    proxyAddresses: many(entry, 'proxyAddresses'),
+    ...optional('givenName', 'givenName'),
+    ...optional('sn', 'sn'),
+    ...optional('displayName', 'displayName'),
+    ...optional('title', 'title'),
+    ...optional('department', 'department'),
+    ...optional('manager', 'manager'),
+    ...optional('telephoneNumber', 'telephoneNumber'),
+    ...optional('mobile', 'mobile'),
+    enabled: (uac & UF_ACCOUNTDISABLE) === 0,
+    memberOf: many(entry, 'memberOf'),
+  };
+}
+
+/** All values of an attribute, looked up case-insensitively (servers echo their own casing). */
+function many(entry: Entry, attribute: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  if (key === undefined || key === 'dn') return [];
+  const raw = entry[key];
+  const list = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
+}
+
+function one(entry: Entry, attribute: string): string | undefined {
+  return many(entry, attribute)[0];
+}
