@@ -26,10 +26,28 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows must be deterministic: no Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflows must be deterministic: no Node built-ins.',
+          })),
           patterns: [
-            { group: ['**/connectors/**', 'ldapts', 'pino', '@microsoft/*', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'], message: 'Workflows must not do I/O: call activities instead.' },
-            { group: ['**/activities/*', '!**/activities/*'], message: 'Import activity types only (import type).', allowTypeImports: true },
+            {
+              group: [
+                '**/connectors/**',
+                'ldapts',
+                'pino',
+                '@microsoft/*',
+                '@temporalio/activity',
+                '@temporalio/client',
+                '@temporalio/worker',
+              ],
+              message: 'Workflows must not do I/O: call activities instead.',
+            },
+            {
+              group: ['**/activities/*', '!**/activities/*'],
+              message: 'Import activity types only (import type).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
@@ -37,13 +55,24 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/starter.ts', 'src/cli/**/*.ts', 'sandbox/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'src/starter.ts',
+      'src/cli/**/*.ts',
+      'sandbox/**/*.ts',
+      'bench/**/*.ts',
+      'test/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     rules: {
       'no-console': 'off',
       // node:test's describe/it return promises the runner itself awaits.
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
       ],
     },
   },

@@ -182,3 +182,17 @@ async function stopByPidFile(pidFile: string, port: number): Promise<void> {
   for (let i = 0; i < 100 && (await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 100));
   fs.rmSync(pidFile, { force: true });
 }
+
+/** Stops every dev server started from this state dir (by pid file); returns how many. */
+export async function stopTemporalDevServers(): Promise<number> {
+  const dir = path.join(stateDir, 'temporal');
+  if (!fs.existsSync(dir)) return 0;
+  let stopped = 0;
+  for (const file of fs.readdirSync(dir)) {
+    const match = /^dev-server-(\d+)\.pid$/.exec(file);
+    if (!match) continue;
+    await stopByPidFile(path.join(dir, file), Number(match[1]));
+    stopped++;
+  }
+  return stopped;
+}

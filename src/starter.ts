@@ -30,8 +30,9 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
     print(USAGE);
     return command ? 0 : 2;
   }
+  const env = parseEnv();
   const withClient = async (fn: (client: Client) => Promise<number>) => {
-    const client = await connectClient(parseEnv());
+    const client = await connectClient(env);
     try {
       return await fn(client);
     } finally {
@@ -46,7 +47,7 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
       return 1;
     }
     return withClient(async (client) => {
-      const workflowId = await deliverRecord(client, parsed.value, 'hr');
+      const workflowId = await deliverRecord(client, parsed.value, 'hr', env.TEMPORAL_TASK_QUEUE);
       print(`delivered to ${workflowId}`);
       if (values.wait) {
         const state = await waitForSettled(client, parsed.value.employeeId);
@@ -68,7 +69,7 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
       await inBatches(
         records,
         32,
-        async ({ record }) => void (await deliverRecord(client, record, 'hr')),
+        async ({ record }) => void (await deliverRecord(client, record, 'hr', env.TEMPORAL_TASK_QUEUE)),
         (done) => {
           if (done % 100 === 0 || done === total) print(`delivered ${done}/${total}`);
         },

@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { employeeIdSchema, hrRecordSchema } from '../../domain/record';
+import type { RecordIndex } from '../../store/record-index';
+import type { Intake } from '../intake';
+import { acceptedSchema, errorSchema, personView, personViewSchema } from '../schemas';
+import type { RecordSubmitter } from '../submit';
+
+export interface PersonRoutesOptions {
+  intake: Intake;
+  index: RecordIndex;
+  submitter: RecordSubmitter;
+}
+
+const params = z.object({ employeeId: employeeIdSchema.describe('HR employee id') });
+
+export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
+  app,
+  { intake, index, submitter },
+) => {
+  app.put(
+    '/api/v1/persons/:employeeId',
+    {
+      config: { scope: 'hr:write' },
+      schema: {
+        summary: 'Deliver the full current HR record of one person',
+        description:
+          'Idempotent: a record equal to the last accepted one answers `unchanged` and starts nothing. ' +
+          'Otherwise the record is signalled to the person workflow (which it starts if needed).',
+        tags: ['persons'],
+        security: [{ bearer: ['hr:write'] }],
+        params,
+        body: hrRecordSchema,
+        response: {
+          202: acceptedSchema,
+          400: errorSchema.describe('invalid_record: every bad field is named'),
+          401: errorSchema,
+          403: errorSchema,
+          409: errorSchema.describe('the employeeId in the body differs from the path'),
+          413: errorSchema,
+          503: errorSchema.describe('the workflow service is unavailable; retry later'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const record = request.body;
+      if (record.employeeId !== request.params.employeeId) {
+        return reply.code(409).send({
+          error: 'id_mismatch',
+          message: 'employeeId in the body differs from the one in the path',
+          fields: [{ field: 'employeeId', message: 'differs from the path' }],
+        });
+      }
+      return reply.code(202).send(await submitter.submit(record, 'hr'));
+    },
+  );
+
+  app.get(
+    '/api/v1/persons/:employeeId',
+    {
+      config: { scope: 'ops:read' },
+      schema: {
+        summary: "The person's state: account, pending dated events, last runs",
+        tags: ['persons'],
+        security: [{ bearer: ['ops:read'] }],
+        params,
+        response: {
+          200: personViewSchema,
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          404: errorSchema.describe('Tunnus has never seen this employee id'),
+          503: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { employeeId } = request.params;
+      const [state, entry] = await Promise.all([intake.personState(employeeId), index.get(employeeId)]);
+      if (!state) return reply.code(404).send({ error: 'not_found' });
+      return reply.code(200).send(personView(state, entry, new Date()));
+    },
+  );
+};

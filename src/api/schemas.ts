@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { personWorkflowId, type PersonState } from '../workflows/messages';
+import type { IndexEntry } from '../store/record-index';
+
+// Response shapes, as zod schemas: they document the API (OpenAPI) and the serializer keeps only
+// the fields named here, so nothing else in the workflow state (names, the record) leaks out.
+
+export const fieldErrorSchema = z.object({ field: z.string(), message: z.string() });
+
+export const errorSchema = z.object({
+  error: z.string().describe('machine-readable code, e.g. invalid_record, unauthorized, id_mismatch'),
+  message: z.string().optional(),
+  fields: z.array(fieldErrorSchema).optional().describe('each bad field with what is wrong with it'),
+});
+export type ErrorBody = z.infer<typeof errorSchema>;
+
+export const acceptedSchema = z.object({
+  workflowId: z.string().describe('the person entity workflow, person-{employeeId}'),
+  status: z
+    .enum(['accepted', 'unchanged'])
+    .describe('unchanged: the record equals the last accepted one and nothing new was started'),
+});
+
+const sourceSchema = z.enum(['hr', 'education']);
+
+export const personViewSchema = z.object({
+  employeeId: z.string(),
+  workflowId: z.string(),
+  stage: z.enum(['received', 'joining', 'active', 'updating', 'failed']),
+  status: z.string().optional().describe('what the running joiner/mover is doing right now'),
+  source: sourceSchema.optional(),
+  recordVersion: z.number().int().describe('incremented per accepted record'),
+  recordsReceived: z.number().int(),
+  duplicatesIgnored: z.number().int(),
+  account: z.object({ sAMAccountName: z.string(), userPrincipalName: z.string() }).optional(),
+  pending: z
+    .array(z.object({ event: z.enum(['provision', 'start', 'end']), at: z.string() }))
+    .describe('dated events still ahead (durable timers in the workflow)'),
+  runs: z.array(
+    z.object({
+      workflowId: z.string(),
+      kind: z.enum(['joiner', 'mover']),
+      startedAt: z.string(),
+      endedAt: z.string().optional(),
+      outcome: z.enum(['completed', 'failed']).optional(),
+    }),
+  ),
+  lastError: z.object({ type: z.string(), message: z.string(), at: z.string() }).optional(),
+  lastAccepted: z
+    .object({ at: z.string(), source: sourceSchema })
+    .nullable()
+    .describe('when intake last handed a changed record to the workflow (record index)'),
+});
+export type PersonView = z.infer<typeof personViewSchema>;
+
+/** The workflow state as ops see it: ids, progress and dates; no names, no record. */
+export function personView(state: PersonState, entry: IndexEntry | undefined, now: Date): PersonView {
+  const pending: PersonView['pending'] = [];
+  const { schedule } = state;
+  if (schedule) {
+    const dated = [
+      ['provision', schedule.provisionAt],
+      ['start', schedule.startAt],
+      ['end', schedule.endAt],
+    ] as const;
+    for (const [event, at] of dated) if (at && Date.parse(at) > now.getTime()) pending.push({ event, at });
+  }
+  return {
+    employeeId: state.employeeId,
+    workflowId: personWorkflowId(state.employeeId),
+    stage: state.stage,
+    ...(state.status !== undefined ? { status: state.status } : {}),
+    ...(state.source ? { source: state.source } : {}),
+    recordVersion: state.version,
+    recordsReceived: state.recordsReceived,
+    duplicatesIgnored: state.duplicatesIgnored,
+    ...(state.account
+      ? {
+          account: {
+            sAMAccountName: state.account.sAMAccountName,
+            userPrincipalName: state.account.userPrincipalName,
+          },
+        }
+      : {}),
+    pending,
+    runs: state.runs,
+    ...(state.lastError ? { lastError: state.lastError } : {}),
+    lastAccepted: entry ? { at: entry.updatedAt, source: entry.source } : null,
+  };
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { recordFingerprint } from '../domain/fingerprint';
+import type { HrRecord } from '../domain/record';
+import type { Source } from '../workflows/messages';
+
+// The record index: the last accepted record's hash per identity, kept durably outside Temporal so
+// that intake (one PUT, or a 50,000-row snapshot) can tell "unchanged" from "new or changed"
+// without asking a workflow. The person workflow stays the authority; the index only decides what
+// to signal. Losing an entry costs one redundant (and harmless, de-duplicated) signal; a stale
+// entry that matches a record the workflow never saw would drop an update, which is why an entry
+// is written only after the workflow has the record.
+
+export interface IndexEntry {
+  employeeId: string;
+  /** `indexFingerprint(record)`: a hash, so the index holds no names. */
+  fingerprint: string;
+  source: Source;
+  /** ISO timestamp of the write. */
+  updatedAt: string;
+}
+
+export interface IndexWrite {
+  employeeId: string;
+  fingerprint: string;
+  source: Source;
+}
+
+/**
+ * Async so that a networked database can implement it; the embedded SQLite one answers at once.
+ */
+export interface RecordIndex {
+  get(employeeId: string): Promise<IndexEntry | undefined>;
+  /** Entries for the ids that have one; ids without an entry are absent from the map. */
+  getMany(employeeIds: readonly string[]): Promise<Map<string, IndexEntry>>;
+  put(employeeId: string, fingerprint: string, source: Source): Promise<void>;
+  /** Writes all entries in one transaction. */
+  putMany(entries: readonly IndexWrite[]): Promise<void>;
+  /** Every entry in employeeId order, read page by page (never the whole table in memory). */
+  all(pageSize?: number): AsyncIterable<IndexEntry>;
+  /** Throws when the index cannot answer (readiness). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * What the index stores for a record: SHA-256 of `recordFingerprint` (canonical, key-order-free
+ * JSON). Hashing keeps personal data out of the index file and the rows a fixed small size.
+ * The person workflow's activities use the same function when they keep the index in step.
+ */
+export function indexFingerprint(record: HrRecord): string {
+  return createHash('sha256').update(recordFingerprint(record)).digest('base64url');
+}
