@@ -3,12 +3,19 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { deliverRecord, inBatches } from '../src/client';
-import { loadPolicy } from '../src/config';
+import { loadPolicy, parseEnv } from '../src/config';
 import { createLdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import { helsinkiDate } from '../src/domain/dates';
 import { formatCsvErrors, parseHrCsv } from '../src/domain/hr-csv';
 import { createLogger } from '../src/logger';
-import { buildWorker, installRuntimeLogger } from '../src/worker';
+import {
+  buildWorker,
+  createCloudDirectory,
+  createPhoneDirectoryFromEnv,
+  installRuntimeLogger,
+} from '../src/worker';
+import { startSimulators } from './simulators';
+import { ensurePhoneSyncSchedule } from '../src/schedules';
 import { stateDir, repoRoot } from './paths';
 import { sampleHrCsv } from './sample-data';
 import { ensureSamba } from './samba';
@@ -40,8 +47,24 @@ async function main(): Promise<void> {
     },
     log.child({ component: 'ldap' }),
   );
+  // Fixed ports so the CLI and a separately started worker can find them too.
+  const sims = await startSimulators({ graphPort: 8443, phonePort: 8444 });
+  log.info({ graph: sims.graph.url, phone: sims.phone.url }, 'Graph and telephony simulators ready');
+  const simEnv = parseEnv({ ...process.env, ...sims.env });
+  const cloud = createCloudDirectory(simEnv);
+  const phone = createPhoneDirectoryFromEnv(simEnv);
   const connection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await buildWorker({ connection, directory, policy, baseDn: samba.baseDn });
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  await ensurePhoneSyncSchedule(client, policy);
+  const worker = await buildWorker({
+    connection,
+    client,
+    directory,
+    cloud,
+    phone,
+    policy,
+    baseDn: samba.baseDn,
+  });
   const running = worker.run();
   log.info('worker running');
 
@@ -50,7 +73,6 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, csv);
   const { records, errors } = parseHrCsv(csv);
   if (errors.length > 0) throw new Error(`sample data is invalid:\n${formatCsvErrors(errors)}`);
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   await inBatches(records, 8, async ({ record }) => void (await deliverRecord(client, record, 'hr')));
   log.info({ people: records.length, file }, 'sample HR snapshot delivered');
 
@@ -71,6 +93,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   await running;
   await directory.close();
+  await phone.close();
+  await sims.close();
   await connection.close();
 }
 

@@ -6,6 +6,7 @@ import {
   LifecycleStageKey,
   OrgUnitKey,
   personWorkflowId,
+  provisionStatusQuery,
   recordSignal,
   SourceKey,
   stateQuery,
@@ -13,6 +14,7 @@ import {
   type PersonState,
   type Source,
 } from './workflows/messages';
+import { licencePoolWorkflow } from './workflows/licences';
 import { personWorkflow } from './workflows/person';
 
 // Client-side operations shared by the CLI (and later the HTTP API).
@@ -85,4 +87,43 @@ export async function inBatches<T>(
     }
   });
   await Promise.all(lanes);
+}
+
+export interface LicenceRow {
+  sku: string;
+  seats: number;
+  used: number;
+  free: number;
+  /** Running joiners/movers waiting for a free seat of this SKU. */
+  waiting: number;
+}
+
+/** Seats per managed SKU (read by the worker, which holds the Graph credentials) and who waits. */
+export async function licenceReport(client: Client, taskQueue = TASK_QUEUE): Promise<LicenceRow[]> {
+  const pool = await client.workflow.execute(licencePoolWorkflow, {
+    workflowId: `licence-pool-${Date.now()}`,
+    taskQueue,
+  });
+  const waiting = new Map<string, number>();
+  const running = client.workflow.list({
+    query: `ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND WorkflowType IN ('joinerWorkflow', 'moverWorkflow')`,
+  });
+  for await (const run of running) {
+    // A query waits for a worker; one without a worker must not stall the report.
+    const status = await withTimeout(
+      client.workflow.getHandle(run.workflowId, run.runId).query(provisionStatusQuery),
+      5_000,
+    ).catch(() => undefined);
+    const match = status && /^waiting for licence (.+)$/.exec(status.detail);
+    for (const sku of match?.[1]?.split(', ') ?? []) waiting.set(sku, (waiting.get(sku) ?? 0) + 1);
+  }
+  return pool.map((p) => ({ ...p, waiting: waiting.get(p.sku) ?? 0 }));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -23,6 +23,20 @@ const envSchema = z.object({
   /** CA bundle that signed the DC's certificate; the system store is used when unset. */
   LDAP_CA_CERT: z.string().optional(),
   LDAP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Microsoft Graph (docs/graph-permissions.md): tenant, app, and a secret or a certificate. */
+  GRAPH_TENANT_ID: z.string().optional(),
+  GRAPH_CLIENT_ID: z.string().optional(),
+  GRAPH_CLIENT_SECRET: z.string().optional(),
+  GRAPH_CLIENT_CERTIFICATE_PATH: z.string().optional(),
+  GRAPH_BASE_URL: z.string().optional(),
+  GRAPH_CA_CERT_PATH: z.string().optional(),
+  GRAPH_TIMEOUT_MS: z.string().optional(),
+  /** Sandbox and tests only: a fixed bearer token the Graph simulator accepts. */
+  GRAPH_STATIC_TOKEN: z.string().optional(),
+  /** The telephony platform's REST API (docs/telephony-api.md). */
+  PHONE_BASE_URL: z.string().optional(),
+  PHONE_API_KEY: z.string().optional(),
+  PHONE_CA_CERT: z.string().optional(),
   TUNNUS_POLICY_FILE: z.string().default(path.resolve(__dirname, '..', 'config', 'policy.yaml')),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** How many activities one worker runs at once. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { connectClient, deliverRecord, inBatches, personState } from './client';
+import { connectClient, deliverRecord, inBatches, licenceReport, personState } from './client';
 import { parseEnv } from './config';
 import { formatCsvErrors, parseHrCsv } from './domain/hr-csv';
 import { describeErrors, parseHrRecord } from './domain/record';
@@ -14,6 +14,7 @@ const USAGE = `usage:
   tunnus hire <record.json> [--wait]       deliver one HR record (JSON, camelCase fields)
   tunnus hr import <file.csv>              deliver every person in an HR CSV snapshot
   tunnus person show <employeeId> [--json] the person's state as Tunnus knows it
+  tunnus licences [--json]                 seats, used, free and people waiting, per managed SKU
 `;
 
 export class UsageError extends Error {}
@@ -75,6 +76,21 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
         },
       );
       print(`${total} people delivered; each person's workflow plans and applies the changes`);
+      return 0;
+    });
+  }
+  if (command === 'licences') {
+    return withClient(async (client) => {
+      const rows = await licenceReport(client, env.TEMPORAL_TASK_QUEUE);
+      if (values.json) print(JSON.stringify(rows, null, 2));
+      else {
+        print('sku                    seats   used   free  waiting');
+        for (const r of rows) {
+          print(
+            `${r.sku.padEnd(20)} ${String(r.seats).padStart(7)} ${String(r.used).padStart(6)} ${String(r.free).padStart(6)} ${String(r.waiting).padStart(8)}`,
+          );
+        }
+      }
       return 0;
     });
   }

@@ -1,19 +1,33 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createCloudActivities } from './activities/cloud';
 import { createDirectoryActivities } from './activities/directory';
-import { loadPolicy, parseEnv, readPem, type Env } from './config';
+import { createRunActivities } from './activities/runs';
+import type { CloudDirectory } from './connectors/graph/cloud-directory';
+import { GraphCloudDirectory } from './connectors/graph/cloud-directory';
+import { createGraphClient, graphOptionsFromEnv } from './connectors/graph/graph-client';
+import type { PhoneDirectory } from './connectors/phone/phone-directory';
+import { createPhoneDirectory } from './connectors/phone/phone-directory';
+import { ConfigError, loadPolicy, parseEnv, readPem, type Env } from './config';
 import type { Directory } from './connectors/ldap/directory';
 import { createLdapDirectory } from './connectors/ldap/ldap-directory';
 import type { Policy } from './domain/policy';
 import { createLogger, type Logger } from './logger';
 import { TASK_QUEUE } from './workflows/messages';
+import { connectClient } from './client';
+import { ensurePhoneSyncSchedule } from './schedules';
+import type { Client } from '@temporalio/client';
 
 // Composition root: config → logger → connectors → activities → Worker.
 
 export interface WorkerDeps {
   connection: NativeConnection;
+  /** For activities that read Temporal's visibility (phone sync cursor). */
+  client: Client;
   namespace?: string;
   taskQueue?: string;
   directory: Directory;
+  cloud: CloudDirectory;
+  phone: PhoneDirectory;
   policy: Policy;
   baseDn: string;
   /** A pre-built bundle (tests build it once); otherwise the worker bundles src/workflows. */
@@ -22,7 +36,11 @@ export interface WorkerDeps {
 }
 
 export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
-  const activities = createDirectoryActivities(deps.directory, deps.policy, { baseDn: deps.baseDn });
+  const activities = {
+    ...createDirectoryActivities(deps.directory, deps.policy, { baseDn: deps.baseDn }),
+    ...createCloudActivities(deps.cloud, deps.directory, deps.phone, deps.policy),
+    ...createRunActivities(deps.client),
+  };
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace ?? 'default',
@@ -81,6 +99,29 @@ function sanitizeMeta(meta?: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(meta).filter(([k]) => keep.includes(k)));
 }
 
+/** Graph with the app's credentials; the simulator's static token only when explicitly set. */
+export function createCloudDirectory(env: Env): CloudDirectory {
+  const options = env.GRAPH_STATIC_TOKEN
+    ? {
+        auth: { kind: 'staticToken' as const, token: env.GRAPH_STATIC_TOKEN },
+        ...(env.GRAPH_BASE_URL ? { baseUrl: env.GRAPH_BASE_URL } : {}),
+        ...(env.GRAPH_CA_CERT_PATH ? { caCertPath: env.GRAPH_CA_CERT_PATH } : {}),
+      }
+    : graphOptionsFromEnv(process.env);
+  return new GraphCloudDirectory(createGraphClient(options).client);
+}
+
+export function createPhoneDirectoryFromEnv(env: Env): PhoneDirectory {
+  if (!env.PHONE_BASE_URL || !env.PHONE_API_KEY) {
+    throw new ConfigError(['PHONE_BASE_URL and PHONE_API_KEY: both are required']);
+  }
+  return createPhoneDirectory({
+    baseUrl: env.PHONE_BASE_URL,
+    apiKey: env.PHONE_API_KEY,
+    ...(env.PHONE_CA_CERT ? { caCertPath: env.PHONE_CA_CERT } : {}),
+  });
+}
+
 export async function main(): Promise<void> {
   const env = parseEnv();
   const log = createLogger(env.LOG_LEVEL);
@@ -98,9 +139,16 @@ export async function main(): Promise<void> {
     },
     log,
   );
+  const cloud = createCloudDirectory(env);
+  const phone = createPhoneDirectoryFromEnv(env);
   const connection = await connectTemporal(env);
+  const client = await connectClient(env);
+  await ensurePhoneSyncSchedule(client, policy, env.TEMPORAL_TASK_QUEUE);
   const worker = await buildWorker({
     connection,
+    client,
+    cloud,
+    phone,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     directory,
@@ -112,7 +160,9 @@ export async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    await phone.close();
     await directory.close();
+    await client.connection.close();
     await connection.close();
   }
 }

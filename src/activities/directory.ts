@@ -2,12 +2,13 @@ import { randomInt } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DirectoryAccount, ManagedAttributes } from '../domain/account';
 import { ErrorType } from '../domain/error-types';
-import { baseLocalPart, candidateNames, NamingError, type NamingDomains } from '../domain/naming';
+import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
 import { planFor, type Plan } from '../domain/plan';
 import { managedGroups, type Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
 import type { Directory } from '../connectors/ldap/directory';
 import { DirectoryError } from '../connectors/ldap/errors';
+import { guard } from './failures';
 
 // Directory activities: each one finds the account by employeeID first (the idempotency key),
 // then makes the directory match. Running any of them twice changes nothing the second time.
@@ -229,44 +230,6 @@ function refOf(account: DirectoryAccount, created: boolean): AccountRef {
     userPrincipalName: account.userPrincipalName,
     created,
   };
-}
-
-/** Runs an activity body and turns connector errors into classified Temporal failures. */
-async function guard<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    throw toFailure(err);
-  }
-}
-
-export function toFailure(err: unknown): unknown {
-  if (err instanceof ApplicationFailure) return err;
-  if (err instanceof NamingError) {
-    return ApplicationFailure.create({
-      type: ErrorType.InvalidRecord,
-      message: `${err.field}: ${err.message}`,
-      nonRetryable: true,
-    });
-  }
-  if (err instanceof DirectoryError) {
-    const type = {
-      unavailable: ErrorType.DirectoryUnavailable,
-      constraint: ErrorType.DirectoryConstraint,
-      alreadyExists: ErrorType.DirectoryConstraint,
-      permission: ErrorType.DirectoryPermission,
-      invalid: ErrorType.DirectoryInvalid,
-      noSuchObject: ErrorType.DirectoryInvalid,
-      duplicateIdentity: ErrorType.DuplicateIdentity,
-    }[err.kind];
-    return ApplicationFailure.create({
-      type,
-      message: err.message,
-      nonRetryable: !err.retryable,
-      cause: err,
-    });
-  }
-  return err;
 }
 
 const PASSWORD_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@_'];

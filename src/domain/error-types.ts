@@ -18,6 +18,20 @@ export const ErrorType = {
   PolicyTargetMissing: 'PolicyTargetMissing',
   /** The directory could not be reached or was busy; retrying will help. */
   DirectoryUnavailable: 'DirectoryUnavailable',
+  /** Graph throttled (429) or failed (5xx, network); retried after Retry-After. */
+  CloudUnavailable: 'CloudUnavailable',
+  /** Graph refused the request as invalid (e.g. missing usageLocation): a bug or bad policy. */
+  CloudInvalid: 'CloudInvalid',
+  /** The cloud name is held by another identity. */
+  CloudConflict: 'CloudConflict',
+  /** The app registration lacks a Graph permission, or its credentials are wrong. */
+  CloudPermission: 'CloudPermission',
+  /** The policy names a licence SKU or plan the tenant does not subscribe to. */
+  UnknownSku: 'UnknownSku',
+  /** The telephony platform throttled or failed; retried after Retry-After. */
+  PhoneUnavailable: 'PhoneUnavailable',
+  /** The telephony platform refused the request (invalid, permission). */
+  PhoneRejected: 'PhoneRejected',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -30,4 +44,9 @@ export const nonRetryableErrorTypes: ErrorType[] = [
   ErrorType.DirectoryInvalid,
   ErrorType.DuplicateIdentity,
   ErrorType.PolicyTargetMissing,
+  ErrorType.CloudInvalid,
+  ErrorType.CloudConflict,
+  ErrorType.CloudPermission,
+  ErrorType.UnknownSku,
+  ErrorType.PhoneRejected,
 ];

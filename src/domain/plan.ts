@@ -39,6 +39,28 @@ export interface Plan {
   entitlements: Entitlements;
   /** Ordered steps; empty when the directory already matches. */
   steps: Step[];
+  /** What follows the directory steps (cloud, licences, mailbox, telephony) and how waits pace. */
+  services: ServicePlan;
+}
+
+export interface ServicePlan {
+  cloud: boolean;
+  mailbox: boolean;
+  licences: { sku: string; disabledPlans: string[] }[];
+  telephony: boolean;
+  licenceRecheckMs: number;
+  provisioningRecheckMs: number;
+}
+
+export function servicesFor(ent: Entitlements, policy: Policy): ServicePlan {
+  return {
+    cloud: ent.cloud,
+    mailbox: ent.cloud && ent.mailbox,
+    licences: ent.cloud ? ent.licences : [],
+    telephony: policy.telephony.enabled,
+    licenceRecheckMs: policy.cloud.licenceRecheckSeconds * 1000,
+    provisioningRecheckMs: policy.cloud.provisioningRecheckSeconds * 1000,
+  };
 }
 
 export function scheduleFor(record: HrRecord, policy: Policy): Schedule {
@@ -137,12 +159,14 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
 
 /** The whole plan for one person: what to do now, and the dates that will change it. */
 export function planFor(record: HrRecord, policy: Policy, ctx: DesiredContext, actual: ActualState): Plan {
+  const entitlements = entitlementsFor(policy, record);
   return {
     employeeId: record.employeeId,
     asOf: ctx.asOf.toISOString(),
     schedule: scheduleFor(record, policy),
-    entitlements: entitlementsFor(policy, record),
+    entitlements,
     steps: diff(desiredAccount(record, policy, ctx), actual),
+    services: servicesFor(entitlements, policy),
   };
 }
 

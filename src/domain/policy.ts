@@ -57,6 +57,36 @@ export const policySchema = z
       .strict()
       .default({ preHireDays: 14, retentionDays: 90 }),
     ous: z.object({ default: rdnPath, disabled: rdnPath }).strict(),
+    cloud: z
+      .object({
+        /** direct: Tunnus creates cloud users via Graph; synced: directory sync does, Tunnus waits. */
+        mode: z.enum(['direct', 'synced']).default('direct'),
+        /** ISO 3166 alpha-2; Graph refuses licences without it. */
+        usageLocation: z
+          .string()
+          .regex(/^[A-Z]{2}$/, 'must be a two-letter country code')
+          .default('FI'),
+        /** How often a joiner waiting for a free licence seat looks again. */
+        licenceRecheckSeconds: z.number().int().min(1).default(900),
+        /** How often a joiner waiting for the mailbox (or directory sync) looks again. */
+        provisioningRecheckSeconds: z.number().int().min(1).default(60),
+      })
+      .strict()
+      .default({
+        mode: 'direct',
+        usageLocation: 'FI',
+        licenceRecheckSeconds: 900,
+        provisioningRecheckSeconds: 60,
+      }),
+    /** The telephony directory: catalogue entries and numbers flow for every person. */
+    telephony: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How often the periodic sync pulls number changes into AD and the cloud. */
+        syncEveryMinutes: z.number().int().min(1).default(15),
+      })
+      .strict()
+      .default({ enabled: true, syncEveryMinutes: 15 }),
     /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
     managedGroups: z.array(groupName).default([]),
     roles: z.array(roleSchema).min(1, 'needs at least one role'),
@@ -135,6 +165,13 @@ export function entitlementsFor(policy: Policy, record: HrRecord): Entitlements 
 export function managedGroups(policy: Policy): string[] {
   const all = new Set(policy.managedGroups);
   for (const rule of policy.roles) rule.groups.forEach((g) => all.add(g));
+  return [...all].sort();
+}
+
+/** Every licence SKU the policy manages (part numbers): only these are ever removed. */
+export function managedSkus(policy: Policy): string[] {
+  const all = new Set<string>();
+  for (const rule of policy.roles) rule.licences.forEach((l) => all.add(l.sku));
   return [...all].sort();
 }
 

@@ -1,16 +1,18 @@
 import { condition, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { CloudActivities } from '../activities/cloud';
 import type { AccountRef, DirectoryActivities } from '../activities/directory';
 import type { Plan } from '../domain/plan';
 import { describeStep, type Step } from '../domain/steps';
 import type { HrRecord } from '../domain/record';
 import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
-import { directoryActivityOptions } from './options';
+import { cloudActivityOptions, directoryActivityOptions } from './options';
 
 // The heart of joiner and mover runs: plan → wait for the date the plan depends on → apply →
 // re-plan, until the directory matches the latest record as of now. A newer record (signal)
 // interrupts any wait and is planned afresh, so a moved start date simply moves the timer.
 
 const dir = proxyActivities<DirectoryActivities>(directoryActivityOptions);
+const cloud = proxyActivities<CloudActivities>(cloudActivityOptions);
 
 export interface ProvisionResult {
   employeeId: string;
@@ -18,6 +20,9 @@ export interface ProvisionResult {
   /** Descriptions of every step applied, in order. */
   applied: string[];
   enabled: boolean;
+  /** Licence part numbers assigned by this run. */
+  licences: string[];
+  mailboxReady?: boolean;
 }
 
 export async function converge(initial: HrRecord): Promise<ProvisionResult> {
@@ -30,7 +35,12 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
   });
   setHandler(provisionStatusQuery, () => status);
 
-  const result: ProvisionResult = { employeeId: record.employeeId, applied: [], enabled: false };
+  const result: ProvisionResult = {
+    employeeId: record.employeeId,
+    applied: [],
+    enabled: false,
+    licences: [],
+  };
   /** Waits until the instant or until a newer record arrives. */
   const waitFor = async (until: number, what: string): Promise<void> => {
     const seen = version;
@@ -69,6 +79,9 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
     if (plan.steps.length > 0)
       log.info('plan applied', { employeeId: record.employeeId, steps: plan.steps.length });
     if (version !== seen) continue;
+    // Cloud, licences, mailbox, telephony: each an ensure; a wait on a business condition is
+    // durable and visible, and a newer record interrupts it (then everything is planned again).
+    if (!(await ensureServices(record.employeeId, plan, result, waitFor, () => version !== seen))) continue;
     const startAt = Date.parse(plan.schedule.startAt);
     if (asOf < startAt) {
       await waitFor(startAt, `waiting for start date ${record.startDate}`);
@@ -79,6 +92,64 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
     status.detail = plan.steps.length > 0 ? 'applied' : 'already up to date';
     return result;
   }
+}
+
+/** Returns false when a newer record arrived during a wait (the caller re-plans). */
+async function ensureServices(
+  employeeId: string,
+  plan: Plan,
+  result: ProvisionResult,
+  waitFor: (until: number, what: string) => Promise<void>,
+  changed: () => boolean,
+): Promise<boolean> {
+  const s = plan.services;
+  if (s.cloud) {
+    for (;;) {
+      const user = await cloud.ensureCloudUser.executeWithOptions({ summary: 'ensure cloud user' }, [
+        { employeeId },
+      ]);
+      if (user.status === 'ready') break;
+      await waitFor(
+        Date.now() + s.provisioningRecheckMs,
+        'waiting for directory sync to create the cloud user',
+      );
+      if (changed()) return false;
+    }
+    if (s.mailbox) {
+      await cloud.ensureMailAddresses.executeWithOptions({ summary: 'set mail and proxyAddresses in AD' }, [
+        { employeeId },
+      ]);
+    }
+    for (;;) {
+      const summary = `ensure licences ${s.licences.map((l) => l.sku).join(', ') || '(none)'}`;
+      const licences = await cloud.ensureLicences.executeWithOptions({ summary }, [
+        { employeeId, licences: s.licences },
+      ]);
+      if (licences.status === 'done') {
+        result.licences.push(...licences.added);
+        break;
+      }
+      await waitFor(Date.now() + s.licenceRecheckMs, `waiting for licence ${licences.skus.join(', ')}`);
+      if (changed()) return false;
+    }
+    if (s.mailbox) {
+      while (
+        !(await cloud.mailboxReady.executeWithOptions({ summary: 'is the mailbox provisioned?' }, [
+          { employeeId },
+        ]))
+      ) {
+        await waitFor(Date.now() + s.provisioningRecheckMs, 'waiting for the mailbox to be provisioned');
+        if (changed()) return false;
+      }
+      result.mailboxReady = true;
+    }
+  }
+  if (s.telephony) {
+    await cloud.syncPhone.executeWithOptions({ summary: 'telephony catalogue entry and phone numbers' }, [
+      { employeeId, catalogue: true, cloud: s.cloud },
+    ]);
+  }
+  return true;
 }
 
 async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | undefined> {

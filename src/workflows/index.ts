@@ -2,3 +2,5 @@
 export { personWorkflow } from './person';
 export { joinerWorkflow } from './joiner';
 export { moverWorkflow } from './mover';
+export { phoneSyncWorkflow } from './phone-sync';
+export { licencePoolWorkflow } from './licences';

@@ -19,3 +19,14 @@ export const MAX_TIMELINE = 50;
 export const MAX_RUNS = 20;
 /** Continue-as-new well before the history limits, even if the server does not suggest it. */
 export const MAX_HISTORY_EVENTS = 2000;
+
+export const cloudActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    // A server's Retry-After overrides this per attempt (the activity sets nextRetryDelay).
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes,
+  },
+};

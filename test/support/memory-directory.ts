@@ -101,6 +101,24 @@ export class MemoryDirectory implements Directory {
     this.writes.push(`${enabled ? 'enable' : 'disable'} ${a.employeeId}`);
   }
 
+  async setMailAddresses(dn: string, mail: string, proxyAddresses: string[]): Promise<void> {
+    this.check();
+    const a = this.get(dn);
+    a.mail = mail;
+    a.proxyAddresses = [...proxyAddresses];
+    this.writes.push(`mail ${a.employeeId}`);
+  }
+
+  async setPhoneNumbers(dn: string, phones: { telephoneNumber?: string; mobile?: string }): Promise<void> {
+    this.check();
+    const a = this.get(dn);
+    for (const key of ['telephoneNumber', 'mobile'] as const) {
+      if (phones[key]) a[key] = phones[key];
+      else delete a[key];
+    }
+    this.writes.push(`phone ${a.employeeId}`);
+  }
+
   async addToGroup(groupDn: string, memberDn: string): Promise<void> {
     this.check();
     const a = this.get(memberDn);

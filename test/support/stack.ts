@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import { stringify as stringifyYaml } from 'yaml';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createLdapDirectory } from '../../src/connectors/ldap/ldap-directory';
 import type { Directory } from '../../src/connectors/ldap/directory';
 import { parsePolicy, type Policy } from '../../src/domain/policy';
-import { buildWorker } from '../../src/worker';
+import type { CloudDirectory } from '../../src/connectors/graph/cloud-directory';
+import type { PhoneDirectory } from '../../src/connectors/phone/phone-directory';
+import { parseEnv } from '../../src/config';
+import { buildWorker, createCloudDirectory, createPhoneDirectoryFromEnv } from '../../src/worker';
+import { startSimulators, type Simulators } from '../../sandbox/simulators';
 import { ensureSamba, type SambaHandle } from '../../sandbox/samba';
 import { ensureTemporalDevServer, type DevServer } from '../../sandbox/temporal';
 import { workflowBundle } from './temporal';
@@ -30,6 +36,9 @@ export interface Stack {
   samba: SambaHandle;
   policy: Policy;
   directory: Directory;
+  sims: Simulators;
+  cloud: CloudDirectory;
+  phone: PhoneDirectory;
   client: Client;
   taskQueue: string;
   /** Starts a worker in this process; stop it with the returned function. */
@@ -46,8 +55,12 @@ export async function startStack(): Promise<Stack> {
     uiPort: TEST_TEMPORAL_PORT + 1000,
   });
   const samba = await ensureSamba();
-  const policyFile = path.resolve(__dirname, '../../config/policy.yaml');
-  const policy = parsePolicy(fs.readFileSync(policyFile, 'utf8'));
+  // The sample policy, with waits short enough for tests (real servers: no time skipping).
+  const policy = parsePolicy(fs.readFileSync(path.resolve(__dirname, '../../config/policy.yaml'), 'utf8'));
+  policy.cloud.licenceRecheckSeconds = 1;
+  policy.cloud.provisioningRecheckSeconds = 1;
+  const policyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-policy-')), 'policy.yaml');
+  fs.writeFileSync(policyFile, stringifyYaml(policy));
   const directory = createLdapDirectory({
     url: samba.url,
     bindDn: samba.bindDn,
@@ -55,6 +68,17 @@ export async function startStack(): Promise<Stack> {
     baseDn: samba.baseDn,
     caCertPath: samba.caCertPath,
   });
+  // Seats for every test person; the pool-exhaustion test sets its own numbers.
+  const sims = await startSimulators({
+    skus: [
+      { skuPartNumber: 'SPE_E3', enabled: 2000 },
+      { skuPartNumber: 'SPE_F1', enabled: 2000 },
+      { skuPartNumber: 'M365EDU_A3_FACULTY', enabled: 200 },
+    ],
+  });
+  const simEnv = parseEnv({ ...process.env, ...sims.env });
+  const cloud = createCloudDirectory(simEnv);
+  const phone = createPhoneDirectoryFromEnv(simEnv);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const taskQueue = `it-${randomUUID()}`;
@@ -65,14 +89,20 @@ export async function startStack(): Promise<Stack> {
     samba,
     policy,
     directory,
+    sims,
+    cloud,
+    phone,
     client,
     taskQueue,
     async startWorker() {
       const nativeConnection = await NativeConnection.connect({ address: temporal.address });
       const worker = await buildWorker({
         connection: nativeConnection,
+        client,
         taskQueue,
         directory,
+        cloud,
+        phone,
         policy,
         baseDn: samba.baseDn,
         workflowBundle: await workflowBundle(),
@@ -103,12 +133,15 @@ export async function startStack(): Promise<Stack> {
         LDAP_BASE_DN: samba.baseDn,
         LDAP_CA_CERT: samba.caCertPath,
         TUNNUS_POLICY_FILE: policyFile,
+        ...sims.env,
         LOG_LEVEL: 'warn',
       };
     },
     async close() {
       for (const w of workers) await w.stop();
       await directory.close();
+      await phone.close();
+      await sims.close();
       await connection.close();
     },
   };

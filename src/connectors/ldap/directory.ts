@@ -19,6 +19,10 @@ export interface Directory {
   /** Replaces the managed attributes; a key whose value is undefined is cleared. */
   updateAttributes(dn: string, attributes: Partial<ManagedAttributes>): Promise<void>;
   setEnabled(dn: string, enabled: boolean): Promise<void>;
+  /** Replaces mail and proxyAddresses (the primary address as `SMTP:`, aliases as `smtp:`). */
+  setMailAddresses(dn: string, mail: string, proxyAddresses: string[]): Promise<void>;
+  /** Replaces telephoneNumber and mobile; an undefined value clears the attribute. */
+  setPhoneNumbers(dn: string, phones: { telephoneNumber?: string; mobile?: string }): Promise<void>;
   /** Idempotent: adding an existing member or removing a non-member is not an error. */
   addToGroup(groupDn: string, memberDn: string): Promise<void>;
   removeFromGroup(groupDn: string, memberDn: string): Promise<void>;

@@ -319,6 +319,35 @@ export function createLdapDirectory(
       log.debug({ op: 'updateAttributes', attributes: changes.length }, 'attributes replaced');
     },
 
+    async setMailAddresses(dn: string, mail: string, proxyAddresses: string[]) {
+      await op('setMailAddresses', async (c) => {
+        await c.modify(dn, [
+          new Change({ operation: 'replace', modification: new Attribute({ type: 'mail', values: [mail] }) }),
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'proxyAddresses', values: proxyAddresses }),
+          }),
+        ]);
+      });
+      log.debug({ op: 'setMailAddresses', addresses: proxyAddresses.length }, 'mail addresses replaced');
+    },
+
+    async setPhoneNumbers(dn: string, phones: { telephoneNumber?: string; mobile?: string }) {
+      await op('setPhoneNumbers', (c) =>
+        c.modify(
+          dn,
+          (['telephoneNumber', 'mobile'] as const).map(
+            (type) =>
+              new Change({
+                operation: 'replace',
+                modification: new Attribute({ type, values: phones[type] ? [phones[type]] : [] }),
+              }),
+          ),
+        ),
+      );
+      log.debug({ op: 'setPhoneNumbers' }, 'phone numbers replaced');
+    },
+
     async setEnabled(dn: string, enabled: boolean) {
       await op('setEnabled', async (c) => {
         const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['userAccountControl'] });

@@ -1,0 +1,230 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { CloudDirectory } from '../connectors/graph/cloud-directory';
+import { CloudError } from '../connectors/graph/errors';
+import { planLicenceChange } from '../connectors/graph/licences';
+import type { Directory } from '../connectors/ldap/directory';
+import type { PhoneDirectory } from '../connectors/phone/phone-directory';
+import { ErrorType } from '../domain/error-types';
+import { planPhoneSync } from '../domain/phone';
+import { managedSkus, type Policy } from '../domain/policy';
+import { generatePassword } from './directory';
+import { guard } from './failures';
+
+// Cloud (Graph) and telephony activities. Each looks the person up by employeeId first, so a
+// write that committed but answered 504 is found, not repeated. Waiting on a business condition
+// (directory sync, a free seat, mailbox provisioning) is returned as a status, not thrown: the
+// workflow then waits durably and visibly instead of failing or spinning.
+
+export interface EnsureCloudUser {
+  employeeId: string;
+}
+
+export type CloudUserResult =
+  { status: 'ready'; userId: string; created: boolean } | { status: 'notYetSynced' };
+
+export interface EnsureLicences {
+  employeeId: string;
+  licences: { sku: string; disabledPlans: string[] }[];
+}
+
+export type LicenceResult =
+  { status: 'done'; added: string[]; removed: string[] } | { status: 'waitingForSeats'; skus: string[] };
+
+export interface SkuPool {
+  sku: string;
+  seats: number;
+  used: number;
+  free: number;
+}
+
+export const createCloudActivities = (
+  cloud: CloudDirectory,
+  dir: Directory,
+  phone: PhoneDirectory,
+  policy: Policy,
+) => {
+  async function requireAdAccount(employeeId: string) {
+    const account = await dir.findByEmployeeId(employeeId);
+    if (!account) {
+      throw ApplicationFailure.create({ type: ErrorType.DirectoryUnavailable, message: 'no AD account yet' });
+    }
+    return account;
+  }
+
+  async function requireCloudUser(employeeId: string) {
+    const user = await cloud.findUserByEmployeeId(employeeId);
+    // Just created: Graph replicates for a while. A retry finds it.
+    if (!user) throw new CloudError('cloud user not visible yet', { kind: 'unavailable', retryable: true });
+    return user;
+  }
+
+  return {
+    /**
+     * direct: creates the cloud user unless one with the employeeId exists; synced: reports
+     * whether directory sync has created it yet. Either way sets usageLocation (licences need it).
+     */
+    async ensureCloudUser(cmd: EnsureCloudUser): Promise<CloudUserResult> {
+      return guard(async () => {
+        const existing = await cloud.findUserByEmployeeId(cmd.employeeId);
+        const usageLocation = policy.cloud.usageLocation;
+        if (existing) {
+          // In direct mode the cloud user follows the AD account's enabled state (start date, leaver).
+          const account = policy.cloud.mode === 'direct' ? await dir.findByEmployeeId(cmd.employeeId) : null;
+          const change = {
+            ...(existing.usageLocation !== usageLocation ? { usageLocation } : {}),
+            ...(account && existing.accountEnabled !== account.enabled
+              ? { accountEnabled: account.enabled }
+              : {}),
+          };
+          if (Object.keys(change).length > 0) await cloud.updateUser(existing.id, change);
+          return { status: 'ready', userId: existing.id, created: false };
+        }
+        if (policy.cloud.mode === 'synced') return { status: 'notYetSynced' };
+        const account = await requireAdAccount(cmd.employeeId);
+        const created = await cloud.createUser({
+          employeeId: cmd.employeeId,
+          userPrincipalName: account.userPrincipalName,
+          mailNickname: account.sAMAccountName,
+          displayName: account.displayName ?? account.sAMAccountName,
+          ...(account.givenName ? { givenName: account.givenName } : {}),
+          ...(account.sn ? { surname: account.sn } : {}),
+          ...(account.title ? { jobTitle: account.title } : {}),
+          ...(account.department ? { department: account.department } : {}),
+          usageLocation,
+          accountEnabled: account.enabled,
+          password: generatePassword(),
+          forceChangePasswordNextSignIn: true,
+        });
+        log.info('cloud user created', { employeeId: cmd.employeeId });
+        return { status: 'ready', userId: created.id, created: true };
+      });
+    },
+
+    /** mail and proxyAddresses on the AD account: the mailbox's addresses come from there. */
+    async ensureMailAddresses(cmd: { employeeId: string }): Promise<void> {
+      return guard(async () => {
+        const account = await requireAdAccount(cmd.employeeId);
+        if (!account.mail) return;
+        const primary = `SMTP:${account.mail}`;
+        // Earlier primaries stay as aliases (a surname change keeps the old address working).
+        const aliases = account.proxyAddresses
+          .filter((p) => p.toLowerCase() !== primary.toLowerCase())
+          .map((p) => (p.startsWith('SMTP:') ? `smtp:${p.slice(5)}` : p));
+        const wanted = [primary, ...aliases];
+        const same =
+          wanted.length === account.proxyAddresses.length &&
+          wanted.every((p) => account.proxyAddresses.includes(p));
+        if (!same) await dir.setMailAddresses(account.dn, account.mail, wanted);
+      });
+    },
+
+    /**
+     * Makes the user's managed licences equal the role's: adds missing, removes those the policy
+     * manages but no longer grants, keeps hand-granted ones. No free seat → a status, not an error.
+     */
+    async ensureLicences(cmd: EnsureLicences): Promise<LicenceResult> {
+      return guard(async () => {
+        const user = await requireCloudUser(cmd.employeeId);
+        const skus = await cloud.listSubscribedSkus();
+        const change = planLicenceChange(user.assignedLicenses, cmd.licences, managedSkus(policy), skus);
+        if (change.unknownSkus.length > 0 || change.unknownPlans.length > 0) {
+          throw ApplicationFailure.create({
+            type: ErrorType.UnknownSku,
+            message: `policy names licences the tenant lacks: ${[...change.unknownSkus, ...change.unknownPlans].join(', ')}`,
+            nonRetryable: true,
+          });
+        }
+        if (change.shortOfSeats.length > 0) {
+          log.warn('licence pool exhausted: joiner waits for a free seat', { skus: change.shortOfSeats });
+          return { status: 'waitingForSeats', skus: change.shortOfSeats };
+        }
+        if (change.add.length > 0 || change.remove.length > 0) {
+          await cloud.assignLicenses(user.id, change.add, change.remove);
+        }
+        const partOf = (id: string) => skus.find((s) => s.skuId === id)?.skuPartNumber ?? id;
+        return {
+          status: 'done',
+          added: change.add.map((a) => partOf(a.skuId)),
+          removed: change.remove.map(partOf),
+        };
+      });
+    },
+
+    async mailboxReady(cmd: { employeeId: string }): Promise<boolean> {
+      return guard(async () => cloud.mailboxReady((await requireCloudUser(cmd.employeeId)).id));
+    },
+
+    /** Seats per managed SKU, for `tunnus licences`. */
+    async licencePool(): Promise<SkuPool[]> {
+      return guard(async () => {
+        const managed = new Set(managedSkus(policy));
+        return (await cloud.listSubscribedSkus())
+          .filter((s) => managed.has(s.skuPartNumber))
+          .map((s) => ({ sku: s.skuPartNumber, seats: s.enabled, used: s.consumed, free: s.available }));
+      });
+    },
+
+    /**
+     * The telephony catalogue entry (name, title, unit, e-mail) and the person's numbers into AD
+     * and, when the person is in the cloud, the cloud user. Writes only what differs.
+     */
+    async syncPhone(cmd: {
+      employeeId: string;
+      catalogue: boolean;
+      cloud: boolean;
+    }): Promise<{ changed: boolean }> {
+      return guard(async () => {
+        const found = await dir.findByEmployeeId(cmd.employeeId);
+        // The periodic sync sees everyone the platform knows; people without an account are not ours.
+        if (!found && !cmd.catalogue) return { changed: false };
+        const account = found ?? (await requireAdAccount(cmd.employeeId));
+        if (cmd.catalogue) {
+          await phone.upsertCatalogueEntry({
+            employeeId: cmd.employeeId,
+            displayName: account.displayName ?? account.sAMAccountName,
+            title: account.title ?? '',
+            unit: account.department ?? '',
+            email: account.mail ?? account.userPrincipalName,
+          });
+        }
+        const numbers = (await phone.numbersFor(cmd.employeeId)) ?? [];
+        const user = cmd.cloud ? await cloud.findUserByEmployeeId(cmd.employeeId) : null;
+        const plan = planPhoneSync(numbers, {
+          ad: {
+            ...(account.telephoneNumber ? { telephoneNumber: account.telephoneNumber } : {}),
+            ...(account.mobile ? { mobile: account.mobile } : {}),
+          },
+          cloud: user ? { businessPhones: user.businessPhones, mobilePhone: user.mobilePhone } : {},
+        });
+        if (Object.keys(plan.ad).length > 0) {
+          const next = {
+            telephoneNumber: 'telephoneNumber' in plan.ad ? plan.ad.telephoneNumber : account.telephoneNumber,
+            mobile: 'mobile' in plan.ad ? plan.ad.mobile : account.mobile,
+          };
+          await dir.setPhoneNumbers(account.dn, {
+            ...(next.telephoneNumber ? { telephoneNumber: next.telephoneNumber } : {}),
+            ...(next.mobile ? { mobile: next.mobile } : {}),
+          });
+        }
+        if (user && Object.keys(plan.cloud).length > 0) await cloud.updateUser(user.id, plan.cloud);
+        return { changed: !plan.inSync };
+      });
+    },
+
+    /** One page of the telephony change feed: whose numbers changed since the cursor. */
+    async phoneChanges(cmd: {
+      cursor?: string;
+    }): Promise<{ employeeIds: string[]; next: string; hasMore: boolean }> {
+      return guard(async () => {
+        const page = await phone.changesSince(cmd.cursor);
+        return {
+          employeeIds: [...new Set(page.changes.map((c) => c.employeeId))],
+          next: page.next,
+          hasMore: page.hasMore,
+        };
+      });
+    },
+  };
+};
+
+export type CloudActivities = ReturnType<typeof createCloudActivities>;
