@@ -87,11 +87,17 @@ export const createDirectoryActivities = (
     return account;
   }
 
+  /**
+   * DN → name of every managed group that exists. Group DNs do not change under a running
+   * worker, so they are looked up once per group (not once per plan: that was 9 searches a joiner).
+   */
   async function managedGroupsByDn(): Promise<Map<string, string>> {
     const byDn = new Map<string, string>();
     for (const name of managedGroups(policy)) {
-      const dn = await dir.findGroup(name).catch(() => null);
-      if (dn) byDn.set(dn, name);
+      const dn = groupDnCache.get(name) ?? (await dir.findGroup(name));
+      if (!dn) continue; // a group no rule grants yet may not exist; nothing to remove from it
+      groupDnCache.set(name, dn);
+      byDn.set(dn, name);
     }
     return byDn;
   }
