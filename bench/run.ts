@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+// `npm run bench`: the joiner benchmark (bench/joiners.ts), then the intake API benchmark
+// (bench/api.ts), each in a child process of its own; prints both results at the end.
+// Arguments after `--` go to joiners.ts (e.g. `npm run bench -- --people 200`).
+
+interface Result {
+  name: string;
+  code: number | null;
+  stdout: string;
+  seconds: number;
+}
+
+function runChild(name: string, script: string, args: string[]): Promise<Result> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, script), ...args], {
+      cwd: path.resolve(__dirname, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      process.stdout.write(chunk);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ name, code, stdout, seconds: (Date.now() - t0) / 1000 }));
+  });
+}
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  process.stderr.write('== bench/joiners.ts ==\n');
+  results.push(await runChild('Joiners (bench/joiners.ts)', 'joiners.ts', process.argv.slice(2)));
+  process.stderr.write('== bench/api.ts ==\n');
+  results.push(await runChild('Intake API (bench/api.ts)', 'api.ts', []));
+
+  console.log('\n================ results ================\n');
+  for (const r of results) {
+    console.log(
+      `## ${r.name}: ${r.code === 0 ? 'ok' : `FAILED (exit ${r.code})`}, ${Math.round(r.seconds)} s\n`,
+    );
+    console.log(r.stdout.trim() || '(no output)');
+    console.log('');
+  }
+  if (results.some((r) => r.code !== 0)) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
