@@ -716,6 +716,7 @@ async function main(): Promise<void> {
       const records = ids.map((id, i) => joinerRecord(id, i, startDate));
       worker.resetMax();
       c0 = probe();
+      simulators?.graph.admin.resetCounters();
       const t0 = performance.now();
       let deliverMs = 0;
       const delivering = inBatches(records, inFlight, async (r) => {
@@ -738,6 +739,20 @@ async function main(): Promise<void> {
           lastLog = Date.now();
           log(`${enabled}/${people} enabled after ${round((performance.now() - t0) / 1000)} s`);
         }
+      }
+      // With services, a joiner is done when its cloud user holds its licence (AD is enabled
+      // before the cloud steps run), so wait for that too and count the Graph calls it took.
+      let graphCallsPerJoiner: number | undefined;
+      if (values['with-services'] && simulators) {
+        const licensed = () =>
+          simulators.graph.state
+            .listUsers()
+            .filter((u) => u.employeeId?.startsWith(prefix) && u.assignedLicenses.length > 0).length;
+        while (licensed() < people) {
+          if (Date.now() > deadline) throw new Error(`only ${licensed()}/${people} cloud users licensed`);
+          await sleep(200);
+        }
+        graphCallsPerJoiner = simulators.graph.admin.counters().total / people;
       }
       const joinMs = performance.now() - t0;
       await delivering;
@@ -864,6 +879,11 @@ async function main(): Promise<void> {
         `| \`tunnus hire\` → account enabled (${hires} sequential, today's start date) | p50 **${round(percentile(latencies, 50), 0)} ms**, p95 **${round(percentile(latencies, 95), 0)} ms** (CLI itself p50 ${round(percentile(cliMs, 50), 0)} ms) |`,
         `| worker peak RSS during the ${people} run (VmRSS sampled every 200 ms) | **${mb(workerMaxRssRun)} MB** |`,
         `| worker VmHWM (whole life incl. start-up workflow bundling) | ${mb(workerHwm)} MB (RSS when first polling: ${mb(rssAtReady)} MB) |`,
+        ...(graphCallsPerJoiner !== undefined
+          ? [
+              `| Graph calls per joiner (cloud user, usageLocation, licences, mailbox, phones; simulator counters) | ${round(graphCallsPerJoiner, 1)} |`,
+            ]
+          : []),
         '',
         '#### Where the time goes',
         '',

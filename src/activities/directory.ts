@@ -139,6 +139,15 @@ export const createDirectoryActivities = (
             const lostRace =
               err instanceof DirectoryError && (err.kind === 'alreadyExists' || err.kind === 'constraint');
             if (lostRace && attempt < CREATE_RACE_LIMIT) continue;
+            if (lostRace) {
+              // Many joiners with the same name at once: back off and let Temporal retry later,
+              // never fail the joiner for it.
+              throw ApplicationFailure.create({
+                type: ErrorType.NameRaceLost,
+                message: `lost the race for a free account name ${CREATE_RACE_LIMIT} times in a row`,
+                cause: err,
+              });
+            }
             if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
               throw ApplicationFailure.create({
                 type: ErrorType.PolicyTargetMissing,

@@ -16,6 +16,8 @@ export const ErrorType = {
   DuplicateIdentity: 'DuplicateIdentity',
   /** A group or OU the policy names does not exist in the directory. */
   PolicyTargetMissing: 'PolicyTargetMissing',
+  /** Concurrent joiners kept taking the same free name first; retried with backoff. */
+  NameRaceLost: 'NameRaceLost',
   /** The directory could not be reached or was busy; retrying will help. */
   DirectoryUnavailable: 'DirectoryUnavailable',
   /** Graph throttled (429) or failed (5xx, network); retried after Retry-After. */

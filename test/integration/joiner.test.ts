@@ -171,6 +171,14 @@ describe('joiner against Samba AD and the Temporal dev server', () => {
       240_000,
       '200 enabled accounts',
     );
+    // Let every joiner finish its cloud and telephony steps too, so no work spills into the
+    // outage tests that follow.
+    await eventually(
+      async () => Promise.all(ids.map((id) => personState(stack.client, id))),
+      (all) => all.every((s) => s?.stage === 'active'),
+      300_000,
+      '200 joiners completed',
+    );
     const names = new Set(accounts.map((a) => a!.sAMAccountName));
     assert.equal(names.size, 200, 'every sAMAccountName is unique');
     assert.equal(new Set(accounts.map((a) => a!.userPrincipalName)).size, 200);
