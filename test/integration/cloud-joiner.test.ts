@@ -5,7 +5,10 @@ import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { provisionStatusQuery, type PersonState } from '../../src/workflows/messages';
 import { phoneSyncWorkflow } from '../../src/workflows/phone-sync';
+import { NativeConnection } from '@temporalio/worker';
+import { buildWorker } from '../../src/worker';
 import { eventually, startStack, type Stack } from '../support/stack';
+import { workflowBundle } from '../support/temporal';
 
 // The full joiner — AD → cloud user → licences → mailbox → telephony — against Samba AD and the
 // Graph and telephony simulators, including the failures the real services produce.
@@ -160,6 +163,55 @@ describe('full joiner against Samba AD and the Graph and telephony simulators', 
     assert.equal(state.stage, 'active');
     assert.equal(cloudUsers(id)[0]!.assignedLicenses.length, 1);
     stack.sims.graph.admin.setSkus(withSeats(2000));
+  });
+
+  it('in synced mode the joiner waits for directory sync to create the cloud user, then licenses it', async () => {
+    const id = nextId('Y');
+    const policy = structuredClone(stack.policy);
+    policy.cloud.mode = 'synced';
+    const taskQueue = `${stack.taskQueue}-synced`;
+    const connection = await NativeConnection.connect({ address: stack.temporal.address });
+    const worker = await buildWorker({
+      connection,
+      client: stack.client,
+      taskQueue,
+      directory: stack.directory,
+      cloud: stack.cloud,
+      phone: stack.phone,
+      policy,
+      baseDn: stack.samba.baseDn,
+      workflowBundle: await workflowBundle(),
+    });
+    const running = worker.run();
+    try {
+      await stack.sims.phone.admin.assignNumbers(id, []);
+      await deliverRecord(stack.client, nurse(id, 'Synkka'), 'hr', taskQueue);
+      const joiner = stack.client.workflow.getHandle(`joiner-${id}-1`);
+      await eventually(
+        () => joiner.query(provisionStatusQuery).catch(() => undefined),
+        (s) => s?.detail === 'waiting for directory sync to create the cloud user',
+        60_000,
+        'waiting for directory sync',
+      );
+      assert.equal(cloudUsers(id).length, 0, 'Tunnus did not create the user itself');
+      const ad = (await stack.directory.findByEmployeeId(id))!;
+      // What Entra Connect does: the synced user appears with the AD account's names.
+      stack.sims.graph.admin.syncUser({
+        employeeId: id,
+        userPrincipalName: ad.userPrincipalName,
+        displayName: ad.displayName,
+        onPremisesSyncEnabled: true,
+      });
+      const state = await settled(id);
+      assert.equal(state.stage, 'active');
+      assert.equal(cloudUsers(id).length, 1);
+      assert.equal(cloudUsers(id)[0]!.usageLocation, 'FI');
+      assert.equal(cloudUsers(id)[0]!.assignedLicenses.length, 1);
+    } finally {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    }
   });
 
   it('a number changed in the telephony platform reaches AD and the cloud user on the next sync', async () => {
