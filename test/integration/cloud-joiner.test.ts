@@ -7,6 +7,7 @@ import { provisionStatusQuery, type PersonState } from '../../src/workflows/mess
 import { phoneSyncWorkflow } from '../../src/workflows/phone-sync';
 import { NativeConnection } from '@temporalio/worker';
 import { buildWorker } from '../../src/worker';
+import { ensurePhoneSyncSchedule } from '../../src/schedules';
 import { eventually, startStack, type Stack } from '../support/stack';
 import { workflowBundle } from '../support/temporal';
 
@@ -212,6 +213,22 @@ describe('full joiner against Samba AD and the Graph and telephony simulators', 
       await running;
       await connection.close();
     }
+  });
+
+  it('the phone-sync schedule is created once and updated in place when the policy changes', async () => {
+    const policy = structuredClone(stack.policy);
+    policy.telephony.syncEveryMinutes = 15;
+    await ensurePhoneSyncSchedule(stack.client, policy, stack.taskQueue);
+    policy.telephony.syncEveryMinutes = 5;
+    await ensurePhoneSyncSchedule(stack.client, policy, stack.taskQueue); // again: no error, updated
+    const schedule = await stack.client.schedule.getHandle('phone-sync').describe();
+    assert.equal(schedule.action.type, 'startWorkflow');
+    assert.equal(
+      schedule.action.type === 'startWorkflow' && schedule.action.workflowType,
+      'phoneSyncWorkflow',
+    );
+    assert.equal(Number(schedule.spec.intervals?.[0]?.every), 5 * 60_000);
+    assert.equal(schedule.state.paused, false);
   });
 
   it('a number changed in the telephony platform reaches AD and the cloud user on the next sync', async () => {
