@@ -1,5 +1,5 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { readPem, type Env } from './config';
+import { temporalTls, type Env } from './config';
 import type { HrRecord } from './domain/record';
 import {
   EmployeeIdKey,
@@ -20,15 +20,7 @@ import { personWorkflow } from './workflows/person';
 // Client-side operations shared by the CLI (and later the HTTP API).
 
 export async function connectClient(env: Env): Promise<Client> {
-  const cert = readPem('TEMPORAL_TLS_CERT', env.TEMPORAL_TLS_CERT);
-  const key = readPem('TEMPORAL_TLS_KEY', env.TEMPORAL_TLS_KEY);
-  const ca = readPem('TEMPORAL_TLS_CA', env.TEMPORAL_TLS_CA);
-  const connection = await Connection.connect({
-    address: env.TEMPORAL_ADDRESS,
-    ...(cert && key
-      ? { tls: { clientCertPair: { crt: cert, key }, ...(ca ? { serverRootCACertificate: ca } : {}) } }
-      : {}),
-  });
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS, ...temporalTls(env) });
   return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 }
 

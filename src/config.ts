@@ -64,6 +64,15 @@ export function loadPolicy(file: string): Policy {
   return parsePolicy(fs.readFileSync(file, 'utf8'));
 }
 
+/** mTLS options for a Temporal connection (client or worker), or nothing when not configured. */
+export function temporalTls(env: Env) {
+  const cert = readPem('TEMPORAL_TLS_CERT', env.TEMPORAL_TLS_CERT);
+  const key = readPem('TEMPORAL_TLS_KEY', env.TEMPORAL_TLS_KEY);
+  const ca = readPem('TEMPORAL_TLS_CA', env.TEMPORAL_TLS_CA);
+  if (!cert || !key) return {};
+  return { tls: { clientCertPair: { crt: cert, key }, ...(ca ? { serverRootCACertificate: ca } : {}) } };
+}
+
 /** Reads an optional PEM file named by config, with an error that names the variable. */
 export function readPem(variable: string, file: string | undefined): Buffer | undefined {
   if (!file) return undefined;

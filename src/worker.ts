@@ -7,7 +7,7 @@ import { GraphCloudDirectory } from './connectors/graph/cloud-directory';
 import { createGraphClient, graphOptionsFromEnv } from './connectors/graph/graph-client';
 import type { PhoneDirectory } from './connectors/phone/phone-directory';
 import { createPhoneDirectory } from './connectors/phone/phone-directory';
-import { ConfigError, loadPolicy, parseEnv, readPem, type Env } from './config';
+import { ConfigError, loadPolicy, parseEnv, temporalTls, type Env } from './config';
 import type { Directory } from './connectors/ldap/directory';
 import { createLdapDirectory } from './connectors/ldap/ldap-directory';
 import type { Policy } from './domain/policy';
@@ -54,14 +54,7 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
 }
 
 export async function connectTemporal(env: Env): Promise<NativeConnection> {
-  const cert = readPem('TEMPORAL_TLS_CERT', env.TEMPORAL_TLS_CERT);
-  const key = readPem('TEMPORAL_TLS_KEY', env.TEMPORAL_TLS_KEY);
-  const ca = readPem('TEMPORAL_TLS_CA', env.TEMPORAL_TLS_CA);
-  const tls =
-    cert && key
-      ? { clientCertPair: { crt: cert, key }, ...(ca ? { serverRootCACertificate: ca } : {}) }
-      : undefined;
-  return NativeConnection.connect({ address: env.TEMPORAL_ADDRESS, ...(tls ? { tls } : {}) });
+  return NativeConnection.connect({ address: env.TEMPORAL_ADDRESS, ...temporalTls(env) });
 }
 
 /** Routes the SDK's own logs through pino so there is one log stream. */

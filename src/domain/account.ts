@@ -35,6 +35,16 @@ export interface ManagedAttributes {
   manager?: string;
 }
 
+/** The managed attribute names, in the order plans list them and the connector writes them. */
+export const managedAttributeKeys: (keyof ManagedAttributes)[] = [
+  'givenName',
+  'sn',
+  'displayName',
+  'title',
+  'department',
+  'manager',
+];
+
 /** Everything needed to create an account; names are already allocated and unique. */
 export interface NewAccount {
   employeeId: string;

@@ -1,4 +1,4 @@
-import type { DirectoryAccount, ManagedAttributes } from './account';
+import { managedAttributeKeys, type DirectoryAccount, type ManagedAttributes } from './account';
 import { addDays, endOfDay, startOfDay } from './dates';
 import { displayNameFor, givenNameFor } from './naming';
 import { entitlementsFor, type Entitlements, type Policy } from './policy';
@@ -105,15 +105,6 @@ export interface ActualState {
   managedGroupsByDn: Map<string, string>;
 }
 
-const attributeKeys: (keyof ManagedAttributes)[] = [
-  'givenName',
-  'sn',
-  'displayName',
-  'title',
-  'department',
-  'manager',
-];
-
 /** DNs compare case-insensitively in AD. */
 const sameDn = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -131,7 +122,7 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
   }
   const changed: Partial<ManagedAttributes> = {};
   const clear: (keyof ManagedAttributes)[] = [];
-  for (const key of attributeKeys) {
+  for (const key of managedAttributeKeys) {
     const want = desired.attributes[key];
     const have = account[key];
     if (want === undefined) {

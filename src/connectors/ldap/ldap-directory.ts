@@ -12,7 +12,13 @@ import {
   OrFilter,
   type SearchOptions,
 } from 'ldapts';
-import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../domain/account';
+import {
+  managedAttributeKeys,
+  type AccountNames,
+  type DirectoryAccount,
+  type ManagedAttributes,
+  type NewAccount,
+} from '../../domain/account';
 import type { Directory } from './directory';
 import { classifyLdapError, DirectoryError, LdapCode, ldapResultCode } from './errors';
 import { childDn, escapeDnValue, parentDn, parseRdn, splitDn } from './escape';
@@ -72,15 +78,6 @@ const ACCOUNT_ATTRIBUTES = [
   'userAccountControl',
   'pwdLastSet',
   'memberOf',
-];
-
-const MANAGED_KEYS: (keyof ManagedAttributes)[] = [
-  'givenName',
-  'sn',
-  'displayName',
-  'title',
-  'department',
-  'manager',
 ];
 
 const silent: DirectoryLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -277,7 +274,7 @@ export function createLdapDirectory(
         new Attribute({ type: 'pwdLastSet', values: ['0'] }),
       ];
       if (account.mail) attrs.push(new Attribute({ type: 'mail', values: [account.mail] }));
-      for (const key of MANAGED_KEYS) {
+      for (const key of managedAttributeKeys) {
         const value = account.attributes[key];
         // AD refuses empty strings; an empty value means "not set".
         if (value) attrs.push(new Attribute({ type: key, values: [value] }));
@@ -305,7 +302,7 @@ export function createLdapDirectory(
 
     async updateAttributes(dn: string, attributes: Partial<ManagedAttributes>) {
       const changes: Change[] = [];
-      for (const key of MANAGED_KEYS) {
+      for (const key of managedAttributeKeys) {
         if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
         const value = attributes[key];
         // Replace with no values clears the attribute (and is not an error when it is absent).
