@@ -18,7 +18,13 @@ export const realm = 'KERAVA.TEST';
 export const netbiosDomain = 'KERAVA';
 export const baseDn = 'DC=kerava,DC=test';
 export const ldapsPort = 636;
-export const ldapsUrl = `ldaps://localhost:${ldapsPort}`;
+/**
+ * The loopback address the DC binds to. LDAPS has a fixed port, so parallel test runs (each with
+ * its own TUNNUS_STATE_DIR) each take their own 127.0.0.x.
+ */
+export const dcHost = process.env.TUNNUS_DC_HOST ?? '127.0.0.1';
+const defaultHost = dcHost === '127.0.0.1';
+export const ldapsUrl = `ldaps://${defaultHost ? 'localhost' : dcHost}:${ldapsPort}`;
 export const adminBindDn = `CN=Administrator,CN=Users,${baseDn}`;
 /** Sandbox only: meets the default AD policy (length ≥ 7, three character classes). */
 export const adminPassword = 'Tunnus-Sandbox-2024!';
@@ -161,7 +167,9 @@ async function provision(dir: string): Promise<void> {
 
 /** Replaces the provision's smb.conf with the sandbox one (loopback, LDAPS, LDAP service only). */
 function writeConfig(dir: string): void {
-  const cert = ensureServerCert('samba', ['localhost', 'dc1.kerava.test']);
+  const cert = defaultHost
+    ? ensureServerCert('samba', ['localhost', 'dc1.kerava.test'])
+    : ensureServerCert(`samba-${dcHost}`, ['dc1.kerava.test'], [dcHost]);
   for (const sub of ['etc', 'run', 'log', 'cache', 'state', 'private']) {
     fs.mkdirSync(path.join(dir, sub), { recursive: true });
   }
@@ -172,7 +180,7 @@ function writeConfig(dir: string): void {
 \tworkgroup = ${netbiosDomain}
 \tserver role = active directory domain controller
 \tserver services = ldap
-\tinterfaces = lo
+\tinterfaces = ${defaultHost ? 'lo' : `${dcHost}/8`}
 \tbind interfaces only = yes
 \tprivate dir = ${path.join(dir, 'private')}
 \tstate directory = ${path.join(dir, 'state')}
@@ -240,7 +248,7 @@ function isAlive(pid: number): boolean {
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host: dcHost, port });
     const done = (open: boolean) => {
       socket.destroy();
       resolve(open);

