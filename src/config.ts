@@ -38,6 +38,15 @@ const envSchema = z.object({
   PHONE_API_KEY: z.string().optional(),
   PHONE_CA_CERT: z.string().optional(),
   TUNNUS_POLICY_FILE: z.string().default(path.resolve(__dirname, '..', 'config', 'policy.yaml')),
+  /**
+   * The record index (and import staging): a postgres:// URL for PostgreSQL; unset for the SQLite
+   * file TUNNUS_INDEX_FILE. Anything else is an error, so a typo never falls back to a local file.
+   */
+  RECORD_INDEX_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (unset it for the SQLite file)')
+    .optional(),
+  TUNNUS_INDEX_FILE: z.string().default(path.resolve(__dirname, '..', '.state', 'record-index.sqlite')),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** How many activities one worker runs at once. */
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().positive().default(100),

@@ -37,6 +37,8 @@ export interface RecordIndex {
   putMany(entries: readonly IndexWrite[]): Promise<void>;
   /** Every entry in employeeId order, read page by page (never the whole table in memory). */
   all(pageSize?: number): AsyncIterable<IndexEntry>;
+  /** How many identities the index knows (the mass-change guard's denominator). */
+  count(): Promise<number>;
   /** Throws when the index cannot answer (readiness). */
   check(): Promise<void>;
   close(): Promise<void>;

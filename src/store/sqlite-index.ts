@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Source } from '../workflows/messages';
-import type { IndexEntry, IndexWrite, RecordIndex } from './record-index';
+import type { RecordStore, StagedRow } from './import-staging';
+import type { IndexEntry, IndexWrite } from './record-index';
 
 // The embedded record index: one SQLite file (better-sqlite3, synchronous, WAL). Fast enough that
 // the API's unchanged path costs one indexed point read; survives restarts because it is a file.
@@ -26,7 +27,7 @@ export interface SqliteIndexOptions {
   file: string;
 }
 
-export function openSqliteIndex({ file }: SqliteIndexOptions): RecordIndex {
+export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -40,7 +41,14 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordIndex {
       fingerprint TEXT NOT NULL,
       source      TEXT NOT NULL,
       updated_at  TEXT NOT NULL
-    ) WITHOUT ROWID
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS import_staging (
+      import_id TEXT NOT NULL,
+      seq       INTEGER NOT NULL,
+      line      INTEGER NOT NULL,
+      record    TEXT NOT NULL,
+      PRIMARY KEY (import_id, seq)
+    ) WITHOUT ROWID;
   `);
 
   const getOne = db.prepare<[string], Row>('SELECT * FROM record_index WHERE employee_id = ?');
@@ -61,6 +69,21 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordIndex {
     'SELECT * FROM record_index WHERE employee_id > ? ORDER BY employee_id LIMIT ?',
   );
   const ping = db.prepare('SELECT 1');
+  const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM record_index');
+
+  const stageOne = db.prepare<[string, number, number, string]>(
+    'INSERT OR IGNORE INTO import_staging (import_id, seq, line, record) VALUES (?, ?, ?, ?)',
+  );
+  const stageAll = db.transaction((importId: string, rows: readonly StagedRow[]) => {
+    rows.forEach((r, seq) => stageOne.run(importId, seq, r.line, JSON.stringify(r.record)));
+  });
+  const stagedPage = db.prepare<[string, number, number], { line: number; record: string }>(
+    'SELECT line, record FROM import_staging WHERE import_id = ? AND seq >= ? ORDER BY seq LIMIT ?',
+  );
+  const stagedN = db.prepare<[string], { n: number }>(
+    'SELECT count(*) AS n FROM import_staging WHERE import_id = ?',
+  );
+  const dropStaging = db.prepare<[string]>('DELETE FROM import_staging WHERE import_id = ?');
 
   return {
     async get(employeeId) {
@@ -88,8 +111,25 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordIndex {
         after = rows[rows.length - 1]!.employee_id;
       }
     },
+    async count() {
+      return countAll.get()!.n;
+    },
     async check() {
       ping.get();
+    },
+    async stage(importId, rows) {
+      stageAll(importId, rows);
+    },
+    async staged(importId, offset, limit) {
+      return stagedPage
+        .all(importId, offset, limit)
+        .map((r) => ({ line: r.line, record: JSON.parse(r.record) as StagedRow['record'] }));
+    },
+    async stagedCount(importId) {
+      return stagedN.get(importId)!.n;
+    },
+    async dropStaged(importId) {
+      dropStaging.run(importId);
     },
     async close() {
       if (db.open) db.close();

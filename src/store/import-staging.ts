@@ -1,0 +1,36 @@
+import type { HrRecord } from '../domain/record';
+import type { RecordIndex } from './record-index';
+
+// Staging for snapshot imports. The caller (CLI or API) validates the whole file, stores the valid
+// rows here under the import id, and starts the import workflow with only that id and counts: a
+// 50,000-row file is ~15 MB, far over Temporal's 2 MB payload limit, and would sit in history for
+// the workflow's whole retention. The import's activities read the rows back page by page.
+//
+// Staging lives in the record index's own database because every process that takes part in an
+// import (CLI/API that stages, worker that delivers) already shares that database. Rows are
+// deleted when the import ends (the workflow drops them in a `finally`); while it runs they hold the
+// same records HR sent, so the database deserves the same protection as Temporal's.
+
+export interface StagedRow {
+  /** Line of the row in the file, for reports. */
+  line: number;
+  record: HrRecord;
+}
+
+export interface ImportStaging {
+  /**
+   * Stores an import's rows in file order. Idempotent: staging the same import id again (a retry,
+   * or the same file uploaded twice — ids are content hashes) keeps one copy.
+   */
+  stage(importId: string, rows: readonly StagedRow[]): Promise<void>;
+  /** Rows `offset … offset + limit - 1` (0-based, file order) of the import. */
+  staged(importId: string, offset: number, limit: number): Promise<StagedRow[]>;
+  stagedCount(importId: string): Promise<number>;
+  dropStaged(importId: string): Promise<void>;
+}
+
+/** What intake, import activities and the API open: the record index with its import staging. */
+export type RecordStore = RecordIndex & ImportStaging;
+
+/** Rows per INSERT statement when staging (bounded statement size, few round trips). */
+export const STAGE_CHUNK = 2000;
