@@ -107,6 +107,7 @@ const userProps = new Set([
   'accountEnabled',
   'assignedLicenses',
   'companyName',
+  'showInAddressList',
   'createdDateTime',
   'deletedDateTime',
   'department',

@@ -35,6 +35,8 @@ export interface SimUser {
   jobTitle: string | null;
   department: string | null;
   officeLocation: string | null;
+  /** Whether the global address list shows the user (null: never set, which counts as shown). */
+  showInAddressList: boolean | null;
   preferredLanguage: string | null;
   companyName: string | null;
   businessPhones: string[];
@@ -93,6 +95,7 @@ const writable = new Set([
   'jobTitle',
   'department',
   'officeLocation',
+  'showInAddressList',
   'preferredLanguage',
   'companyName',
   'businessPhones',
@@ -203,6 +206,7 @@ export class GraphState {
       jobTitle: str('jobTitle'),
       department: str('department'),
       officeLocation: str('officeLocation'),
+      showInAddressList: typeof body.showInAddressList === 'boolean' ? body.showInAddressList : null,
       preferredLanguage: str('preferredLanguage'),
       companyName: str('companyName'),
       businessPhones: Array.isArray(body.businessPhones) ? (body.businessPhones as string[]) : [],
@@ -242,6 +246,10 @@ export class GraphState {
         case 'accountEnabled':
           if (typeof value !== 'boolean') throw invalidValue(key);
           user.accountEnabled = value;
+          break;
+        case 'showInAddressList':
+          if (value !== null && typeof value !== 'boolean') throw invalidValue(key);
+          user.showInAddressList = value;
           break;
         case 'usageLocation':
           if (value !== null && (typeof value !== 'string' || !/^[A-Z]{2}$/.test(value)))

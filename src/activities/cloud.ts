@@ -1,5 +1,6 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
-import type { CloudDirectory } from '../connectors/graph/cloud-directory';
+import type { CloudDirectory, CloudUser, CloudUserUpdate } from '../connectors/graph/cloud-directory';
+import type { DirectoryAccount } from '../domain/account';
 import { CloudError } from '../connectors/graph/errors';
 import { planLicenceChange } from '../connectors/graph/licences';
 import type { Directory } from '../connectors/ldap/directory';
@@ -68,13 +69,12 @@ export const createCloudActivities = (
         const existing = await cloud.findUserByEmployeeId(cmd.employeeId);
         const usageLocation = policy.cloud.usageLocation;
         if (existing) {
-          // In direct mode the cloud user follows the AD account's enabled state (start date, leaver).
+          // In direct mode the cloud user follows the AD account: enabled state (start date,
+          // leaver, rehire), names and job (mover), and a rehire shows in the address list again.
           const account = policy.cloud.mode === 'direct' ? await dir.findByEmployeeId(cmd.employeeId) : null;
-          const change = {
+          const change: CloudUserUpdate = {
             ...(existing.usageLocation !== usageLocation ? { usageLocation } : {}),
-            ...(account && existing.accountEnabled !== account.enabled
-              ? { accountEnabled: account.enabled }
-              : {}),
+            ...(account ? cloudUserDrift(existing, account) : {}),
           };
           if (Object.keys(change).length > 0) await cloud.updateUser(existing.id, change);
           return { status: 'ready', userId: existing.id, created: false };
@@ -98,6 +98,57 @@ export const createCloudActivities = (
         log.info('cloud user created', { employeeId: cmd.employeeId });
         return { status: 'ready', userId: created.id, created: true };
       });
+    },
+
+    /**
+     * Leaver: sessions revoked, sign-in blocked, hidden from the address list, managed licences
+     * removed (their seats go back to the pool). In synced mode sign-in follows the AD account
+     * through directory sync; Tunnus still revokes sessions and removes directly assigned licences.
+     */
+    async retireCloudUser(cmd: {
+      employeeId: string;
+    }): Promise<{ found: boolean; licencesRemoved: string[] }> {
+      return guard(async () => {
+        const user = await cloud.findUserByEmployeeId(cmd.employeeId);
+        if (!user) return { found: false, licencesRemoved: [] };
+        const direct = policy.cloud.mode === 'direct' && !user.onPremisesSyncEnabled;
+        // Revoke while still enabled: a retry after the disable skips it, and a disabled user
+        // cannot get new tokens anyway.
+        if (user.accountEnabled !== false || !direct) await cloud.revokeSessions(user.id);
+        if (direct && (user.accountEnabled !== false || user.showInAddressList !== false)) {
+          await cloud.updateUser(user.id, { accountEnabled: false, showInAddressList: false });
+        }
+        const managed = new Set(managedSkus(policy));
+        const skus = await cloud.listSubscribedSkus();
+        const remove = user.assignedLicenses
+          .map((l) => l.skuId)
+          .filter((id) => managed.has(skus.find((s) => s.skuId === id)?.skuPartNumber ?? ''));
+        if (remove.length > 0) await cloud.assignLicenses(user.id, [], remove);
+        log.info('cloud user retired', { employeeId: cmd.employeeId, licencesRemoved: remove.length });
+        return {
+          found: true,
+          licencesRemoved: remove.map((id) => skus.find((s) => s.skuId === id)!.skuPartNumber),
+        };
+      });
+    },
+
+    /** Retention is over: the cloud user is deleted and purged from the recycle bin. */
+    async deleteCloudUser(cmd: { employeeId: string }): Promise<{ deleted: boolean }> {
+      return guard(async () => {
+        const user = await cloud.findUserByEmployeeId(cmd.employeeId);
+        if (user) await cloud.deleteUser(user.id);
+        // Soft-deleted users keep personal data for 30 days: purge so the deletion is real.
+        const soft = await cloud.findDeletedUserByEmployeeId(cmd.employeeId);
+        if (soft) await cloud.purgeDeletedUser(soft.id);
+        return { deleted: !!user || !!soft };
+      });
+    },
+
+    /** The person leaves the phone catalogue (numbers are released by telephony's own process). */
+    async removeCatalogueEntry(cmd: { employeeId: string }): Promise<{ removed: boolean }> {
+      return guard(async () => ({
+        removed: (await phone.removeCatalogueEntry(cmd.employeeId)) === 'removed',
+      }));
     },
 
     /** mail and proxyAddresses on the AD account: the mailbox's addresses come from there. */
@@ -228,3 +279,21 @@ export const createCloudActivities = (
 };
 
 export type CloudActivities = ReturnType<typeof createCloudActivities>;
+
+/** What differs between a direct-mode cloud user and its AD account (AD is the master). */
+export function cloudUserDrift(user: CloudUser, account: DirectoryAccount): CloudUserUpdate {
+  const change: CloudUserUpdate = {};
+  if (user.accountEnabled !== account.enabled) change.accountEnabled = account.enabled;
+  if (account.enabled && user.showInAddressList === false) change.showInAddressList = true;
+  const text: [keyof CloudUserUpdate & keyof CloudUser, string | undefined][] = [
+    ['displayName', account.displayName],
+    ['givenName', account.givenName],
+    ['surname', account.sn],
+    ['jobTitle', account.title],
+    ['department', account.department],
+  ];
+  for (const [key, value] of text) {
+    if (value !== undefined && user[key] !== value) (change as Record<string, unknown>)[key] = value;
+  }
+  return change;
+}

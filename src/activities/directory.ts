@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import type { DirectoryAccount, ManagedAttributes } from '../domain/account';
 import { ErrorType } from '../domain/error-types';
 import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
-import { planFor, type Plan } from '../domain/plan';
+import { addDays, helsinkiDate } from '../domain/dates';
+import { mailBaseOf, planFor, type Plan } from '../domain/plan';
 import { managedGroups, type Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
 import type { Directory } from '../connectors/ldap/directory';
@@ -210,6 +211,39 @@ export const createDirectoryActivities = (
       });
     },
 
+    /**
+     * A name change: the first free address for the new name becomes primary; every earlier
+     * address stays as an alias so mail keeps arriving. sAMAccountName and UPN never change.
+     */
+    async changePrimaryMail(cmd: { employeeId: string; mailBase: string }): Promise<{ mail: string }> {
+      return guard(async () => {
+        const account = await requireAccount(cmd.employeeId);
+        if (account.mail && mailBaseOf(account.mail) === cmd.mailBase) return { mail: account.mail };
+        const chosen = await allocateFreeName(dir, cmd.mailBase, naming, cmd.employeeId);
+        const mail = chosen.mail;
+        const aliases = [...account.proxyAddresses, ...(account.mail ? [`smtp:${account.mail}`] : [])]
+          .map((p) => p.replace(/^SMTP:/, 'smtp:'))
+          .filter((p) => p.slice(5).toLowerCase() !== mail.toLowerCase());
+        await dir.setMailAddresses(account.dn, mail, [`SMTP:${mail}`, ...new Set(aliases)]);
+        return { mail };
+      });
+    },
+
+    /**
+     * Retention is over: the names are reserved for the quarantine period, then the account is
+     * deleted. Reserving first means a retry after a crash still knows the names.
+     */
+    async deleteAccount(cmd: { employeeId: string }): Promise<{ deleted: boolean }> {
+      return guard(async () => {
+        const account = await dir.findByEmployeeId(cmd.employeeId);
+        if (!account) return { deleted: false };
+        await dir.reserveNames(reservationFor(account, policy, config.baseDn, new Date()));
+        await dir.deleteEntry(account.dn);
+        log.info('account deleted after retention', { employeeId: cmd.employeeId });
+        return { deleted: true };
+      });
+    },
+
     /** The person's account as the directory holds it now (for `tunnus person show`). */
     async readAccount(cmd: { employeeId: string }): Promise<DirectoryAccount | null> {
       return guard(() => dir.findByEmployeeId(cmd.employeeId));
@@ -236,6 +270,21 @@ async function allocateFreeName(dir: Directory, base: string, domains: NamingDom
     message: `every account name candidate up to ${MAX_NAME_NUMBER} is taken`,
     nonRetryable: true,
   });
+}
+
+/** The names an account answered to, reserved until the end of the quarantine. */
+export function reservationFor(account: DirectoryAccount, policy: Policy, baseDn: string, now: Date) {
+  const addresses = [
+    account.userPrincipalName,
+    ...(account.mail ? [account.mail] : []),
+    ...account.proxyAddresses.filter((p) => /^smtp:/i.test(p)).map((p) => p.slice(5)),
+  ];
+  return {
+    name: account.sAMAccountName,
+    ouDn: `${policy.ous.retiredNames},${baseDn}`,
+    addresses,
+    until: addDays(helsinkiDate(now), policy.lifecycle.nameQuarantineDays),
+  };
 }
 
 function refOf(account: DirectoryAccount, created: boolean): AccountRef {

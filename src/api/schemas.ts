@@ -26,7 +26,17 @@ const sourceSchema = z.enum(['hr', 'education']);
 export const personViewSchema = z.object({
   employeeId: z.string(),
   workflowId: z.string(),
-  stage: z.enum(['received', 'joining', 'active', 'updating', 'failed']),
+  stage: z.enum([
+    'received',
+    'joining',
+    'active',
+    'updating',
+    'leaving',
+    'left',
+    'deleting',
+    'deleted',
+    'failed',
+  ]),
   status: z.string().optional().describe('what the running joiner/mover is doing right now'),
   source: sourceSchema.optional(),
   recordVersion: z.number().int().describe('incremented per accepted record'),
@@ -34,12 +44,12 @@ export const personViewSchema = z.object({
   duplicatesIgnored: z.number().int(),
   account: z.object({ sAMAccountName: z.string(), userPrincipalName: z.string() }).optional(),
   pending: z
-    .array(z.object({ event: z.enum(['provision', 'start', 'end']), at: z.string() }))
+    .array(z.object({ event: z.enum(['provision', 'start', 'end', 'delete']), at: z.string() }))
     .describe('dated events still ahead (durable timers in the workflow)'),
   runs: z.array(
     z.object({
       workflowId: z.string(),
-      kind: z.enum(['joiner', 'mover']),
+      kind: z.enum(['joiner', 'mover', 'rehire', 'leaver', 'delete']),
       startedAt: z.string(),
       endedAt: z.string().optional(),
       outcome: z.enum(['completed', 'failed']).optional(),
@@ -62,6 +72,7 @@ export function personView(state: PersonState, entry: IndexEntry | undefined, no
       ['provision', schedule.provisionAt],
       ['start', schedule.startAt],
       ['end', schedule.endAt],
+      ['delete', schedule.deleteAt],
     ] as const;
     for (const [event, at] of dated) if (at && Date.parse(at) > now.getTime()) pending.push({ event, at });
   }

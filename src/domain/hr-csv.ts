@@ -29,6 +29,7 @@ export const hrColumns = {
   employment_type: 'employmentType',
   start_date: 'startDate',
   end_date: 'endDate',
+  effective_date: 'effectiveDate',
   manager_id: 'managerId',
   language: 'language',
 } as const satisfies Record<string, keyof HrRecord>;

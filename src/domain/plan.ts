@@ -1,6 +1,6 @@
 import { managedAttributeKeys, type DirectoryAccount, type ManagedAttributes } from './account';
-import { addDays, endOfDay, startOfDay } from './dates';
-import { displayNameFor, givenNameFor } from './naming';
+import { addDays, startOfDay, zonedInstant } from './dates';
+import { baseLocalPart, displayNameFor, givenNameFor } from './naming';
 import { entitlementsFor, type Entitlements, type Policy } from './policy';
 import type { HrRecord } from './record';
 import type { Step } from './steps';
@@ -14,6 +14,12 @@ export type { Step } from './steps';
 /** What the directory should hold for one person at one instant. */
 export interface DesiredAccount {
   employeeId: string;
+  /** Whether an account should exist at all (not before it is due, not after retention). */
+  exists: boolean;
+  /** Whether an existing account should be kept even if none exists (left: never create one). */
+  createIfMissing: boolean;
+  /** The base of the mail local part the current name gives (a surname change moves it). */
+  mailBase: string;
   /** Full DN of the OU the account belongs in. */
   ouDn: string;
   attributes: ManagedAttributes;
@@ -28,13 +34,34 @@ export interface Schedule {
   provisionAt: string;
   /** When the account should be enabled (start date, Helsinki midnight). */
   startAt: string;
-  /** When access ends (end of the last working day), if HR gave an end date. */
+  /** When a change HR dated ahead of time takes effect (Helsinki midnight), if it is dated. */
+  effectiveAt?: string;
+  /** When access ends (the last working day at the policy's time), if HR gave an end date. */
   endAt?: string;
+  /** When the leaver's account and cloud user are deleted (endAt + the role's retention). */
+  deleteAt?: string;
+}
+
+/**
+ * Where a person is in their lifecycle at an instant: before the account is due (pending), an
+ * account not yet usable (prehire), working (active), gone but kept (left), past retention (deleted).
+ */
+export type Phase = 'pending' | 'prehire' | 'active' | 'left' | 'deleted';
+
+export function phaseAt(schedule: Schedule, asOf: Date): Phase {
+  const t = asOf.getTime();
+  const reached = (iso?: string) => iso !== undefined && t >= Date.parse(iso);
+  if (reached(schedule.deleteAt)) return 'deleted';
+  if (reached(schedule.endAt)) return 'left';
+  if (reached(schedule.startAt)) return 'active';
+  if (reached(schedule.provisionAt)) return 'prehire';
+  return 'pending';
 }
 
 export interface Plan {
   employeeId: string;
   asOf: string;
+  phase: Phase;
   schedule: Schedule;
   entitlements: Entitlements;
   /** Ordered steps; empty when the directory already matches. */
@@ -64,10 +91,18 @@ export function servicesFor(ent: Entitlements, policy: Policy): ServicePlan {
 }
 
 export function scheduleFor(record: HrRecord, policy: Policy): Schedule {
+  const endsAt = policy.lifecycle.lastDayEndsAt;
+  const retention = entitlementsFor(policy, record).retentionDays;
   return {
     provisionAt: startOfDay(addDays(record.startDate, -policy.lifecycle.preHireDays)).toISOString(),
     startAt: startOfDay(record.startDate).toISOString(),
-    ...(record.endDate ? { endAt: endOfDay(record.endDate).toISOString() } : {}),
+    ...(record.effectiveDate ? { effectiveAt: startOfDay(record.effectiveDate).toISOString() } : {}),
+    ...(record.endDate
+      ? {
+          endAt: zonedInstant(record.endDate, endsAt).toISOString(),
+          deleteAt: zonedInstant(addDays(record.endDate, retention), endsAt).toISOString(),
+        }
+      : {}),
   };
 }
 
@@ -80,12 +115,15 @@ export interface DesiredContext {
 
 export function desiredAccount(record: HrRecord, policy: Policy, ctx: DesiredContext): DesiredAccount {
   const ent = entitlementsFor(policy, record);
-  const schedule = scheduleFor(record, policy);
-  const started = ctx.asOf.getTime() >= Date.parse(schedule.startAt);
-  const ended = schedule.endAt !== undefined && ctx.asOf.getTime() >= Date.parse(schedule.endAt);
+  const phase = phaseAt(scheduleFor(record, policy), ctx.asOf);
+  const left = phase === 'left' || phase === 'deleted';
   return {
     employeeId: record.employeeId,
-    ouDn: `${ent.ou},${ctx.baseDn}`,
+    exists: phase !== 'deleted',
+    createIfMissing: phase === 'prehire' || phase === 'active',
+    mailBase: baseLocalPart(record),
+    // A leaver's account waits in the disabled OU without any managed group until deletion.
+    ouDn: `${left ? policy.ous.disabled : ent.ou},${ctx.baseDn}`,
     attributes: {
       givenName: givenNameFor(record),
       sn: record.lastName,
@@ -94,8 +132,8 @@ export function desiredAccount(record: HrRecord, policy: Policy, ctx: DesiredCon
       department: record.orgUnit,
       ...(ctx.managerDn ? { manager: ctx.managerDn } : {}),
     },
-    groups: ent.groups,
-    enabled: started && !ended,
+    groups: left ? [] : ent.groups,
+    enabled: phase === 'active',
   };
 }
 
@@ -111,7 +149,10 @@ const sameDn = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
   const steps: Step[] = [];
   const account = actual.account;
+  if (!desired.exists) return account ? [{ kind: 'deleteAccount' }] : [];
   if (!account) {
+    // A leaver whose account is already gone (deleted by hand) does not get a new one.
+    if (!desired.createIfMissing) return [];
     steps.push({ kind: 'createAccount', ouDn: desired.ouDn, attributes: desired.attributes });
     if (desired.groups.length > 0) steps.push({ kind: 'addToGroups', groups: desired.groups });
     if (desired.enabled) steps.push({ kind: 'enableAccount' });
@@ -135,6 +176,10 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
   if (Object.keys(changed).length > 0 || clear.length > 0) {
     steps.push({ kind: 'setAttributes', attributes: changed, clear });
   }
+  if (account.mail && mailBaseOf(account.mail) !== desired.mailBase) {
+    // Name change: a new primary address; the old one stays as an alias (names never change).
+    steps.push({ kind: 'changePrimaryMail', mailBase: desired.mailBase });
+  }
   const heldManaged = new Set(
     account.memberOf.map((dn) => findGroupName(actual.managedGroupsByDn, dn)).filter((n): n is string => !!n),
   );
@@ -151,14 +196,23 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
 /** The whole plan for one person: what to do now, and the dates that will change it. */
 export function planFor(record: HrRecord, policy: Policy, ctx: DesiredContext, actual: ActualState): Plan {
   const entitlements = entitlementsFor(policy, record);
+  const schedule = scheduleFor(record, policy);
   return {
     employeeId: record.employeeId,
     asOf: ctx.asOf.toISOString(),
-    schedule: scheduleFor(record, policy),
+    phase: phaseAt(schedule, ctx.asOf),
+    schedule,
     entitlements,
     steps: diff(desiredAccount(record, policy, ctx), actual),
     services: servicesFor(entitlements, policy),
   };
+}
+
+/** "anna.virtanen2@kerava.fi" → "anna.virtanen": the collision number is not part of the name. */
+export function mailBaseOf(mail: string): string {
+  const at = mail.lastIndexOf('@');
+  const local = (at >= 0 ? mail.slice(0, at) : mail).toLowerCase();
+  return local.replace(/\d+$/, '');
 }
 
 function findGroupName(byDn: Map<string, string>, dn: string): string | undefined {

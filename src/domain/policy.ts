@@ -13,6 +13,8 @@ const rdnPath = z
     'must be an OU path like "OU=Care,OU=Staff" (relative to the base DN)',
   );
 
+const clockTime = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be a time HH:MM (00:00-24:00)');
+
 const groupName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'must be a group name (letters, digits, space . _ -)');
@@ -52,11 +54,35 @@ export const policySchema = z
     lifecycle: z
       .object({
         preHireDays: z.number().int().min(0).max(365).default(14),
+        /** Days a leaver's disabled account (and cloud user) is kept before deletion. */
         retentionDays: z.number().int().min(0).default(90),
+        /** When access ends on the last working day, Helsinki time; 24:00 = end of the day. */
+        lastDayEndsAt: clockTime.default('24:00'),
+        /** Days the names of a deleted account stay reserved (mail must not reach a new person). */
+        nameQuarantineDays: z.number().int().min(0).default(365),
       })
       .strict()
-      .default({ preHireDays: 14, retentionDays: 90 }),
-    ous: z.object({ default: rdnPath, disabled: rdnPath }).strict(),
+      .default({ preHireDays: 14, retentionDays: 90, lastDayEndsAt: '24:00', nameQuarantineDays: 365 }),
+    ous: z
+      .object({
+        default: rdnPath,
+        disabled: rdnPath,
+        /** Placeholders holding the names of deleted accounts during their quarantine. */
+        retiredNames: rdnPath.default('OU=Retired Names,OU=Tunnus'),
+      })
+      .strict(),
+    /** The daily reconcile (Temporal Schedule "leaver-cleanup"). */
+    cleanup: z
+      .object({
+        /** report: find and report only; enforce: also fix what it finds. */
+        mode: z.enum(['report', 'enforce']).default('report'),
+        /** Daily start, Helsinki time. */
+        at: clockTime.default('02:00'),
+        /** Monthly price per licence SKU (part number), for the savings in the report. */
+        monthlyPrices: z.record(z.string().min(1), z.number().min(0)).default({}),
+      })
+      .strict()
+      .default({ mode: 'report', at: '02:00', monthlyPrices: {} }),
     cloud: z
       .object({
         /** direct: Tunnus creates cloud users via Graph; synced: directory sync does, Tunnus waits. */
@@ -87,6 +113,11 @@ export const policySchema = z
       })
       .strict()
       .default({ enabled: true, syncEveryMinutes: 15 }),
+    /** Runs (imports, cleanup) that would disable or delete more than this share wait for approval. */
+    safety: z
+      .object({ massChangeThresholdPercent: z.number().min(0).max(100).default(5) })
+      .strict()
+      .default({ massChangeThresholdPercent: 5 }),
     /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
     managedGroups: z.array(groupName).default([]),
     roles: z.array(roleSchema).min(1, 'needs at least one role'),
@@ -177,7 +208,7 @@ export function managedSkus(policy: Policy): string[] {
 
 /** Every OU the policy places accounts in (relative paths), for provisioning and cleanup scope. */
 export function managedOus(policy: Policy): string[] {
-  const all = new Set([policy.ous.default, policy.ous.disabled]);
+  const all = new Set([policy.ous.default, policy.ous.disabled, policy.ous.retiredNames]);
   for (const rule of policy.roles) if (rule.ou) all.add(rule.ou);
   return [...all].sort();
 }

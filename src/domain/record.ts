@@ -37,6 +37,8 @@ export const hrRecordSchema = z
     employmentType: z.enum(employmentTypes, { message: `must be one of ${employmentTypes.join(', ')}` }),
     startDate: isoDate,
     endDate: isoDate.optional(),
+    /** A change HR records ahead of time (new job from a date): applied on that day. */
+    effectiveDate: isoDate.optional(),
     managerId: employeeIdSchema.optional(),
     language: z.enum(['fi', 'sv', 'en']).optional(),
   })

@@ -9,8 +9,10 @@ export type Step =
   | { kind: 'setAttributes'; attributes: Partial<ManagedAttributes>; clear: (keyof ManagedAttributes)[] }
   | { kind: 'removeFromGroups'; groups: string[] }
   | { kind: 'addToGroups'; groups: string[] }
+  | { kind: 'changePrimaryMail'; mailBase: string }
   | { kind: 'enableAccount' }
-  | { kind: 'disableAccount' };
+  | { kind: 'disableAccount' }
+  | { kind: 'deleteAccount' };
 
 /** One line per step, for CLI output and workflow summaries. Carries no personal data. */
 export function describeStep(step: Step): string {
@@ -29,5 +31,9 @@ export function describeStep(step: Step): string {
       return 'enable account';
     case 'disableAccount':
       return 'disable account';
+    case 'changePrimaryMail':
+      return 'new primary e-mail address (old one kept as alias)';
+    case 'deleteAccount':
+      return 'delete AD account (retention over; names reserved)';
   }
 }

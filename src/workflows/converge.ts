@@ -1,7 +1,7 @@
 import { condition, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { CloudActivities } from '../activities/cloud';
 import type { AccountRef, DirectoryActivities } from '../activities/directory';
-import type { Plan } from '../domain/plan';
+import type { Phase, Plan, Schedule } from '../domain/plan';
 import { describeStep, type Step } from '../domain/steps';
 import type { HrRecord } from '../domain/record';
 import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
@@ -16,12 +16,19 @@ const cloud = proxyActivities<CloudActivities>(cloudActivityOptions);
 
 export interface ProvisionResult {
   employeeId: string;
+  /** Where the person stood when the run finished, and the dates that move them on. */
+  phase: Phase;
+  schedule: Schedule;
   account?: AccountRef;
+  /** True when this run deleted the account (retention over). */
+  deleted?: boolean;
   /** Descriptions of every step applied, in order. */
   applied: string[];
   enabled: boolean;
   /** Licence part numbers assigned by this run. */
   licences: string[];
+  /** Licence part numbers taken back by this run (leaver). */
+  licencesRemoved: string[];
   mailboxReady?: boolean;
 }
 
@@ -37,9 +44,12 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
 
   const result: ProvisionResult = {
     employeeId: record.employeeId,
+    phase: 'pending',
+    schedule: { provisionAt: '', startAt: '' },
     applied: [],
     enabled: false,
     licences: [],
+    licencesRemoved: [],
   };
   /** Waits until the instant or until a newer record arrives. */
   const waitFor = async (until: number, what: string): Promise<void> => {
@@ -62,8 +72,15 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
       [{ record, asOf: new Date().toISOString() }],
     );
     const asOf = Date.parse(plan.asOf);
-    const provisionAt = Date.parse(plan.schedule.provisionAt);
-    if (asOf < provisionAt) {
+    result.phase = plan.phase;
+    result.schedule = plan.schedule;
+    const effectiveAt = plan.schedule.effectiveAt ? Date.parse(plan.schedule.effectiveAt) : 0;
+    if (asOf < effectiveAt) {
+      await waitFor(effectiveAt, `waiting for the change dated ${record.effectiveDate}`);
+      continue;
+    }
+    if (plan.phase === 'pending') {
+      const provisionAt = Date.parse(plan.schedule.provisionAt);
       await waitFor(provisionAt, `waiting to create account on ${plan.schedule.provisionAt.slice(0, 10)}`);
       continue;
     }
@@ -75,22 +92,55 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
       if (account) result.account = account;
       result.applied.push(describeStep(step));
       if (step.kind === 'enableAccount') result.enabled = true;
+      if (step.kind === 'deleteAccount') result.deleted = true;
     }
     if (plan.steps.length > 0)
-      log.info('plan applied', { employeeId: record.employeeId, steps: plan.steps.length });
+      log.info('plan applied', {
+        employeeId: record.employeeId,
+        steps: plan.steps.length,
+        phase: plan.phase,
+      });
     if (version !== seen) continue;
-    // Cloud, licences, mailbox, telephony: each an ensure; a wait on a business condition is
-    // durable and visible, and a newer record interrupts it (then everything is planned again).
-    if (!(await ensureServices(record.employeeId, plan, result, waitFor, () => version !== seen))) continue;
-    const startAt = Date.parse(plan.schedule.startAt);
-    if (asOf < startAt) {
-      await waitFor(startAt, `waiting for start date ${record.startDate}`);
-      continue;
+    if (plan.phase === 'left' || plan.phase === 'deleted') {
+      await endServices(record.employeeId, plan, result);
+    } else {
+      // Cloud, licences, mailbox, telephony: each an ensure; a wait on a business condition is
+      // durable and visible, and a newer record interrupts it (then everything is planned again).
+      if (!(await ensureServices(record.employeeId, plan, result, waitFor, () => version !== seen))) continue;
+      if (plan.phase === 'prehire') {
+        await waitFor(Date.parse(plan.schedule.startAt), `waiting for start date ${record.startDate}`);
+        continue;
+      }
     }
-    if (!result.account) result.account = await accountRef(record.employeeId);
+    if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(record.employeeId);
     status.phase = 'done';
     status.detail = plan.steps.length > 0 ? 'applied' : 'already up to date';
     return result;
+  }
+}
+
+/**
+ * Leaver (left) and deletion (deleted): the cloud user and the phone catalogue follow the AD
+ * account, which the plan's steps have already disabled or deleted.
+ */
+async function endServices(employeeId: string, plan: Plan, result: ProvisionResult): Promise<void> {
+  if (!plan.services.cloud) {
+    // Not a cloud identity by policy: nothing to retire there.
+  } else if (plan.phase === 'left') {
+    const retired = await cloud.retireCloudUser.executeWithOptions(
+      { summary: 'revoke sessions, block sign-in, hide from address list, remove licences' },
+      [{ employeeId }],
+    );
+    result.licencesRemoved.push(...retired.licencesRemoved);
+  } else {
+    await cloud.deleteCloudUser.executeWithOptions({ summary: 'delete and purge the cloud user' }, [
+      { employeeId },
+    ]);
+  }
+  if (plan.services.telephony) {
+    await cloud.removeCatalogueEntry.executeWithOptions({ summary: 'remove telephony catalogue entry' }, [
+      { employeeId },
+    ]);
   }
 }
 
@@ -185,6 +235,16 @@ async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | und
       return void (await dir.setAccountEnabled.executeWithOptions(opts, [{ employeeId, enabled: true }]));
     case 'disableAccount':
       return void (await dir.setAccountEnabled.executeWithOptions(opts, [{ employeeId, enabled: false }]));
+    case 'changePrimaryMail':
+      return void (await dir.changePrimaryMail.executeWithOptions(opts, [
+        { employeeId, mailBase: step.mailBase },
+      ]));
+    case 'deleteAccount':
+      return void (await dir.deleteAccount.executeWithOptions(opts, [{ employeeId }]));
+    default: {
+      const unknown: never = step;
+      throw new Error(`unknown step ${(unknown as Step).kind}`);
+    }
   }
 }
 

@@ -4,3 +4,5 @@ export { joinerWorkflow } from './joiner';
 export { moverWorkflow } from './mover';
 export { phoneSyncWorkflow } from './phone-sync';
 export { licencePoolWorkflow } from './licences';
+export { leaverWorkflow, deleteWorkflow, rehireWorkflow } from './lifecycle';
+export { importWorkflow } from './import';

@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AccountRef } from '../activities/directory';
-import type { Schedule } from '../domain/plan';
+import type { Phase, Schedule } from '../domain/plan';
 import type { HrRecord } from '../domain/record';
 
 // Signals, queries and updates, with the types they carry. Shared by workflows and clients.
@@ -19,7 +19,11 @@ export interface SubmitResult {
   reason: 'changed' | 'new' | 'duplicate';
 }
 
-export type LifecycleStage = 'received' | 'joining' | 'active' | 'updating' | 'failed';
+export type LifecycleStage =
+  'received' | 'joining' | 'active' | 'updating' | 'leaving' | 'left' | 'deleting' | 'deleted' | 'failed';
+
+/** The child workflows a person runs; each is also the LifecycleStage search attribute of its run. */
+export type RunKind = 'joiner' | 'mover' | 'rehire' | 'leaver' | 'delete';
 
 export interface TimelineEntry {
   at: string;
@@ -29,7 +33,7 @@ export interface TimelineEntry {
 
 export interface RunRef {
   workflowId: string;
-  kind: 'joiner' | 'mover';
+  kind: RunKind;
   startedAt: string;
   endedAt?: string;
   outcome?: 'completed' | 'failed';
@@ -47,7 +51,11 @@ export interface PersonState {
   recordsReceived: number;
   duplicatesIgnored: number;
   account?: AccountRef;
+  /** From the last completed run: where the person stands and the dates that move them on. */
+  phase?: Phase;
   schedule?: Schedule;
+  /** A dated run (leaver/delete) that failed is not retried by the timer; a new record or ops must. */
+  failedDueAt?: string;
   /** What the running child is doing right now (e.g. "waiting for start date 2027-01-07"). */
   status?: string;
   lastError?: { type: string; message: string; at: string };
@@ -68,6 +76,11 @@ export const recordSignal = defineSignal<[RecordDelivery]>('record');
 /** Same as the signal, but answers whether the record was new, changed or a duplicate. */
 export const submitRecordUpdate = defineUpdate<SubmitResult, [RecordDelivery]>('submitRecord');
 export const stateQuery = defineQuery<PersonState>('state');
+/**
+ * Plan the person again with the record already held (same record, so it is no duplicate): after
+ * a policy rollout, `tunnus plan apply` signals the persons a policy plan changes.
+ */
+export const replanSignal = defineSignal<[{ reason: string }]>('replan');
 
 /** Parent → running joiner/mover: a newer record arrived; re-plan with it. */
 export const recordChangedSignal = defineSignal<[HrRecord]>('recordChanged');

@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   log,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -13,10 +14,14 @@ import {
 } from '@temporalio/workflow';
 import { recordFingerprint } from '../domain/fingerprint';
 import type { ProvisionResult } from './converge';
+import type { Phase } from '../domain/plan';
+import type { HrRecord } from '../domain/record';
 import { joinerWorkflow } from './joiner';
+import { deleteWorkflow, leaverWorkflow, rehireWorkflow } from './lifecycle';
 import {
   recordChangedSignal,
   recordSignal,
+  replanSignal,
   stateQuery,
   submitRecordUpdate,
   EmployeeIdKey,
@@ -25,6 +30,7 @@ import {
   type LifecycleStage,
   type PersonState,
   type RecordDelivery,
+  type RunKind,
   type RunRef,
   type SubmitResult,
 } from './messages';
@@ -86,50 +92,67 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   };
   setHandler(recordSignal, (delivery) => void accept(delivery));
   setHandler(submitRecordUpdate, accept);
+  setHandler(replanSignal, ({ reason }) => {
+    if (!state.record) return; // nothing to plan yet; the first record starts a joiner anyway
+    state.version++;
+    note('re-plan requested', reason);
+  });
 
   const continueAsNewDue = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
 
   for (;;) {
-    await condition(() => state.version > handled || continueAsNewDue());
-    if (state.version === handled) {
+    // Idle: wait for a record, the next dated run (last working day, end of retention), or a
+    // long history. The timer is re-armed from the latest run's schedule on every pass, so a
+    // moved end date moves it and a removed end date cancels it.
+    const due = nextDue(state);
+    const isDue = () => due !== undefined && Date.now() >= due.at;
+    const ready = () => state.version > handled || continueAsNewDue() || isDue();
+    if (due) {
+      setCurrentDetails(due.what);
+      await condition(ready, Math.max(due.at - Date.now(), 1), { summary: due.what });
+      setCurrentDetails('');
+    } else {
+      await condition(ready);
+    }
+    if (state.version > handled) {
+      handled = state.version;
+      await run(kindForRecord(state), state.record!);
+    } else if (isDue()) {
+      await run(due!.kind, state.record!, due!.iso);
+    } else {
       // Idle and the history is long: start afresh with the state carried over.
       await condition(allHandlersFinished);
       if (state.version === handled) {
         return continueAsNew<typeof personWorkflow>({ employeeId: state.employeeId, state });
       }
-      continue;
     }
-    handled = state.version;
-    const record = state.record!;
-    const kind: RunRef['kind'] = state.account ? 'mover' : 'joiner';
+  }
+
+  /** Runs one child to completion, forwarding newer records to it (it re-plans with them). */
+  async function run(kind: RunKind, record: HrRecord, dueIso?: string): Promise<void> {
     const workflowId = `${kind}-${state.employeeId}-${++state.runSeq}`;
-    const run: RunRef = { workflowId, kind, startedAt: new Date().toISOString() };
-    state.runs.push(run);
+    const ref: RunRef = { workflowId, kind, startedAt: new Date().toISOString() };
+    state.runs.push(ref);
     if (state.runs.length > MAX_RUNS) state.runs.shift();
-    setStage(kind === 'joiner' ? 'joining' : 'updating');
+    setStage(runningStage[kind]);
     note(`${kind} started`, workflowId);
 
-    const child: ChildWorkflowHandle<typeof joinerWorkflow> = await startChild(
-      kind === 'joiner' ? joinerWorkflow : moverWorkflow,
-      {
-        workflowId,
-        args: [{ employeeId: state.employeeId, record }],
-        staticSummary:
-          kind === 'joiner' ? 'new person: create and enable the account' : 'changed record: re-plan',
-        typedSearchAttributes: [
-          { key: EmployeeIdKey, value: state.employeeId },
-          { key: LifecycleStageKey, value: kind },
-          { key: OrgUnitKey, value: record.orgUnit },
-        ],
-      },
-    );
+    const child: ChildWorkflowHandle<typeof joinerWorkflow> = await startChild(childWorkflows[kind], {
+      workflowId,
+      args: [{ employeeId: state.employeeId, record }],
+      staticSummary: childSummaries[kind],
+      typedSearchAttributes: [
+        { key: EmployeeIdKey, value: state.employeeId },
+        { key: LifecycleStageKey, value: kind },
+        { key: OrgUnitKey, value: record.orgUnit },
+      ],
+    });
     let outcome: { result?: ProvisionResult; error?: unknown } | undefined;
     child.result().then(
       (result) => (outcome = { result }),
       (error: unknown) => (outcome = { error }),
     );
-    // Forward newer records to the running child; it re-plans with them.
     while (!outcome) {
       await condition(() => outcome !== undefined || state.version > handled);
       if (!outcome && state.version > handled) {
@@ -137,26 +160,95 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
         try {
           await child.signal(recordChangedSignal, state.record!);
         } catch {
-          handled--; // the child finished meanwhile: the next loop starts a run for this record
+          handled--; // the child finished meanwhile: the next pass starts a run for this record
         }
       }
     }
-    run.endedAt = new Date().toISOString();
+    ref.endedAt = new Date().toISOString();
     if (outcome.result) {
-      run.outcome = 'completed';
-      if (outcome.result.account) state.account = outcome.result.account;
+      const result = outcome.result;
+      ref.outcome = 'completed';
+      if (result.deleted || result.phase === 'deleted') delete state.account;
+      else if (result.account) state.account = result.account;
+      state.phase = result.phase;
+      state.schedule = result.schedule;
       delete state.lastError;
-      setStage(state.account ? 'active' : 'received');
-      note(`${kind} completed`, `${outcome.result.applied.length} steps`);
+      delete state.failedDueAt;
+      setStage(stageAfter(result.phase, !!state.account));
+      note(`${kind} completed`, `${result.applied.length} steps`);
     } else {
-      run.outcome = 'failed';
+      ref.outcome = 'failed';
       const failure = describeFailure(outcome.error);
-      state.lastError = { ...failure, at: run.endedAt };
+      state.lastError = { ...failure, at: ref.endedAt };
+      if (dueIso) state.failedDueAt = dueIso;
       setStage('failed');
       note(`${kind} failed`, failure.type);
       log.warn('run failed', { workflowId, type: failure.type });
     }
   }
+}
+
+const childWorkflows = {
+  joiner: joinerWorkflow,
+  mover: moverWorkflow,
+  rehire: rehireWorkflow,
+  leaver: leaverWorkflow,
+  delete: deleteWorkflow,
+} satisfies Record<RunKind, typeof joinerWorkflow>;
+
+const childSummaries: Record<RunKind, string> = {
+  joiner: 'new person: create and enable the account',
+  mover: 'changed record: re-plan and apply the difference',
+  rehire: 'returning person: the same account back with the new role',
+  leaver: 'last working day over: disable, remove access, reclaim licences',
+  delete: 'retention over: delete the account and the cloud user',
+};
+
+const runningStage: Record<RunKind, LifecycleStage> = {
+  joiner: 'joining',
+  mover: 'updating',
+  rehire: 'updating',
+  leaver: 'leaving',
+  delete: 'deleting',
+};
+
+function stageAfter(phase: Phase, hasAccount: boolean): LifecycleStage {
+  if (phase === 'left') return 'left';
+  if (phase === 'deleted') return 'deleted';
+  return hasAccount ? 'active' : 'received';
+}
+
+/** Which run a new record starts: joiner without an account, rehire for a leaver who returns. */
+export function kindForRecord(state: PersonState): RunKind {
+  if (!state.account) return 'joiner';
+  const lastDay = state.schedule?.endAt;
+  const returning =
+    state.phase === 'left' &&
+    lastDay !== undefined &&
+    state.record !== undefined &&
+    Date.parse(`${state.record.startDate}T00:00:00Z`) > Date.parse(lastDay);
+  return returning ? 'rehire' : 'mover';
+}
+
+/** The next dated run from the last completed run's schedule, unless that run already failed. */
+export function nextDue(
+  state: PersonState,
+): { kind: RunKind; at: number; iso: string; what: string } | undefined {
+  const s = state.schedule;
+  if (!s) return undefined;
+  const pick = (kind: RunKind, iso: string | undefined, what: string) =>
+    iso && iso !== state.failedDueAt ? { kind, at: Date.parse(iso), iso, what } : undefined;
+  if (state.phase === 'prehire' || state.phase === 'active') {
+    return pick('leaver', s.endAt, `waiting for the last working day to end (${s.endAt?.slice(0, 10)})`);
+  }
+  if (state.phase === 'left') {
+    return pick(
+      'delete',
+      s.deleteAt,
+      `retention: waiting to delete the account on ${s.deleteAt?.slice(0, 10)}`,
+    );
+  }
+  return undefined;
 }
 
 function describeFailure(err: unknown): { type: string; message: string } {

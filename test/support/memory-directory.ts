@@ -1,5 +1,5 @@
 import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../src/domain/account';
-import type { Directory } from '../../src/connectors/ldap/directory';
+import type { Directory, GroupMember, NameReservation } from '../../src/connectors/ldap/directory';
 import { DirectoryError } from '../../src/connectors/ldap/errors';
 
 /**
@@ -44,6 +44,7 @@ export class MemoryDirectory implements Directory {
         .filter((v): v is string => !!v)
         .forEach((v) => held.add(v.toLowerCase()));
     }
+    for (const r of this.reservations.values()) r.addresses.forEach((v) => held.add(v.toLowerCase()));
     return new Set(
       candidates
         .filter((c) =>
@@ -149,6 +150,42 @@ export class MemoryDirectory implements Directory {
   async findGroup(name: string): Promise<string | null> {
     this.check();
     return this.groups.get(name) ?? null;
+  }
+
+  async deleteEntry(dn: string): Promise<void> {
+    this.check();
+    const a = this.accounts.get(dn);
+    if (a) this.writes.push(`delete ${a.employeeId}`);
+    this.accounts.delete(dn);
+    this.reservations.delete(dn);
+  }
+
+  async listAccounts(): Promise<DirectoryAccount[]> {
+    this.check();
+    return [...this.accounts.values()].map((a) => structuredClone(a));
+  }
+
+  async listMembers(groupDn: string): Promise<GroupMember[]> {
+    this.check();
+    return [...this.accounts.values()]
+      .filter((a) => a.memberOf.includes(groupDn))
+      .map((a) => ({ dn: a.dn, employeeId: a.employeeId, sAMAccountName: a.sAMAccountName }));
+  }
+
+  /** DN → reservation, as the contact objects in AD. */
+  readonly reservations = new Map<string, NameReservation>();
+
+  async reserveNames(r: NameReservation): Promise<void> {
+    this.check();
+    this.reservations.set(`CN=${r.name},${r.ouDn}`, structuredClone(r));
+    this.writes.push(`reserve ${r.name}`);
+  }
+
+  async listReservations(ouDn: string): Promise<{ dn: string; until: string }[]> {
+    this.check();
+    return [...this.reservations]
+      .filter(([, r]) => r.ouDn === ouDn)
+      .map(([dn, r]) => ({ dn, until: r.until }));
   }
 
   async close(): Promise<void> {}

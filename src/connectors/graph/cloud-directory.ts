@@ -36,6 +36,8 @@ export interface CloudDirectory {
   deleteUser(userId: string): Promise<void>;
   /** A soft-deleted user by employeeId (for a rehire within 30 days), or null. */
   findDeletedUserByEmployeeId(employeeId: string): Promise<CloudUser | null>;
+  /** Deletes a soft-deleted user for good (the city's obligation to delete personal data). */
+  purgeDeletedUser(userId: string): Promise<void>;
   /** Restores a soft-deleted user (licences come back as far as seats allow). */
   restoreDeletedUser(userId: string): Promise<void>;
   /** All live users (paged through @odata.nextLink), for reconciliation. */
@@ -59,6 +61,8 @@ export interface CloudUser {
   mail: string | null;
   proxyAddresses: string[];
   onPremisesImmutableId: string | null;
+  /** false when hidden from the global address list (a leaver); null counts as shown. */
+  showInAddressList: boolean | null;
   /** true for users that directory sync (Entra Connect) created. */
   onPremisesSyncEnabled: boolean | null;
   assignedLicenses: LicenceAssignment[];
@@ -93,6 +97,8 @@ export interface CloudUserUpdate {
   givenName?: string | null;
   surname?: string | null;
   officeLocation?: string | null;
+  /** false hides the user from the global address list (leaver). */
+  showInAddressList?: boolean | null;
 }
 
 export interface LicenceAssignment {
@@ -138,6 +144,7 @@ const userSelect = [
   'proxyAddresses',
   'onPremisesImmutableId',
   'onPremisesSyncEnabled',
+  'showInAddressList',
   'assignedLicenses',
 ].join(',');
 
@@ -332,6 +339,16 @@ export class GraphCloudDirectory implements CloudDirectory {
     });
   }
 
+  async purgeDeletedUser(userId: string): Promise<void> {
+    await this.call('purgeDeletedUser', async () => {
+      try {
+        await this.client.api(`/directory/deletedItems/${encodeURIComponent(userId)}`).delete();
+      } catch (err) {
+        if (classifyGraphError(err).kind !== 'notFound') throw err;
+      }
+    });
+  }
+
   async listUsers(): Promise<CloudUser[]> {
     return this.call('listUsers', async () => {
       const users: CloudUser[] = [];
@@ -391,6 +408,7 @@ function toCloudUser(u: User & { employeeId?: string | null }): CloudUser {
     mail: u.mail ?? null,
     proxyAddresses: u.proxyAddresses ?? [],
     onPremisesImmutableId: u.onPremisesImmutableId ?? null,
+    showInAddressList: u.showInAddressList ?? null,
     onPremisesSyncEnabled: u.onPremisesSyncEnabled ?? null,
     assignedLicenses: (u.assignedLicenses ?? []).map((l) => ({
       skuId: l.skuId ?? '',

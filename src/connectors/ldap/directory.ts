@@ -1,5 +1,21 @@
 import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../domain/account';
 
+export interface GroupMember {
+  dn: string;
+  employeeId?: string;
+  sAMAccountName?: string;
+}
+
+export interface NameReservation {
+  /** The retired sAMAccountName: the contact's name. */
+  name: string;
+  ouDn: string;
+  /** Every address the account answered to (UPN, mail, aliases). */
+  addresses: string[];
+  /** YYYY-MM-DD: the names may be reused after this day. */
+  until: string;
+}
+
 /**
  * The directory as Tunnus uses it. The ldapts implementation talks to AD (or Samba AD) over
  * LDAPS; tests may pass an in-memory fake. Every method throws a DirectoryError (see errors.ts)
@@ -30,6 +46,19 @@ export interface Directory {
   move(dn: string, newParentDn: string): Promise<string>;
   /** The DN of a group by its sAMAccountName (cn), or null. */
   findGroup(name: string): Promise<string | null>;
+  /** Deletes a leaf entry (an account, a name reservation); one already gone is not an error. */
+  deleteEntry(dn: string): Promise<void>;
+  /** Every user account under the base DN (paged), for reconciliation. */
+  listAccounts(): Promise<DirectoryAccount[]>;
+  /** Direct members of a group, wherever they live (a hand-added admin account counts too). */
+  listMembers(groupDn: string): Promise<GroupMember[]>;
+  /**
+   * Keeps the names of a deleted account from being handed out again until a date: a contact
+   * under `ouDn` holding the old addresses, which the name-collision check sees. Idempotent.
+   */
+  reserveNames(reservation: NameReservation): Promise<void>;
+  /** Reservations under an OU with the date each ends. */
+  listReservations(ouDn: string): Promise<{ dn: string; until: string }[]>;
   /** Releases the connection. */
   close(): Promise<void>;
 }

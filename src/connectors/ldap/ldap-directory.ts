@@ -19,7 +19,7 @@ import {
   type ManagedAttributes,
   type NewAccount,
 } from '../../domain/account';
-import type { Directory } from './directory';
+import type { Directory, GroupMember, NameReservation } from './directory';
 import { classifyLdapError, DirectoryError, LdapCode, ldapResultCode } from './errors';
 import { childDn, escapeDnValue, parentDn, parseRdn, splitDn } from './escape';
 
@@ -51,11 +51,11 @@ export interface DirectoryLogger {
   error(fields: object, message?: string): void;
 }
 
-/** The Directory plus operations only tooling and tests need. */
-export interface LdapDirectory extends Directory {
-  /** Deletes a leaf entry; deleting one that is already gone is not an error. */
-  deleteEntry(dn: string): Promise<void>;
-}
+/** The Directory as ldapts implements it. */
+export type LdapDirectory = Directory;
+
+/** Marks a name reservation's end date in the contact's description (machine-readable). */
+const RESERVED_UNTIL = /reserved until (\d{4}-\d{2}-\d{2})/;
 
 // userAccountControl bits (MS-ADTS 2.2.16).
 const UF_ACCOUNTDISABLE = 0x2;
@@ -440,6 +440,73 @@ export function createLdapDirectory(
         } catch (err) {
           if (ldapResultCode(err) !== LdapCode.noSuchObject) throw err;
         }
+      });
+    },
+
+    async listAccounts() {
+      const entries = await op(
+        'listAccounts',
+        (c) => searchAll(c, config.baseDn, { filter: personFilter(), attributes: ACCOUNT_ATTRIBUTES }),
+        true,
+      );
+      log.debug({ op: 'listAccounts', count: entries.length }, 'accounts listed');
+      return entries.map(toAccount);
+    },
+
+    async listMembers(groupDn: string): Promise<GroupMember[]> {
+      requireValue(groupDn, 'group DN');
+      // memberOf on the members (not `member` on the group): AD returns big groups' member
+      // attribute in ranges, while a paged search over memberOf has no such limit.
+      const entries = await op(
+        'listMembers',
+        (c) =>
+          searchAll(c, config.baseDn, {
+            filter: eq('memberOf', groupDn),
+            attributes: ['employeeID', 'sAMAccountName'],
+          }),
+        true,
+      );
+      return entries.map((e) => {
+        const employeeId = one(e, 'employeeID');
+        const sam = one(e, 'sAMAccountName');
+        return { dn: e.dn, ...(employeeId ? { employeeId } : {}), ...(sam ? { sAMAccountName: sam } : {}) };
+      });
+    },
+
+    async reserveNames(r: NameReservation) {
+      requireValue(r.name, 'reserved name');
+      const dn = childDn('CN', r.name, r.ouDn);
+      const addresses = [...new Set(r.addresses.map((a) => a.toLowerCase()))];
+      await op('reserveNames', async (c) => {
+        try {
+          await c.add(dn, [
+            new Attribute({
+              type: 'objectClass',
+              values: ['top', 'person', 'organizationalPerson', 'contact'],
+            }),
+            new Attribute({
+              type: 'description',
+              values: [`Tunnus: name of a deleted account, reserved until ${r.until}`],
+            }),
+            ...(addresses.length > 0
+              ? [new Attribute({ type: 'proxyAddresses', values: addresses.map((a) => `smtp:${a}`) })]
+              : []),
+          ]);
+        } catch (err) {
+          if (ldapResultCode(err) !== LdapCode.entryAlreadyExists) throw err;
+        }
+      });
+    },
+
+    async listReservations(ouDn: string) {
+      const entries = await op(
+        'listReservations',
+        (c) => searchAll(c, ouDn, { filter: eq('objectClass', 'contact'), attributes: ['description'] }),
+        true,
+      );
+      return entries.flatMap((e) => {
+        const until = RESERVED_UNTIL.exec(one(e, 'description') ?? '')?.[1];
+        return until ? [{ dn: e.dn, until }] : [];
       });
     },
 

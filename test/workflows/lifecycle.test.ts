@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createDirectoryActivities } from '../../src/activities/directory';
+import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
+import { managedGroups, parsePolicy } from '../../src/domain/policy';
+import type { HrRecord } from '../../src/domain/record';
+import { personWorkflowId, recordSignal, stateQuery, type PersonState } from '../../src/workflows/messages';
+import { personWorkflow } from '../../src/workflows/person';
+import { MemoryDirectory } from '../support/memory-directory';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+
+// Leaver, retention and rehire on the time-skipping server. Directory only (cloud and telephony
+// parts of the leaver are covered against their simulators in test/integration/lifecycle.test.ts).
+const policy = parsePolicy(fs.readFileSync(path.join(__dirname, '../../config/policy.yaml'), 'utf8'));
+policy.roles.forEach((role) => (role.cloud = false));
+policy.telephony.enabled = false;
+policy.lifecycle.lastDayEndsAt = '16:00';
+const HOUR = 60 * 60 * 1000;
+const retentionDays = policy.lifecycle.retentionDays;
+
+let seq = 0;
+function nurse(employeeId: string, startDate: string, endDate?: string): HrRecord {
+  // Distinct surnames keep each scenario's account names predictable.
+  const lastName = `Lähtijä${String.fromCharCode(97 + (seq++ % 26))}`;
+  return {
+    employeeId,
+    firstNames: 'Aino',
+    lastName,
+    jobTitle: 'Sairaanhoitaja',
+    jobCode: 'SH01',
+    orgUnit: 'SOTE-100',
+    employmentType: 'permanent',
+    startDate,
+    ...(endDate ? { endDate } : {}),
+  };
+}
+
+describe('leaver, retention and rehire on the time-skipping server', () => {
+  let env: TestWorkflowEnvironment;
+  let directory: MemoryDirectory;
+  let worker: Worker;
+  let running: Promise<void>;
+  const taskQueue = `lifecycle-test-${randomUUID()}`;
+  const disabledOu = `${policy.ous.disabled},DC=kerava,DC=test`;
+
+  before(async () => {
+    env = await timeSkippingEnv();
+    directory = new MemoryDirectory(managedGroups(policy));
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }),
+    });
+    running = worker.run();
+  });
+
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await env.teardown();
+  });
+
+  const now = async () => Number(await env.currentTimeMs());
+  const today = async () => helsinkiDate(new Date(await now()));
+  const deliver = (record: HrRecord) =>
+    env.client.workflow.signalWithStart(personWorkflow, {
+      workflowId: personWorkflowId(record.employeeId),
+      taskQueue,
+      args: [{ employeeId: record.employeeId }],
+      signal: recordSignal,
+      signalArgs: [{ record, source: 'hr' }],
+    });
+  const state = (id: string) => env.client.workflow.getHandle(personWorkflowId(id)).query(stateQuery);
+  const skipTo = async (instant: Date, offsetMs = 60_000) => {
+    const wait = instant.getTime() + offsetMs - (await now());
+    if (wait > 0) await env.sleep(wait);
+  };
+  const until = async (id: string, predicate: (s: PersonState) => boolean) => {
+    for (let i = 0; i < 200; i++) {
+      const s = await state(id);
+      if (predicate(s)) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`condition not reached for ${id}: ${JSON.stringify(await state(id))}`);
+  };
+  const lastDayEnd = (date: string) => zonedInstant(date, policy.lifecycle.lastDayEndsAt);
+  const managedHeld = (id: string) =>
+    directory
+      .account(id)!
+      .memberOf.filter((dn) => managedGroups(policy).some((g) => dn.startsWith(`CN=${g},`)));
+
+  /** A nurse working since today, with the given last day; returns once the joiner is done. */
+  const activeNurse = async (id: string, endDate?: string) => {
+    const record = nurse(id, await today(), endDate);
+    await deliver(record);
+    await until(id, (s) => s.stage === 'active');
+    return record;
+  };
+
+  it('the leaver run starts when the last working day ends at the policy time (Helsinki), not before', async () => {
+    const id = `L${Date.now()}`;
+    const lastDay = addDays(await today(), 10);
+    await activeNurse(id, lastDay);
+    const waiting = await state(id);
+    assert.equal(waiting.schedule?.endAt, lastDayEnd(lastDay).toISOString());
+
+    await skipTo(lastDayEnd(lastDay), -HOUR);
+    assert.equal(directory.account(id)!.enabled, true, 'still enabled an hour before the end of the day');
+    assert.equal((await state(id)).stage, 'active');
+
+    await skipTo(lastDayEnd(lastDay));
+    const left = await until(id, (s) => s.stage === 'left');
+    const account = directory.account(id)!;
+    assert.equal(account.enabled, false, 'disabled');
+    assert.equal(account.ou, disabledOu, 'moved to the disabled OU');
+    assert.deepEqual(managedHeld(id), [], 'no managed group left');
+    assert.ok(left.runs.some((r) => r.kind === 'leaver' && r.outcome === 'completed'));
+  });
+
+  it('an end date moved later before the day moves the leaver timer with it', async () => {
+    const id = `LM${Date.now()}`;
+    const first = addDays(await today(), 5);
+    const moved = addDays(first, 20);
+    const record = await activeNurse(id, first);
+    await deliver({ ...record, endDate: moved });
+    await until(id, (s) => s.schedule?.endAt === lastDayEnd(moved).toISOString() && s.stage === 'active');
+
+    await skipTo(lastDayEnd(first), 2 * HOUR);
+    assert.equal(directory.account(id)!.enabled, true, 'still enabled after the old last day');
+    await skipTo(lastDayEnd(moved));
+    await until(id, (s) => s.stage === 'left');
+    assert.equal(directory.account(id)!.enabled, false);
+  });
+
+  it('an end date removed before the day cancels the leaver', async () => {
+    const id = `LC${Date.now()}`;
+    const lastDay = addDays(await today(), 3);
+    const record = await activeNurse(id, lastDay);
+    const { endDate: _removed, ...withoutEnd } = record;
+    await deliver(withoutEnd);
+    await until(id, (s) => s.version === 2 && s.stage === 'active' && s.schedule?.endAt === undefined);
+
+    await skipTo(lastDayEnd(lastDay), 2 * HOUR);
+    const s = await state(id);
+    assert.equal(s.stage, 'active');
+    assert.equal(directory.account(id)!.enabled, true, 'still enabled after the cancelled last day');
+    assert.ok(!s.runs.some((r) => r.kind === 'leaver'), 'no leaver run');
+  });
+
+  it('after the retention period the account is deleted and its names are reserved', async () => {
+    const id = `LR${Date.now()}`;
+    const lastDay = addDays(await today(), 1);
+    await activeNurse(id, lastDay);
+    await skipTo(lastDayEnd(lastDay));
+    await until(id, (s) => s.stage === 'left');
+    const account = directory.account(id)!;
+    const deleteAt = lastDayEnd(addDays(lastDay, retentionDays));
+    assert.equal((await state(id)).schedule?.deleteAt, deleteAt.toISOString());
+
+    await skipTo(deleteAt, -HOUR);
+    assert.ok(directory.account(id), `kept until ${retentionDays} days have passed`);
+    await skipTo(deleteAt);
+    const s = await until(id, (x) => x.stage === 'deleted');
+    assert.equal(directory.account(id), undefined, 'account deleted');
+    assert.equal(s.account, undefined);
+    const reserved = [...directory.reservations.values()].find((r) => r.name === account.sAMAccountName);
+    assert.ok(reserved, 'names reserved');
+    assert.ok(
+      reserved.addresses.includes(account.mail!.toLowerCase()) || reserved.addresses.includes(account.mail!),
+    );
+  });
+
+  it('a rehire within retention gets the same account back, enabled, with the new role', async () => {
+    const id = `RH${Date.now()}`;
+    const lastDay = addDays(await today(), 1);
+    const record = await activeNurse(id, lastDay);
+    const before = directory.account(id)!;
+    await skipTo(lastDayEnd(lastDay));
+    await until(id, (s) => s.stage === 'left');
+
+    const returnDay = addDays(lastDay, 20);
+    await deliver({
+      ...record,
+      jobCode: 'LK01',
+      jobTitle: 'Lääkäri',
+      startDate: returnDay,
+      endDate: undefined,
+    });
+    await skipTo(zonedInstant(returnDay, '00:00'));
+    const s = await until(
+      id,
+      (x) => x.stage === 'active' && x.runs.some((r) => r.kind === 'rehire' && !!r.endedAt),
+    );
+    const after = directory.account(id)!;
+    assert.equal(after.dn.split(',')[0], before.dn.split(',')[0], 'the same account');
+    assert.equal(after.sAMAccountName, before.sAMAccountName, 'no name change');
+    assert.equal(after.enabled, true);
+    assert.notEqual(after.ou, disabledOu);
+    assert.ok(
+      after.memberOf.some((g) => g.startsWith('CN=ERP-Physician,')),
+      'new role group',
+    );
+    assert.ok(!after.memberOf.some((g) => g.startsWith('CN=ERP-Nurse,')), 'old role group not back');
+    assert.equal([...directory.accounts.values()].filter((a) => a.employeeId === id).length, 1);
+    assert.equal(s.account?.sAMAccountName, before.sAMAccountName);
+  });
+
+  it('a rehire after deletion gets a new account, and the old names are not reused', async () => {
+    const id = `RD${Date.now()}`;
+    const lastDay = addDays(await today(), 1);
+    const record = await activeNurse(id, lastDay);
+    const old = directory.account(id)!;
+    await skipTo(lastDayEnd(addDays(lastDay, retentionDays)));
+    await until(id, (s) => s.stage === 'deleted');
+
+    const returnDay = addDays(await today(), 1);
+    await deliver({ ...record, startDate: returnDay, endDate: undefined });
+    await skipTo(zonedInstant(returnDay, '00:00'));
+    await until(
+      id,
+      (s) => s.stage === 'active' && s.runs.some((r) => r.kind === 'joiner' && r.workflowId.endsWith('-4')),
+    );
+    const fresh = directory.account(id)!;
+    assert.notEqual(fresh.sAMAccountName, old.sAMAccountName, 'the old name is in quarantine');
+    assert.equal(fresh.sAMAccountName, `${old.sAMAccountName}2`);
+  });
+});
