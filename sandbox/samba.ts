@@ -287,7 +287,7 @@ async function waitForLdaps(timeoutMs: number, dir?: string): Promise<void> {
 }
 
 /** OUs (parents first), the policy's groups, and a non-expiring admin password. Idempotent. */
-async function prepareDirectory(policy: Policy): Promise<void> {
+export async function prepareDirectory(policy: Policy): Promise<void> {
   const client = adminClient();
   try {
     await client.bind(adminBindDn, adminPassword);

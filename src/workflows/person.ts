@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import { recordFingerprint } from '../domain/fingerprint';
 import type { ProvisionResult } from './converge';
+import { helsinkiDate } from '../domain/dates';
 import type { Phase } from '../domain/plan';
 import type { HrRecord } from '../domain/record';
 import { joinerWorkflow } from './joiner';
@@ -218,16 +219,20 @@ function stageAfter(phase: Phase, hasAccount: boolean): LifecycleStage {
   return hasAccount ? 'active' : 'received';
 }
 
-/** Which run a new record starts: joiner without an account, rehire for a leaver who returns. */
+/**
+ * Which run a new record starts: joiner without an account; leaver when HR enters an end date
+ * that has already passed (terminations are often entered late); rehire when a leaver's new
+ * record makes them current again; otherwise mover.
+ */
 export function kindForRecord(state: PersonState): RunKind {
   if (!state.account) return 'joiner';
-  const lastDay = state.schedule?.endAt;
-  const returning =
-    state.phase === 'left' &&
-    lastDay !== undefined &&
-    state.record !== undefined &&
-    Date.parse(`${state.record.startDate}T00:00:00Z`) > Date.parse(lastDay);
-  return returning ? 'rehire' : 'mover';
+  const record = state.record!;
+  const today = helsinkiDate(new Date());
+  const ended = record.endDate !== undefined && record.endDate < today;
+  const gone = state.phase === 'left' || state.phase === 'deleted';
+  if (ended && !gone) return 'leaver';
+  if (!ended && state.phase === 'left') return 'rehire';
+  return 'mover';
 }
 
 /** The next dated run from the last completed run's schedule, unless that run already failed. */

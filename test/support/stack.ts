@@ -13,7 +13,7 @@ import type { PhoneDirectory } from '../../src/connectors/phone/phone-directory'
 import { parseEnv } from '../../src/config';
 import { buildWorker, createCloudDirectory, createPhoneDirectoryFromEnv } from '../../src/worker';
 import { startSimulators, type Simulators } from '../../sandbox/simulators';
-import { ensureSamba, type SambaHandle } from '../../sandbox/samba';
+import { ensureSamba, prepareDirectory, type SambaHandle } from '../../sandbox/samba';
 import { ensureTemporalDevServer, type DevServer } from '../../sandbox/temporal';
 import { workflowBundle } from './temporal';
 
@@ -48,7 +48,12 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /** Changes to the sample policy for this test file (after the short test waits are set). */
+  policy?: (policy: Policy) => void;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   quietRuntime();
   const temporal = await ensureTemporalDevServer({
     port: TEST_TEMPORAL_PORT,
@@ -59,6 +64,10 @@ export async function startStack(): Promise<Stack> {
   const policy = parsePolicy(fs.readFileSync(path.resolve(__dirname, '../../config/policy.yaml'), 'utf8'));
   policy.cloud.licenceRecheckSeconds = 1;
   policy.cloud.provisioningRecheckSeconds = 1;
+  if (options.policy) {
+    options.policy(policy);
+    await prepareDirectory(policy); // OUs and groups the changed policy names
+  }
   const policyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-policy-')), 'policy.yaml');
   fs.writeFileSync(policyFile, stringifyYaml(policy));
   const directory = createLdapDirectory({
