@@ -1,6 +1,10 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createCloudActivities } from './activities/cloud';
+import { createCleanupActivities } from './activities/cleanup';
 import { createDirectoryActivities } from './activities/directory';
+import { createImportActivities } from './activities/import';
+import type { RecordStore } from './store/import-staging';
+import { openRecordIndex } from './store/open';
 import { createRunActivities } from './activities/runs';
 import type { CloudDirectory } from './connectors/graph/cloud-directory';
 import { GraphCloudDirectory } from './connectors/graph/cloud-directory';
@@ -33,6 +37,8 @@ export interface WorkerDeps {
   /** A pre-built bundle (tests build it once); otherwise the worker bundles src/workflows. */
   workflowBundle?: WorkflowBundle;
   maxConcurrentActivities?: number;
+  /** Record index + import staging; by default the one the environment names, opened on first use. */
+  store?: RecordStore;
 }
 
 export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
@@ -40,6 +46,8 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     ...createDirectoryActivities(deps.directory, deps.policy, { baseDn: deps.baseDn }),
     ...createCloudActivities(deps.cloud, deps.directory, deps.phone, deps.policy),
     ...createRunActivities(deps.client),
+    ...createCleanupActivities(deps),
+    ...createImportActivities({ client: deps.client, policy: deps.policy, store: lazyStore(deps.store) }),
   };
   return Worker.create({
     connection: deps.connection,
@@ -51,6 +59,12 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivities ?? 100,
   });
+}
+
+/** The given store, or the configured one opened when an import first needs it. */
+function lazyStore(store?: RecordStore): () => RecordStore {
+  let opened = store;
+  return () => (opened ??= openRecordIndex(parseEnv()));
 }
 
 export async function connectTemporal(env: Env): Promise<NativeConnection> {

@@ -7,8 +7,10 @@ import type { Logger } from '../logger';
 import type { RecordIndex } from '../store/record-index';
 import { createAuthenticator, type ApiClientConfig, type AuthenticatedClient, type Scope } from './auth';
 import { RequestValidationError } from './errors';
+import type { ImportRunner } from './imports';
 import { IntakeUnavailableError, type Intake } from './intake';
 import { healthRoutes } from './routes/health';
+import { importRoutes } from './routes/imports';
 import { personRoutes } from './routes/persons';
 import type { ErrorBody } from './schemas';
 import { createRecordSubmitter } from './submit';
@@ -18,8 +20,13 @@ import { createRecordSubmitter } from './submit';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a route requires; routes without one (health, OpenAPI) are public. */
-    scope?: Scope;
+    /**
+     * The scope a route requires; routes without one (health, OpenAPI) are public. A function picks
+     * it per request (imports: by source); undefined from it means any valid token, then validation.
+     */
+    scope?: Scope | ((request: FastifyRequest) => Scope | undefined);
+    /** The content type the route takes, for the 415 message (default application/json). */
+    accepts?: string;
   }
   interface FastifyRequest {
     apiClient: AuthenticatedClient | null;
@@ -33,9 +40,15 @@ export interface ApiDeps {
   logger: Logger;
   /** Largest request body accepted; a full HR record is well under 2 KiB. */
   bodyLimitBytes?: number;
+  /** Snapshot imports (POST/GET /api/v1/imports); the routes exist only when given. */
+  imports?: ImportRunner;
+  /** Largest CSV snapshot accepted by POST /api/v1/imports. */
+  importBodyLimitBytes?: number;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
+/** 50,000 HR rows are about 12 MB; room for long names and extra columns. */
+export const DEFAULT_IMPORT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 export function buildApi({
   intake,
@@ -43,6 +56,8 @@ export function buildApi({
   clients,
   logger,
   bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES,
+  imports,
+  importBodyLimitBytes = DEFAULT_IMPORT_BODY_LIMIT_BYTES,
 }: ApiDeps) {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'api' }),
@@ -93,7 +108,7 @@ export function buildApi({
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'per-client API token' } },
       },
-      tags: [{ name: 'persons' }, { name: 'health' }],
+      tags: [{ name: 'persons' }, { name: 'imports' }, { name: 'health' }],
     },
     transform: jsonSchemaTransform,
   });
@@ -101,8 +116,9 @@ export function buildApi({
   app.decorateRequest('apiClient', null);
   const authenticate = createAuthenticator(clients);
   app.addHook('onRequest', async (request, reply) => {
-    const scope = request.routeOptions.config.scope;
-    if (!scope) return;
+    const rule = request.routeOptions.config.scope;
+    if (!rule) return;
+    const scope = typeof rule === 'function' ? rule(request) : rule;
     const client = authenticate(request.headers.authorization);
     if (!client) {
       return reply
@@ -111,7 +127,7 @@ export function buildApi({
         .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
     }
     request.apiClient = client;
-    if (!client.scopes.has(scope)) {
+    if (scope && !client.scopes.has(scope)) {
       return reply
         .code(403)
         .header('www-authenticate', `Bearer realm="tunnus", error="insufficient_scope", scope="${scope}"`)
@@ -156,9 +172,15 @@ export function buildApi({
     }
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return send(413, { error: 'payload_too_large', message: `the body exceeds ${bodyLimitBytes} bytes` });
+        return send(413, {
+          error: 'payload_too_large',
+          message: `the body exceeds ${request.routeOptions.bodyLimit ?? bodyLimitBytes} bytes`,
+        });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return send(415, { error: 'unsupported_media_type', message: 'send application/json' });
+        return send(415, {
+          error: 'unsupported_media_type',
+          message: `send ${request.routeOptions.config.accepts ?? 'application/json'}`,
+        });
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
         return send(400, { error: 'invalid_json', message: 'the body is not valid JSON' });
@@ -176,6 +198,7 @@ export function buildApi({
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   void app.register(healthRoutes, { intake, index });
   void app.register(personRoutes, { intake, index, submitter: createRecordSubmitter(intake, index) });
+  if (imports) void app.register(importRoutes, { imports, bodyLimitBytes: importBodyLimitBytes });
   return app;
 }
 

@@ -1,0 +1,191 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { formatCsvErrors, parseHrCsv, type CsvFieldError } from '../domain/hr-csv';
+import type { ImportStaging, StagedRow } from '../store/import-staging';
+import { importProgressQuery, importWorkflow, type ImportProgress } from '../workflows/import';
+import { SourceKey, TASK_QUEUE, type Source } from '../workflows/messages';
+import { IntakeUnavailableError } from './intake';
+
+// Starting a snapshot import, shared by the CLI (`tunnus hr import`) and the API (POST /imports):
+// parse and validate the whole file first; a file with errors applies nothing unless the operator
+// accepts the valid rows; then stage the rows and start the import workflow.
+
+export type PreparedImport =
+  | { ok: false; errors: CsvFieldError[] }
+  | {
+      ok: true;
+      importId: string;
+      source: Source;
+      rows: StagedRow[];
+      /** Errors in rows that were dropped (accept-valid-rows); empty otherwise. */
+      errors: CsvFieldError[];
+      rejectedRows: number;
+    };
+
+/**
+ * `import-{source}-{hash}`: the hash of the file and the accept flag, so the same upload twice
+ * (a client's retry) finds the running import instead of starting a second one.
+ */
+export function importIdFor(source: Source, text: string, acceptValidRows: boolean): string {
+  const hash = createHash('sha256')
+    .update(acceptValidRows ? 'accept-valid-rows\n' : 'all-rows\n')
+    .update(text)
+    .digest('hex')
+    .slice(0, 16);
+  return `import-${source}-${hash}`;
+}
+
+export const importIdPattern = /^import-(hr|education)-[0-9a-f]{16}$/;
+
+/** Parses and validates an HR CSV snapshot for import. Pure. */
+export function prepareHrImport(text: string, acceptValidRows: boolean): PreparedImport {
+  const { records, errors } = parseHrCsv(text);
+  if (errors.length > 0 && (!acceptValidRows || records.length === 0)) return { ok: false, errors };
+  const rejectedLines = new Set(errors.map((e) => e.line));
+  return {
+    ok: true,
+    importId: importIdFor('hr', text, acceptValidRows),
+    source: 'hr',
+    rows: records,
+    errors,
+    // A header problem rejects the file, so every error here is on a data row.
+    rejectedRows: rejectedLines.size,
+  };
+}
+
+export function describeCsvErrors(errors: readonly CsvFieldError[], limit = 50): string {
+  const shown = formatCsvErrors(errors.slice(0, limit));
+  return errors.length > limit ? `${shown}\n… and ${errors.length - limit} more` : shown;
+}
+
+export type ImportRunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
+
+export interface ImportStatus {
+  importId: string;
+  status: ImportRunStatus;
+  /** Null only when the workflow could not say (a failed run before its first report). */
+  progress: ImportProgress | null;
+  /** What the run is doing now, as the Web UI shows it. */
+  details?: string;
+  error?: string;
+}
+
+export interface StartedImport {
+  importId: string;
+  /** An identical upload was already running: that run stands. */
+  alreadyRunning: boolean;
+}
+
+/** The workflow side of imports, as the routes and the CLI need it. */
+export interface ImportRunner {
+  start(prepared: Extract<PreparedImport, { ok: true }>): Promise<StartedImport>;
+  /** The import's state, or null when there is no such import. */
+  status(importId: string): Promise<ImportStatus | null>;
+}
+
+export interface TemporalImportsOptions {
+  client: Client;
+  staging: ImportStaging;
+  taskQueue?: string;
+  /** Deadline for a query (it needs a worker). */
+  timeoutMs?: number;
+}
+
+export function createTemporalImports({
+  client,
+  staging,
+  taskQueue = TASK_QUEUE,
+  timeoutMs = 5_000,
+}: TemporalImportsOptions): ImportRunner {
+  return {
+    async start(prepared) {
+      const { importId, source, rows, rejectedRows } = prepared;
+      const stagingId = `${importId}/${randomUUID()}`;
+      await staging.stage(stagingId, rows);
+      try {
+        await client.workflow.start(importWorkflow, {
+          workflowId: importId,
+          taskQueue,
+          args: [{ importId, stagingId, source, total: rows.length, rejectedRows }],
+          staticSummary:
+            `${source === 'hr' ? 'HR' : 'Education'} snapshot import: ${rows.length} rows` +
+            (rejectedRows > 0 ? ` (${rejectedRows} invalid rows left out)` : '') +
+            '; delivers new and changed persons only',
+          typedSearchAttributes: [{ key: SourceKey, value: source }],
+        });
+        return { importId, alreadyRunning: false };
+      } catch (err) {
+        await staging.dropStaged(stagingId);
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return { importId, alreadyRunning: true };
+        throw err;
+      }
+    },
+
+    async status(importId) {
+      const handle = client.workflow.getHandle<typeof importWorkflow>(importId);
+      let statusName: string;
+      try {
+        statusName = (await handle.describe()).status.name;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return null;
+        throw new IntakeUnavailableError('Temporal describe failed', { cause: err });
+      }
+      const status = runStatus(statusName);
+      if (status === 'completed') return { importId, status, progress: await handle.result() };
+      if (status === 'running') {
+        try {
+          const [progress, meta] = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+            Promise.all([
+              handle.query(importProgressQuery),
+              handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata'),
+            ]),
+          );
+          return {
+            importId,
+            status,
+            progress,
+            ...(meta.currentDetails ? { details: meta.currentDetails } : {}),
+          };
+        } catch (err) {
+          throw new IntakeUnavailableError('no worker answered the progress query', { cause: err });
+        }
+      }
+      const error = await handle.result().then(
+        () => undefined,
+        (e: unknown) => describeFailure(e),
+      );
+      return { importId, status, progress: null, ...(error ? { error } : {}) };
+    },
+  };
+}
+
+function runStatus(name: string): ImportRunStatus {
+  switch (name) {
+    case 'COMPLETED':
+      return 'completed';
+    case 'FAILED':
+      return 'failed';
+    case 'CANCELLED':
+      return 'cancelled';
+    case 'TERMINATED':
+      return 'terminated';
+    case 'TIMED_OUT':
+      return 'timed_out';
+    default:
+      return 'running'; // RUNNING, CONTINUED_AS_NEW (the handle follows the chain)
+  }
+}
+
+/** The innermost failure message: "ImportStagingMissing: no staged rows …". */
+function describeFailure(err: unknown): string {
+  let e: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof Error && e.message) {
+      const type = (e as { type?: unknown }).type;
+      message = typeof type === 'string' ? `${type}: ${e.message}` : e.message;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return message;
+}

@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { connectClient } from '../client';
+import { parseEnv } from '../config';
+import {
+  createTemporalImports,
+  describeCsvErrors,
+  prepareHrImport,
+  type ImportRunner,
+  type ImportStatus,
+} from '../api/imports';
+import { IntakeUnavailableError } from '../api/intake';
+import { openRecordIndex } from '../store/open';
+import type { ImportProgress } from '../workflows/import';
+
+// `tunnus hr import <file.csv> [--accept-valid-rows] [--detach]`: validate the whole file, start the
+// import workflow, follow it (a progress bar on a terminal, plain lines otherwise) and print the result.
+
+export const IMPORT_USAGE = `usage: tunnus hr import <file.csv> [--accept-valid-rows] [--detach]
+  --accept-valid-rows   import the valid rows of a file with errors (bad rows are listed, left out)
+  --detach              start the import and print its id without following it`;
+
+export async function hrImportCommand(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+  pollMs = 500,
+): Promise<number> {
+  const print = (s: string) => out.write(`${s}\n`);
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { 'accept-valid-rows': { type: 'boolean' }, detach: { type: 'boolean' } },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) {
+    print(IMPORT_USAGE);
+    return 2;
+  }
+  const accept = values['accept-valid-rows'] === true;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    print(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return 2;
+  }
+
+  const prepared = prepareHrImport(text, accept);
+  if (!prepared.ok) {
+    print(describeCsvErrors(prepared.errors));
+    print(
+      `${prepared.errors.length} error(s) in ${file}: nothing was applied` +
+        (accept ? ' (no valid rows)' : '; --accept-valid-rows imports the valid rows only'),
+    );
+    return 1;
+  }
+  if (prepared.errors.length > 0) {
+    print(describeCsvErrors(prepared.errors));
+    print(`${prepared.rejectedRows} row(s) rejected; importing the ${prepared.rows.length} valid rows`);
+  }
+
+  const config = parseEnv(env);
+  const client = await connectClient(config);
+  const store = openRecordIndex(config);
+  try {
+    const runner = createTemporalImports({ client, staging: store, taskQueue: config.TEMPORAL_TASK_QUEUE });
+    const started = await runner.start(prepared);
+    print(
+      started.alreadyRunning
+        ? `import ${started.importId} is already running (same file): following it`
+        : `import ${started.importId} started: ${prepared.rows.length} rows`,
+    );
+    if (values.detach) {
+      print(`follow it with: curl …/api/v1/imports/${started.importId}, or the Web UI`);
+      return 0;
+    }
+    const final = await follow(runner, started.importId, out, pollMs);
+    print(formatResult(final));
+    return final.status === 'completed' && (final.progress?.failed ?? 0) === 0 ? 0 : 1;
+  } finally {
+    await store.close();
+    await client.connection.close();
+  }
+}
+
+/** Polls the import until it ends, drawing progress; returns the final status. */
+async function follow(
+  runner: ImportRunner,
+  importId: string,
+  out: NodeJS.WritableStream,
+  pollMs: number,
+): Promise<ImportStatus> {
+  const tty = (out as NodeJS.WriteStream).isTTY === true;
+  let lastLine = '';
+  let lastDecile = -1;
+  let toldApproval = false;
+  let barShown = false;
+  const endBar = () => {
+    if (barShown) out.write('\n');
+    barShown = false;
+  };
+  for (;;) {
+    let status: ImportStatus | null;
+    try {
+      status = await runner.status(importId);
+    } catch (err) {
+      // A busy or restarting worker: the import is durable, keep following.
+      if (err instanceof IntakeUnavailableError) {
+        await sleep(pollMs);
+        continue;
+      }
+      throw err;
+    }
+    if (!status) throw new Error(`import ${importId} not found`);
+    if (status.status !== 'running') {
+      endBar();
+      return status;
+    }
+    const p = status.progress;
+    if (p?.phase === 'awaiting approval' && !toldApproval) {
+      endBar();
+      out.write(
+        `waiting for approval: ${p.guard && 'reason' in p.guard ? p.guard.reason : ''}\n` +
+          `  approve with: tunnus approve ${importId}   (Ctrl-C leaves the import waiting)\n`,
+      );
+      toldApproval = true;
+    }
+    if (p && p.phase === 'delivering') {
+      if (tty) {
+        out.write(`\r${bar(p)}`);
+        barShown = true;
+      } else {
+        const decile = p.total === 0 ? 10 : Math.floor((p.processed / p.total) * 10);
+        const line = progressLine(p);
+        if (decile !== lastDecile && line !== lastLine) out.write(`${line}\n`);
+        lastDecile = decile;
+        lastLine = line;
+      }
+    }
+    await sleep(pollMs);
+  }
+}
+
+const counts = (p: ImportProgress) =>
+  `${p.delivered} delivered, ${p.unchanged} unchanged, ${p.failed} failed`;
+
+export function progressLine(p: ImportProgress): string {
+  return `${p.processed}/${p.total} rows: ${counts(p)}`;
+}
+
+export function bar(p: ImportProgress, width = 30): string {
+  const share = p.total === 0 ? 1 : p.processed / p.total;
+  const filled = Math.round(share * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ${progressLine(p)}`;
+}
+
+export function formatResult(s: ImportStatus): string {
+  const p = s.progress;
+  if (s.status !== 'completed' || !p)
+    return `import ${s.importId} ${s.status}${s.error ? `: ${s.error}` : ''}`;
+  const lines = [
+    `import ${s.importId} completed`,
+    `  rows        ${p.total}${p.rejectedRows > 0 ? ` (+${p.rejectedRows} rejected by validation)` : ''}`,
+    `  delivered   ${p.delivered} (new or changed: their person workflows plan and apply the change)`,
+    `  unchanged   ${p.unchanged}`,
+    `  failed      ${p.failed}`,
+  ];
+  for (const f of p.failures) lines.push(`    line ${f.line} ${f.employeeId}: ${f.message}`);
+  if (p.approval) lines.push(`  approved    by ${p.approval.approvedBy} at ${p.approval.approvedAt}`);
+  if (p.notInSnapshot) lines.push(`  note        ${p.notInSnapshot}`);
+  return lines.join('\n');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

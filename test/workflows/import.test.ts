@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createImportActivities } from '../../src/activities/import';
+import { createTemporalImports, prepareHrImport, type ImportStatus } from '../../src/api/imports';
+import { addDays, helsinkiDate } from '../../src/domain/dates';
+import { parsePolicy } from '../../src/domain/policy';
+import type { HrRecord } from '../../src/domain/record';
+import type { RecordStore } from '../../src/store/import-staging';
+import { openSqliteIndex } from '../../src/store/sqlite-index';
+import { approveUpdate, pendingApprovalQuery } from '../../src/workflows/approval';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+
+// The import workflow with its real activities and a real SQLite index/staging, on the
+// time-skipping server; delivery to person workflows is a recording fake.
+
+const policy = parsePolicy(fs.readFileSync(path.join(__dirname, '../../config/policy.yaml'), 'utf8'));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-import-wf-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const columns =
+  'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
+const today = helsinkiDate(new Date());
+
+interface Row {
+  id: string;
+  title?: string;
+  start?: string;
+  end?: string;
+}
+function csv(rows: Row[]): string {
+  const lines = rows.map(
+    (r) =>
+      `${r.id};Aino;Ääpälä;${r.title ?? 'Sairaanhoitaja'};SH01;SOTE-110;permanent;${r.start ?? addDays(today, 60)};${r.end ?? ''}`,
+  );
+  return [columns, ...lines].join('\n') + '\n';
+}
+
+describe('import workflow on the time-skipping server', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let store: RecordStore;
+  const file = path.join(dir, 'index.sqlite');
+  const taskQueue = `import-test-${randomUUID()}`;
+  const deliveries: HrRecord[] = [];
+  /** Set to make one delivery fail as if Temporal were unavailable. */
+  let failOnCall: number | undefined;
+  let calls = 0;
+
+  before(async () => {
+    env = await timeSkippingEnv();
+    store = openSqliteIndex({ file });
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createImportActivities({
+        client: env.client,
+        store: () => store,
+        policy,
+        deliver: async (record) => {
+          if (++calls === failOnCall) throw Object.assign(new Error('unavailable'), { code: 14 });
+          deliveries.push(record);
+        },
+      }),
+    });
+    running = worker.run();
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await env.teardown();
+    await store.close();
+  });
+
+  const runner = () => createTemporalImports({ client: env.client, staging: store, taskQueue });
+  const startImport = async (text: string) => {
+    const prepared = prepareHrImport(text, false);
+    assert.ok(prepared.ok);
+    return (await runner().start(prepared)).importId;
+  };
+  const finished = async (importId: string): Promise<ImportStatus> => {
+    await env.client.workflow.getHandle(importId).result();
+    return (await runner().status(importId))!;
+  };
+  const stagedRows = () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM import_staging').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  const people = (prefix: string, n: number): Row[] =>
+    Array.from({ length: n }, (_, i) => ({ id: `${prefix}${String(i).padStart(3, '0')}` }));
+  /** The first test's second snapshot: every seventh person has a new title. */
+  const changed = people('A', 20).map((r, i) => (i % 7 === 0 ? { ...r, title: 'Osastonhoitaja' } : r));
+
+  it('the second run of a snapshot delivers only the changed rows', async () => {
+    const rows = people('A', 20);
+    deliveries.length = 0;
+    const first = await finished(await startImport(csv(rows)));
+    assert.equal(first.status, 'completed');
+    assert.deepEqual(
+      {
+        delivered: first.progress?.delivered,
+        unchanged: first.progress?.unchanged,
+        total: first.progress?.total,
+      },
+      { delivered: 20, unchanged: 0, total: 20 },
+    );
+    assert.equal(deliveries.length, 20);
+    assert.equal(await store.count(), 20);
+
+    deliveries.length = 0;
+    const second = await finished(await startImport(csv(changed)));
+    assert.equal(second.progress?.delivered, 3);
+    assert.equal(second.progress?.unchanged, 17);
+    assert.deepEqual(deliveries.map((d) => d.employeeId).sort(), ['A000', 'A007', 'A014']);
+    assert.equal(second.progress?.guard?.verdict, 'ok');
+    assert.equal(stagedRows(), 0, 'staging is dropped when an import ends');
+  });
+
+  it('a person missing from the snapshot is reported, not ended', async () => {
+    deliveries.length = 0;
+    const result = await finished(await startImport(csv(changed.slice(0, 18))));
+    assert.equal(result.progress?.analysis?.missingFromSnapshot, 2);
+    assert.match(result.progress?.notInSnapshot ?? '', /2 persons .* not ended/);
+    assert.equal(deliveries.length, 0);
+  });
+
+  it('an import that would disable 10 % waits for approval, shows why, and proceeds once approved', async () => {
+    const base = people('G', 20);
+    await finished(await startImport(csv(base)));
+    const managed = await store.count();
+    // 10 % of the managed identities (rounded up) leave with an end date already past.
+    const leaving = Math.ceil(managed / 10);
+    deliveries.length = 0;
+    const ended = base.map((r, i) =>
+      i < leaving ? { ...r, start: addDays(today, -100), end: addDays(today, -1) } : r,
+    );
+    const importId = await startImport(csv(ended));
+    const handle = env.client.workflow.getHandle(importId);
+
+    let pending = null;
+    for (let i = 0; i < 100 && !pending; i++) {
+      pending = await handle.query(pendingApprovalQuery).catch(() => null);
+      if (!pending) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(pending, 'the import waits for approval');
+    assert.equal(pending.verdict.disables, leaving);
+    assert.equal(pending.verdict.managedIdentities, managed);
+    const status = await runner().status(importId);
+    assert.equal(status?.progress?.phase, 'awaiting approval');
+    assert.match(status?.details ?? '', /Waiting for approval.*would disable/);
+    assert.equal(deliveries.length, 0, 'nothing is delivered before approval');
+
+    await assert.rejects(
+      handle.executeUpdate(approveUpdate, {
+        args: [{ approvedBy: 'ops', expect: { disables: 1, deletes: 0 } }],
+      }),
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError &&
+        /approval expected 1 disables/.test(String(err.cause?.message)),
+    );
+    const receipt = await handle.executeUpdate(approveUpdate, {
+      args: [{ approvedBy: 'ops-anna', expect: { disables: leaving, deletes: 0 } }],
+    });
+    assert.equal(receipt.approvedBy, 'ops-anna');
+    const result = await finished(importId);
+    assert.equal(result.progress?.delivered, leaving);
+    assert.equal(result.progress?.approval?.approvedBy, 'ops-anna');
+    assert.equal(deliveries.length, leaving);
+  });
+
+  it('a batch that fails midway resumes from its last heartbeat, not from the start', async () => {
+    deliveries.length = 0;
+    calls = 0;
+    failOnCall = 250;
+    try {
+      const result = await finished(await startImport(csv(people('R', 300))));
+      assert.equal(result.status, 'completed');
+      assert.equal(result.progress?.delivered, 300);
+      // Without resuming, the retry would deliver all 300 again (550 in all).
+      assert.ok(calls > 300, 'one delivery failed and the batch was retried');
+      assert.ok(deliveries.length <= 300 + 200, `delivered ${deliveries.length} times`);
+      assert.equal(new Set(deliveries.map((d) => d.employeeId)).size, 300);
+      assert.equal((await store.getMany(deliveries.map((d) => d.employeeId))).size, 300);
+    } finally {
+      failOnCall = undefined;
+    }
+  });
+
+  it('the same file uploaded twice gets the same import id, and its persons are delivered once', async () => {
+    deliveries.length = 0;
+    const prepared = prepareHrImport(csv(people('D', 5)), false);
+    assert.ok(prepared.ok);
+    const a = await runner().start(prepared);
+    const b = await runner().start(prepared);
+    assert.equal(a.importId, b.importId);
+    assert.match(a.importId, /^import-hr-[0-9a-f]{16}$/);
+    await finished(a.importId);
+    assert.equal(deliveries.length, 5);
+  });
+});
