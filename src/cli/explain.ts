@@ -1,0 +1,205 @@
+import { parseArgs } from 'node:util';
+import { connectClient, personState } from '../client';
+import { loadPolicy, parseEnv, type Env } from '../config';
+import type { Directory } from '../connectors/ldap/directory';
+import { createLdapDirectory } from '../connectors/ldap/ldap-directory';
+import {
+  describeReasons,
+  describeUnmet,
+  explain,
+  type Explanation,
+  type ItemExplanation,
+  type ItemStatus,
+} from '../domain/explain';
+import { managedGroups, type Policy } from '../domain/policy';
+import { employeeIdSchema } from '../domain/record';
+import { createCloudDirectory } from '../worker';
+
+// `tunnus explain <employeeId> [--json]`: why the person has each group, licence and OU, and what
+// they hold that no rule grants. Reads only: the record from the person workflow, the account
+// from AD, licences from Graph. Names go to the operator's console, never to a log.
+
+const USAGE = 'usage: tunnus explain <employeeId> [--json]';
+
+export interface Holdings {
+  account: { sAMAccountName: string; displayName?: string; ouDn: string; groups: string[] } | null;
+  /** null: Graph not configured; [] also when there is no cloud user. */
+  licences: string[] | null;
+  cloudUser: boolean;
+}
+
+export async function explainCommand(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  env: Env = parseEnv(),
+): Promise<number> {
+  const print = (s: string) => out.write(`${s}\n`);
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [employeeId] = positionals;
+  if (values.help || !employeeId || positionals.length > 1) {
+    print(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (!employeeIdSchema.safeParse(employeeId).success) {
+    print(`not an employee id: ${employeeId} (1-32 letters, digits or -)`);
+    return 2;
+  }
+  const client = await connectClient(env);
+  const state = await personState(client, employeeId).finally(() => client.connection.close());
+  if (!state?.record) {
+    print(state ? `person ${employeeId} has no record yet` : `no person ${employeeId}`);
+    return 1;
+  }
+  const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
+  const holdings = await readHoldings(employeeId, policy, env);
+  const explanation = explain({
+    record: state.record,
+    policy,
+    baseDn: env.LDAP_BASE_DN,
+    actual: {
+      ou: holdings.account?.ouDn ?? null,
+      groups: holdings.account?.groups ?? [],
+      licences: holdings.licences,
+    },
+  });
+  if (values.json) {
+    // Business keys and policy names only: safe to paste into a ticket.
+    print(JSON.stringify({ ...explanation, cloudUser: holdings.cloudUser }, null, 2));
+  } else {
+    print(formatExplanation(explanation, holdings, state.record));
+  }
+  return 0;
+}
+
+/** What the person holds: AD account, OU and groups (by LDAP); licences (by Graph, if configured). */
+export async function readHoldings(employeeId: string, policy: Policy, env: Env): Promise<Holdings> {
+  if (!env.LDAP_BIND_PASSWORD) throw new Error('LDAP_BIND_PASSWORD is required to read the directory');
+  const directory = createLdapDirectory({
+    url: env.LDAP_URL,
+    bindDn: env.LDAP_BIND_DN,
+    bindPassword: env.LDAP_BIND_PASSWORD,
+    baseDn: env.LDAP_BASE_DN,
+    timeoutMs: env.LDAP_TIMEOUT_MS,
+    ...(env.LDAP_CA_CERT ? { caCertPath: env.LDAP_CA_CERT } : {}),
+  });
+  let account: Holdings['account'];
+  try {
+    const found = await directory.findByEmployeeId(employeeId);
+    account = found && {
+      sAMAccountName: found.sAMAccountName,
+      ...(found.displayName ? { displayName: found.displayName } : {}),
+      ouDn: found.ou,
+      groups: await groupNames(directory, policy, found.memberOf),
+    };
+  } finally {
+    await directory.close();
+  }
+  if (!env.GRAPH_STATIC_TOKEN && !env.GRAPH_TENANT_ID) return { account, licences: null, cloudUser: false };
+  const cloud = createCloudDirectory(env);
+  const user = await cloud.findUserByEmployeeId(employeeId);
+  if (!user) return { account, licences: [], cloudUser: false };
+  const skus = await cloud.listSubscribedSkus();
+  const partNumber = (skuId: string) => skus.find((s) => s.skuId === skuId)?.skuPartNumber ?? skuId;
+  return { account, licences: user.assignedLicenses.map((l) => partNumber(l.skuId)), cloudUser: true };
+}
+
+/**
+ * Group names as the policy writes them (sAMAccountName). Managed groups are matched by DN, since
+ * a group's CN may differ from its sAMAccountName; any other group shows its CN.
+ */
+async function groupNames(directory: Directory, policy: Policy, memberOf: string[]): Promise<string[]> {
+  const managedByDn = new Map<string, string>();
+  for (const name of managedGroups(policy)) {
+    const dn = await directory.findGroup(name);
+    if (dn) managedByDn.set(dn.toLowerCase(), name);
+  }
+  return memberOf.map((dn) => managedByDn.get(dn.toLowerCase()) ?? commonName(dn));
+}
+
+/** "CN=Smith\, John,OU=…" → "Smith, John". */
+export function commonName(dn: string): string {
+  const match = /^CN=((?:\\.|[^,])+)/i.exec(dn);
+  return match ? match[1]!.replace(/\\(.)/g, '$1') : dn;
+}
+
+const STATUS_LABEL: Record<ItemStatus, string> = {
+  granted: 'granted',
+  missing: 'missing',
+  unknown: 'unknown',
+  'hand-granted': 'HAND-GRANTED',
+  unmanaged: 'not managed by Tunnus',
+};
+
+function itemLine(item: ItemExplanation, width: number): string[] {
+  const head = `  ${item.name.padEnd(width)}  ${STATUS_LABEL[item.status].padEnd(21)}`;
+  const lines: string[] = [];
+  if (item.grantedBy.length > 0) {
+    item.grantedBy.forEach((g, i) =>
+      lines.push(
+        `${i === 0 ? head : ' '.repeat(head.length)}  role ${g.role}: ${describeReasons(g.because)}`,
+      ),
+    );
+  } else {
+    lines.push(`${head}  ${item.status === 'unmanaged' ? '' : (item.note ?? '')}`.trimEnd());
+  }
+  if (item.grantedBy.length > 0 && item.note) lines.push(`${' '.repeat(head.length)}  ${item.note}`);
+  for (const miss of item.otherRules) {
+    lines.push(
+      `${' '.repeat(head.length)}  role ${miss.role} would grant it, but ${describeUnmet(miss.unmet)}`,
+    );
+  }
+  return lines;
+}
+
+export function formatExplanation(
+  e: Explanation,
+  holdings: Holdings,
+  record: { firstNames: string; lastName: string; callingName?: string },
+): string {
+  const a = e.attributes;
+  const who =
+    holdings.account?.displayName ?? `${record.callingName ?? record.firstNames} ${record.lastName}`;
+  const lines = [
+    `person    ${e.employeeId}  ${who}${holdings.account ? ` (${holdings.account.sAMAccountName})` : ' (no AD account)'}`,
+    `HR        jobCode ${a.jobCode}, orgUnit ${a.orgUnit}, employmentType ${a.employmentType}`,
+    `roles     ${
+      e.roles
+        .filter((r) => r.matches)
+        .map((r) => r.role)
+        .join(', ') || '(none match)'
+    }`,
+    '',
+  ];
+  const ou = e.ou;
+  lines.push(
+    `OU        ${ou.actual ?? '-'}  ${ou.status}` +
+      (ou.grantedBy ? `  role ${ou.grantedBy.role}: ${describeReasons(ou.grantedBy.because)}` : '') +
+      (ou.note ? `  (${ou.note})` : ''),
+  );
+  const width = Math.max(12, ...e.groups.map((g) => g.name.length), ...e.licences.map((l) => l.name.length));
+  lines.push('', 'groups');
+  if (e.groups.length === 0) lines.push('  (none)');
+  for (const g of e.groups) lines.push(...itemLine(g, width));
+  lines.push(
+    '',
+    `licences${e.licencesRead ? (holdings.cloudUser ? '' : '  (no cloud user)') : '  (Graph not configured: held licences unknown)'}`,
+  );
+  if (e.licences.length === 0) lines.push('  (none)');
+  for (const l of e.licences) {
+    lines.push(...itemLine(l, width));
+    if (l.disabledPlans)
+      lines.push(`${' '.repeat(width + 2)}  disabled plans: ${l.disabledPlans.join(', ')}`);
+  }
+  lines.push(
+    '',
+    e.flags.length === 0
+      ? 'nothing to flag: the person holds what the policy grants'
+      : `flags (${e.flags.length})`,
+  );
+  for (const f of e.flags) lines.push(`  ${f}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,324 @@
+import {
+  entitlementsFor,
+  managedGroups,
+  managedOus,
+  managedSkus,
+  roleMatches,
+  type Policy,
+  type RoleRule,
+} from './policy';
+import type { HrRecord } from './record';
+
+// "Why does this person have this?" — every group, licence and OU a person holds, with the role
+// rule and the HR attributes that grant it, and what they hold that no rule grants. Pure: the CLI
+// reads AD and the cloud and passes what it found.
+
+export type HrAttribute = 'jobCode' | 'orgUnit' | 'employmentType';
+
+/** One condition of a role rule, as it applies to the person. */
+export interface Reason {
+  attribute: HrAttribute;
+  /** The person's value. */
+  value: string;
+  /** What the rule accepts: job codes, org-unit prefixes or employment types. */
+  accepts: string[];
+  /** For orgUnit: the prefix that matched. */
+  prefix?: string;
+}
+
+/** A role rule that grants an item, and the HR attributes that make it match (none: everyone). */
+export interface Grant {
+  role: string;
+  because: Reason[];
+}
+
+/** A role rule that names an item but does not apply to the person, and the conditions that fail. */
+export interface Miss {
+  role: string;
+  unmet: Reason[];
+}
+
+export interface RoleExplanation {
+  role: string;
+  matches: boolean;
+  because: Reason[];
+  unmet: Reason[];
+}
+
+/**
+ * granted: held and a rule grants it. missing: a rule grants it, not held (yet). hand-granted:
+ * managed by Tunnus, held, no rule grants it. unmanaged: held, outside what Tunnus manages.
+ * unknown: granted, but what the person holds could not be read.
+ */
+export type ItemStatus = 'granted' | 'missing' | 'hand-granted' | 'unmanaged' | 'unknown';
+
+export interface ItemExplanation {
+  name: string;
+  status: ItemStatus;
+  grantedBy: Grant[];
+  /** For items not granted: rules that name it and why they do not apply. */
+  otherRules: Miss[];
+  note?: string;
+}
+
+export interface LicenceExplanation extends ItemExplanation {
+  /** Service plans the granting rule switches off. */
+  disabledPlans?: string[];
+}
+
+export type OuStatus = 'granted' | 'default' | 'differs' | 'disabled' | 'unmanaged' | 'no-account';
+
+export interface OuExplanation {
+  /** Relative to the base DN, as the policy writes OUs; null without an account. */
+  actual: string | null;
+  expected: string;
+  status: OuStatus;
+  /** The first matching rule that names an OU (the one that decides it); absent: the default OU. */
+  grantedBy?: Grant;
+  note?: string;
+}
+
+export interface Explanation {
+  employeeId: string;
+  attributes: Record<HrAttribute, string>;
+  hasAccount: boolean;
+  /** Every role of the policy, matching or not, in policy order. */
+  roles: RoleExplanation[];
+  ou: OuExplanation;
+  groups: ItemExplanation[];
+  licences: LicenceExplanation[];
+  /** False when the cloud could not be read: held licences are then unknown. */
+  licencesRead: boolean;
+  counts: Record<ItemStatus, number>;
+  /** One line per item held that no rule grants, or granted and not held: what ops look at first. */
+  flags: string[];
+}
+
+export interface ExplainInput {
+  record: HrRecord;
+  policy: Policy;
+  actual: {
+    /** OU of the account as a DN (full or relative to baseDn); null when there is no account. */
+    ou: string | null;
+    /** Names (sAMAccountName) of the AD groups the account is a direct member of. */
+    groups: string[];
+    /** SKU part numbers assigned to the cloud user; null when not read. */
+    licences: string[] | null;
+  };
+  /** Stripped from the actual OU so it compares with the policy's relative paths. */
+  baseDn?: string;
+}
+
+const ATTRIBUTE_LABEL: Record<HrAttribute, string> = {
+  jobCode: 'jobCode',
+  orgUnit: 'orgUnit prefix',
+  employmentType: 'employmentType',
+};
+
+/** Each condition of the rule, met or not, for this person. The verdict stays roleMatches'. */
+export function explainRule(rule: RoleRule, record: HrRecord): RoleExplanation {
+  const because: Reason[] = [];
+  const unmet: Reason[] = [];
+  const { jobCodes, orgUnitPrefixes, employmentTypes } = rule.match;
+  if (jobCodes) {
+    const reason: Reason = { attribute: 'jobCode', value: record.jobCode, accepts: jobCodes };
+    (jobCodes.includes(record.jobCode) ? because : unmet).push(reason);
+  }
+  if (orgUnitPrefixes) {
+    const prefix = orgUnitPrefixes.find((p) => record.orgUnit.startsWith(p));
+    const reason: Reason = { attribute: 'orgUnit', value: record.orgUnit, accepts: orgUnitPrefixes };
+    (prefix === undefined ? unmet : because).push(prefix === undefined ? reason : { ...reason, prefix });
+  }
+  if (employmentTypes) {
+    const reason: Reason = {
+      attribute: 'employmentType',
+      value: record.employmentType,
+      accepts: employmentTypes,
+    };
+    (employmentTypes.includes(record.employmentType) ? because : unmet).push(reason);
+  }
+  return { role: rule.name, matches: roleMatches(rule, record), because, unmet };
+}
+
+/** "jobCode SH01, orgUnit prefix SOTE (SOTE-110)"; a rule without conditions applies to everyone. */
+export function describeReasons(reasons: Reason[]): string {
+  if (reasons.length === 0) return 'everyone (the rule has no conditions)';
+  return reasons
+    .map((r) =>
+      r.attribute === 'orgUnit' && r.prefix !== undefined
+        ? `${ATTRIBUTE_LABEL.orgUnit} ${r.prefix} (${r.value})`
+        : `${ATTRIBUTE_LABEL[r.attribute]} ${r.value}`,
+    )
+    .join(', ');
+}
+
+/** "jobCode SH01 is not one of LK01"; what would have to change for the rule to apply. */
+export function describeUnmet(reasons: Reason[]): string {
+  return reasons
+    .map((r) =>
+      r.attribute === 'orgUnit'
+        ? `orgUnit ${r.value} starts with none of ${r.accepts.join(', ')}`
+        : `${r.attribute} ${r.value} is not one of ${r.accepts.join(', ')}`,
+    )
+    .join('; ');
+}
+
+const STATUS_ORDER: ItemStatus[] = ['granted', 'missing', 'unknown', 'hand-granted', 'unmanaged'];
+
+export function explain(input: ExplainInput): Explanation {
+  const { record, policy, actual } = input;
+  const rules = policy.roles.map((rule) => ({ rule, why: explainRule(rule, record) }));
+  const matching = rules.filter((r) => r.why.matches);
+  const grant = (r: (typeof rules)[number]): Grant => ({ role: r.rule.name, because: r.why.because });
+  const miss = (r: (typeof rules)[number]): Miss => ({ role: r.rule.name, unmet: r.why.unmet });
+  const entitlements = entitlementsFor(policy, record);
+  const hasAccount = actual.ou !== null;
+
+  // Groups: Tunnus adds what matching rules grant and removes managed groups they do not.
+  const managed = new Set(managedGroups(policy));
+  const heldGroups = new Set(actual.groups);
+  const groupNames = new Set([...entitlements.groups, ...heldGroups]);
+  const groups = [...groupNames].map((name): ItemExplanation => {
+    const grantedBy = matching.filter((r) => r.rule.groups.includes(name)).map(grant);
+    const otherRules = rules.filter((r) => !r.why.matches && r.rule.groups.includes(name)).map(miss);
+    const held = heldGroups.has(name);
+    if (grantedBy.length > 0) {
+      return held
+        ? { name, status: 'granted', grantedBy, otherRules: [] }
+        : {
+            name,
+            status: 'missing',
+            grantedBy,
+            otherRules: [],
+            note: hasAccount ? 'not a member yet; the next run adds it' : 'no AD account yet',
+          };
+    }
+    if (managed.has(name)) {
+      return {
+        name,
+        status: 'hand-granted',
+        grantedBy,
+        otherRules,
+        note: 'managed by Tunnus but no rule grants it to this person; the next run removes it',
+      };
+    }
+    return { name, status: 'unmanaged', grantedBy, otherRules, note: 'not managed by Tunnus' };
+  });
+
+  // Licences: assigned (and managed ones removed) only when a matching rule turns the cloud on,
+  // as the joiner does; otherwise Tunnus leaves the person's licences alone.
+  const skus = managedSkus(policy);
+  const wanted = entitlements.cloud ? entitlements.licences : [];
+  const heldLicences = actual.licences === null ? null : new Set(actual.licences);
+  const licenceNames = new Set([...wanted.map((l) => l.sku), ...(heldLicences ?? [])]);
+  const licences = [...licenceNames].map((sku): LicenceExplanation => {
+    const naming = matching.filter((r) => r.rule.licences.some((l) => l.sku === sku));
+    const otherRules = rules
+      .filter((r) => !r.why.matches && r.rule.licences.some((l) => l.sku === sku))
+      .map(miss);
+    const want = wanted.find((l) => l.sku === sku);
+    if (want) {
+      const grantedBy = naming.map(grant);
+      const plans = want.disabledPlans.length > 0 ? { disabledPlans: want.disabledPlans } : {};
+      if (heldLicences === null) {
+        return { name: sku, status: 'unknown', grantedBy, otherRules: [], ...plans, note: 'cloud not read' };
+      }
+      return heldLicences.has(sku)
+        ? { name: sku, status: 'granted', grantedBy, otherRules: [], ...plans }
+        : {
+            name: sku,
+            status: 'missing',
+            grantedBy,
+            otherRules: [],
+            ...plans,
+            note: 'not assigned yet (a run may be waiting for a free seat)',
+          };
+    }
+    if (skus.includes(sku)) {
+      const fate = entitlements.cloud
+        ? 'the next run removes it'
+        : 'Tunnus leaves it: no matching role turns the cloud on';
+      const why =
+        naming.length > 0
+          ? `role ${naming.map((r) => r.rule.name).join(', ')} names it, but no matching role turns the cloud on`
+          : 'managed by Tunnus but no rule grants it to this person';
+      return { name: sku, status: 'hand-granted', grantedBy: [], otherRules, note: `${why}; ${fate}` };
+    }
+    return { name: sku, status: 'unmanaged', grantedBy: [], otherRules, note: 'not managed by Tunnus' };
+  });
+
+  const ou = explainOu(input, rules, entitlements.ou);
+  const byStatus = (a: ItemExplanation, b: ItemExplanation) =>
+    STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.name.localeCompare(b.name);
+  groups.sort(byStatus);
+  licences.sort(byStatus);
+
+  const counts = Object.fromEntries(STATUS_ORDER.map((s) => [s, 0])) as Record<ItemStatus, number>;
+  for (const item of [...groups, ...licences]) counts[item.status]++;
+  const flags: string[] = [];
+  for (const [kind, items] of [
+    ['group', groups],
+    ['licence', licences],
+  ] as const) {
+    for (const item of items) {
+      if (item.status === 'granted' || item.status === 'unknown') continue;
+      const what =
+        item.status === 'unmanaged' ? item.note : `${item.status}${item.note ? ` — ${item.note}` : ''}`;
+      flags.push(`${kind} ${item.name}: ${what}`);
+    }
+  }
+  if (ou.status === 'differs' || ou.status === 'unmanaged') flags.push(`OU ${ou.actual}: ${ou.note}`);
+
+  return {
+    employeeId: record.employeeId,
+    attributes: { jobCode: record.jobCode, orgUnit: record.orgUnit, employmentType: record.employmentType },
+    hasAccount,
+    roles: rules.map((r) => r.why),
+    ou,
+    groups,
+    licences,
+    licencesRead: actual.licences !== null,
+    counts,
+    flags,
+  };
+}
+
+function explainOu(
+  input: ExplainInput,
+  rules: { rule: RoleRule; why: RoleExplanation }[],
+  expected: string,
+): OuExplanation {
+  const { policy } = input;
+  const deciding = rules.find((r) => r.why.matches && r.rule.ou);
+  const grantedBy = deciding
+    ? { grantedBy: { role: deciding.rule.name, because: deciding.why.because } }
+    : {};
+  if (input.actual.ou === null) {
+    return { actual: null, expected, status: 'no-account', ...grantedBy, note: 'no AD account yet' };
+  }
+  const actual = relativeDn(input.actual.ou, input.baseDn);
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  if (same(actual, expected)) {
+    return deciding
+      ? { actual, expected, status: 'granted', ...grantedBy }
+      : { actual, expected, status: 'default', note: 'the default OU: no matching role names an OU' };
+  }
+  if (same(actual, policy.ous.disabled)) {
+    return { actual, expected, status: 'disabled', ...grantedBy, note: 'the OU of disabled accounts' };
+  }
+  const inManaged = managedOus(policy).some((o) => same(o, actual));
+  return {
+    actual,
+    expected,
+    status: inManaged ? 'differs' : 'unmanaged',
+    ...grantedBy,
+    note: `${inManaged ? 'not the OU the policy gives' : 'outside the OUs Tunnus manages'}; the next run moves it to ${expected}`,
+  };
+}
+
+/** "OU=Care,OU=Staff,OU=Tunnus,DC=kerava,DC=test" → "OU=Care,OU=Staff,OU=Tunnus" (DNs compare case-insensitively). */
+function relativeDn(dn: string, baseDn: string | undefined): string {
+  if (!baseDn) return dn;
+  const suffix = `,${baseDn}`;
+  return dn.toLowerCase().endsWith(suffix.toLowerCase()) ? dn.slice(0, dn.length - suffix.length) : dn;
+}
