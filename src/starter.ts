@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { connectClient, deliverRecord, inBatches, licenceReport, personState } from './client';
+import { connectClient, deliverRecord, licenceReport, personState } from './client';
+import { approveCommand } from './cli/approve';
+import { hrImportCommand } from './cli/import';
 import { parseEnv } from './config';
-import { formatCsvErrors, parseHrCsv } from './domain/hr-csv';
 import { describeErrors, parseHrRecord } from './domain/record';
 import type { PersonState } from './workflows/messages';
 
@@ -12,7 +13,9 @@ import type { PersonState } from './workflows/messages';
 
 const USAGE = `usage:
   tunnus hire <record.json> [--wait]       deliver one HR record (JSON, camelCase fields)
-  tunnus hr import <file.csv>              deliver every person in an HR CSV snapshot
+  tunnus hr import <file.csv> [--accept-valid-rows] [--detach]
+                                           import an HR CSV snapshot: only changed persons, with progress
+  tunnus approve <workflowId> [--by <name>] approve a run the mass-change guard stopped
   tunnus person show <employeeId> [--json] the person's state as Tunnus knows it
   tunnus licences [--json]                 seats, used, free and people waiting, per managed SKU
   tunnus explain <employeeId> [--json]     each group, licence and OU with the rule granting it
@@ -26,6 +29,8 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
   // explain and runs parse their own options; loaded on demand (explain brings LDAP and Graph).
   if (argv[0] === 'explain') return (await import('./cli/explain')).explainCommand(argv.slice(1), out);
   if (argv[0] === 'runs') return (await import('./cli/runs')).runsCommand(argv.slice(1), out);
+  if (argv[0] === 'hr' && argv[1] === 'import') return hrImportCommand(argv.slice(2), out);
+  if (argv[0] === 'approve') return approveCommand(argv.slice(1), out);
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -61,27 +66,6 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
         print(formatState(state));
         return state.stage === 'failed' ? 1 : 0;
       }
-      return 0;
-    });
-  }
-  if (command === 'hr' && sub === 'import' && arg) {
-    const { records, errors } = parseHrCsv(fs.readFileSync(arg, 'utf8'));
-    if (errors.length > 0) {
-      print(formatCsvErrors(errors));
-      print(`${errors.length} error(s) in ${arg}: nothing was applied`);
-      return 1;
-    }
-    return withClient(async (client) => {
-      const total = records.length;
-      await inBatches(
-        records,
-        32,
-        async ({ record }) => void (await deliverRecord(client, record, 'hr', env.TEMPORAL_TASK_QUEUE)),
-        (done) => {
-          if (done % 100 === 0 || done === total) print(`delivered ${done}/${total}`);
-        },
-      );
-      print(`${total} people delivered; each person's workflow plans and applies the changes`);
       return 0;
     });
   }
