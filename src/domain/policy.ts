@@ -118,11 +118,6 @@ export const policySchema = z
       .object({ massChangeThresholdPercent: z.number().min(0).max(100).default(5) })
       .strict()
       .default({ massChangeThresholdPercent: 5 }),
-    /** Runs (imports, cleanup) that would disable or delete more than this share wait for approval. */
-    safety: z
-      .object({ massChangeThresholdPercent: z.number().min(0).max(100).default(5) })
-      .strict()
-      .default({ massChangeThresholdPercent: 5 }),
     /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
     managedGroups: z.array(groupName).default([]),
     roles: z.array(roleSchema).min(1, 'needs at least one role'),

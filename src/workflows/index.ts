@@ -6,4 +6,3 @@ export { phoneSyncWorkflow } from './phone-sync';
 export { licencePoolWorkflow } from './licences';
 export { leaverWorkflow, deleteWorkflow, rehireWorkflow } from './lifecycle';
 export { importWorkflow } from './import';
-export { importWorkflow } from './import';
