@@ -15,7 +15,7 @@ import {
   installRuntimeLogger,
 } from '../src/worker';
 import { startSimulators } from './simulators';
-import { ensurePhoneSyncSchedule } from '../src/schedules';
+import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from '../src/schedules';
 import { stateDir, repoRoot } from './paths';
 import { sampleHrCsv } from './sample-data';
 import { ensureSamba } from './samba';
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: temporal.address });
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   await ensurePhoneSyncSchedule(client, policy);
+  await ensureCleanupSchedule(client, policy);
   const worker = await buildWorker({
     connection,
     client,

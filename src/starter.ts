@@ -6,6 +6,7 @@ import { approveCommand } from './cli/approve';
 import { hrImportCommand } from './cli/import';
 import { parseEnv } from './config';
 import { describeErrors, parseHrRecord } from './domain/record';
+import { CLEANUP_USAGE } from './cli/cleanup';
 import type { PersonState } from './workflows/messages';
 
 // The `tunnus` CLI. Validation happens here, before anything reaches Temporal: a bad record or a
@@ -21,7 +22,7 @@ const USAGE = `usage:
   tunnus explain <employeeId> [--json]     each group, licence and OU with the rule granting it
   tunnus runs [--stage joiner|mover|leaver|cleanup|import] [--since 7d] [--employee <id>] [--json]
                                            runs as Temporal visibility lists them
-`;
+${CLEANUP_USAGE}`;
 
 export class UsageError extends Error {}
 
@@ -29,6 +30,7 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
   // explain and runs parse their own options; loaded on demand (explain brings LDAP and Graph).
   if (argv[0] === 'explain') return (await import('./cli/explain')).explainCommand(argv.slice(1), out);
   if (argv[0] === 'runs') return (await import('./cli/runs')).runsCommand(argv.slice(1), out);
+  if (argv[0] === 'cleanup') return (await import('./cli/cleanup')).cleanupCommand(argv.slice(1), out);
   if (argv[0] === 'hr' && argv[1] === 'import') return hrImportCommand(argv.slice(2), out);
   if (argv[0] === 'approve') return approveCommand(argv.slice(1), out);
   const { positionals, values } = parseArgs({

@@ -34,6 +34,8 @@ export const ErrorType = {
   PhoneUnavailable: 'PhoneUnavailable',
   /** The telephony platform refused the request (invalid, permission). */
   PhoneRejected: 'PhoneRejected',
+  /** A workflow (e.g. a person's, asked for its record) could not answer now; retried. */
+  TemporalUnavailable: 'TemporalUnavailable',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -6,3 +6,4 @@ export { phoneSyncWorkflow } from './phone-sync';
 export { licencePoolWorkflow } from './licences';
 export { leaverWorkflow, deleteWorkflow, rehireWorkflow } from './lifecycle';
 export { importWorkflow } from './import';
+export { cleanupWorkflow } from './cleanup';

@@ -1,0 +1,193 @@
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { CloudDirectory } from '../connectors/graph/cloud-directory';
+import type { Directory } from '../connectors/ldap/directory';
+import type { PhoneDirectory } from '../connectors/phone/phone-directory';
+import {
+  findCleanup,
+  identityIdsToLoad,
+  managedAccounts,
+  type CloudUserView,
+  type Finding,
+  type FindingKind,
+  type Identity,
+} from '../domain/cleanup';
+import { ErrorType } from '../domain/error-types';
+import { managedGroups, managedSkus, type Policy } from '../domain/policy';
+import { personWorkflowId, stateQuery } from '../workflows/messages';
+import { createCloudActivities } from './cloud';
+import { createDirectoryActivities } from './directory';
+import { guard } from './failures';
+
+// The leaver cleanup's I/O: gather the directory, the cloud and every identity's record, and
+// fix findings one by one. The findings themselves come from the pure domain/cleanup.ts.
+
+export interface CleanupDeps {
+  client: Client;
+  directory: Directory;
+  cloud: CloudDirectory;
+  phone: PhoneDirectory;
+  policy: Policy;
+  baseDn: string;
+}
+
+export interface Collected {
+  asOf: string;
+  findings: Finding[];
+  managedIdentities: number;
+  /** Policy values the workflow needs (it cannot read the policy file itself). */
+  mode: 'report' | 'enforce';
+  thresholdPercent: number;
+  prices: Record<string, number>;
+}
+
+export interface Applied {
+  done: Partial<Record<FindingKind, number>>;
+  licences: Record<string, number>;
+}
+
+/** How many person workflows are queried at once. */
+const QUERY_CONCURRENCY = 32;
+const QUERY_TIMEOUT_MS = 30_000;
+
+export const createCleanupActivities = (deps: CleanupDeps) => {
+  const { client, directory: dir, cloud, policy, baseDn } = deps;
+  const dirActs = createDirectoryActivities(dir, policy, { baseDn });
+  const cloudActs = createCloudActivities(cloud, dir, deps.phone, policy);
+
+  /** The person's latest record, from their entity workflow; undefined when there is none. */
+  async function loadIdentity(employeeId: string): Promise<Identity | undefined> {
+    const handle = client.workflow.getHandle(personWorkflowId(employeeId));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const state = await Promise.race([
+        handle.query(stateQuery),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('person workflow did not answer')), QUERY_TIMEOUT_MS);
+        }),
+      ]);
+      return { employeeId, ...(state.record ? { record: state.record } : {}) };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      // Never guess: a person whose workflow cannot answer now is not an orphan. Retry later.
+      throw ApplicationFailure.create({
+        type: ErrorType.TemporalUnavailable,
+        message: `cannot read identity ${employeeId}: ${(err as Error).message}`,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    /** Reads everything and returns the findings. Read-only. */
+    async collectCleanup(cmd: { asOf: string }): Promise<Collected> {
+      return guard(async () => {
+        const heartbeat = (what: string) => Context.current().heartbeat(what);
+        const accounts = await dir.listAccounts();
+        heartbeat('accounts');
+        const groupMembers = new Map<string, Awaited<ReturnType<Directory['listMembers']>>>();
+        for (const name of managedGroups(policy)) {
+          const dn = await dir.findGroup(name);
+          groupMembers.set(name, dn ? await dir.listMembers(dn) : []);
+        }
+        heartbeat('groups');
+        const skus = await cloud.listSubscribedSkus();
+        const partOf = new Map(skus.map((s) => [s.skuId, s.skuPartNumber]));
+        const cloudUsers: CloudUserView[] = (await cloud.listUsers()).map((u) => ({
+          id: u.id,
+          employeeId: u.employeeId,
+          accountEnabled: u.accountEnabled,
+          skus: u.assignedLicenses.map((l) => partOf.get(l.skuId) ?? l.skuId),
+        }));
+        heartbeat('cloud');
+        const reservations = await dir.listReservations(`${policy.ous.retiredNames},${baseDn}`);
+        const base = { policy, baseDn, accounts, cloudUsers, groupMembers, reservations };
+        const ids = identityIdsToLoad(base);
+        const identities = new Map<string, Identity>();
+        for (let i = 0; i < ids.length; i += QUERY_CONCURRENCY) {
+          const batch = ids.slice(i, i + QUERY_CONCURRENCY);
+          const loaded = await Promise.all(batch.map(loadIdentity));
+          loaded.forEach((identity) => identity && identities.set(identity.employeeId, identity));
+          heartbeat(`identities ${Math.min(i + QUERY_CONCURRENCY, ids.length)}/${ids.length}`);
+        }
+        const findings = findCleanup({ ...base, identities, asOf: new Date(cmd.asOf) });
+        const managedIdentities = new Set(
+          managedAccounts(accounts, policy, baseDn)
+            .map((a) => a.employeeId)
+            .filter(Boolean),
+        ).size;
+        log.info('cleanup collected', {
+          accounts: accounts.length,
+          identities: identities.size,
+          findings: findings.length,
+        });
+        return {
+          asOf: cmd.asOf,
+          findings,
+          managedIdentities,
+          mode: policy.cleanup.mode,
+          thresholdPercent: policy.safety.massChangeThresholdPercent,
+          prices: policy.cleanup.monthlyPrices,
+        };
+      });
+    },
+
+    /** Fixes findings. Each fix is an ensure: a retried batch changes nothing twice. */
+    async applyCleanup(cmd: { findings: Finding[] }): Promise<Applied> {
+      return guard(async () => {
+        const done: Applied['done'] = {};
+        const licences: Record<string, number> = {};
+        const count = (kind: FindingKind) => (done[kind] = (done[kind] ?? 0) + 1);
+        const managed = new Set(managedSkus(policy));
+        for (const [i, f] of cmd.findings.entries()) {
+          switch (f.kind) {
+            case 'pastRetention':
+              await dirActs.deleteAccount({ employeeId: f.employeeId });
+              await cloudActs.deleteCloudUser({ employeeId: f.employeeId });
+              if (policy.telephony.enabled)
+                await cloudActs.removeCatalogueEntry({ employeeId: f.employeeId });
+              count(f.kind);
+              break;
+            case 'licenceOnLeaver': {
+              const user = await cloud.getUser(f.userId);
+              if (!user) break;
+              const skus = await cloud.listSubscribedSkus();
+              const remove = user.assignedLicenses
+                .map((l) => skus.find((s) => s.skuId === l.skuId))
+                .filter((s) => s !== undefined && managed.has(s.skuPartNumber));
+              if (remove.length > 0) {
+                await cloud.assignLicenses(
+                  user.id,
+                  [],
+                  remove.map((s) => s!.skuId),
+                );
+              }
+              for (const s of remove) licences[s!.skuPartNumber] = (licences[s!.skuPartNumber] ?? 0) + 1;
+              count(f.kind);
+              break;
+            }
+            case 'orphanAccount':
+              await dir.setEnabled(f.dn, false);
+              count(f.kind);
+              break;
+            case 'ungrantedMember': {
+              const groupDn = await dir.findGroup(f.group);
+              if (groupDn) await dir.removeFromGroup(groupDn, f.dn);
+              count(f.kind);
+              break;
+            }
+            case 'expiredReservation':
+              await dir.deleteEntry(f.dn);
+              count(f.kind);
+              break;
+          }
+          Context.current().heartbeat(i + 1);
+        }
+        return { done, licences };
+      });
+    },
+  };
+};
+
+export type CleanupActivities = ReturnType<typeof createCleanupActivities>;

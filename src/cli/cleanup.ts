@@ -1,0 +1,186 @@
+import { parseArgs } from 'node:util';
+import { QueryNotRegisteredError, type Client } from '@temporalio/client';
+import { connectClient } from '../client';
+import { parseEnv } from '../config';
+import { findingKinds, type CleanupReport, type Finding } from '../domain/cleanup-report';
+import { CLEANUP_SCHEDULE } from '../schedules';
+import { pendingApprovalQuery } from '../workflows/approval';
+import type { cleanupWorkflow } from '../workflows/cleanup';
+
+// `tunnus cleanup run [--mode report|enforce] [--no-wait] [--json]` starts the leaver cleanup now
+// (through its schedule, or directly with a mode of its own); `tunnus cleanup report [--json]`
+// prints the last completed run's report — the same object the Web UI shows as its result.
+
+export const CLEANUP_USAGE = `  tunnus cleanup run [--mode report|enforce] [--no-wait] [--json]
+                                           run the leaver cleanup now and print its report
+  tunnus cleanup report [--json]           the last cleanup's report
+`;
+
+export async function cleanupCommand(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const print = (s: string) => out.write(`${s}\n`);
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { mode: { type: 'string' }, 'no-wait': { type: 'boolean' }, json: { type: 'boolean' } },
+  });
+  const sub = positionals[0];
+  if (values.mode !== undefined && values.mode !== 'report' && values.mode !== 'enforce') {
+    print('--mode must be report or enforce');
+    return 2;
+  }
+  if (sub !== 'run' && sub !== 'report') {
+    print(`usage:\n${CLEANUP_USAGE}`);
+    return 2;
+  }
+  const config = parseEnv(env);
+  const client = await connectClient(config);
+  try {
+    const show = (report: CleanupReport) =>
+      print(values.json ? JSON.stringify(report, null, 2) : formatCleanupReport(report));
+    if (sub === 'report') {
+      const last = await lastCleanupReport(client, config.TEMPORAL_TASK_QUEUE);
+      if (!last) {
+        print('no completed cleanup run yet (tunnus cleanup run starts one)');
+        return 1;
+      }
+      show(last);
+      return 0;
+    }
+    const workflowId = await startCleanup(client, config.TEMPORAL_TASK_QUEUE, values.mode);
+    print(`started ${workflowId}`);
+    if (values['no-wait']) return 0;
+    const outcome = await waitForCleanup(client, workflowId);
+    if ('waiting' in outcome) {
+      print(`waiting for approval: ${outcome.waiting}`);
+      print(`approve with: tunnus approve ${workflowId}`);
+      return 3;
+    }
+    show(outcome.report);
+    return 0;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/**
+ * Without a mode the schedule is triggered (the run is the scheduled one, with its id and
+ * overlap rule); with a mode the workflow starts directly, as a manual run.
+ */
+export async function startCleanup(
+  client: Client,
+  taskQueue: string,
+  mode?: 'report' | 'enforce',
+): Promise<string> {
+  if (mode) {
+    const workflowId = `leaver-cleanup-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await client.workflow.start<typeof cleanupWorkflow>('cleanupWorkflow', {
+      workflowId,
+      taskQueue,
+      args: [{ mode }],
+      staticSummary: `leaver cleanup, ${mode} (started by hand)`,
+    });
+    return workflowId;
+  }
+  const schedule = client.schedule.getHandle(CLEANUP_SCHEDULE);
+  const previous = (await schedule.describe()).info.recentActions;
+  const before = previous.length;
+  const beforeLast = previous.at(-1)?.action.workflow.workflowId;
+  await schedule.trigger();
+  for (let i = 0; i < 100; i++) {
+    const actions = (await schedule.describe()).info.recentActions;
+    const last = actions.at(-1)?.action.workflow.workflowId;
+    if (last && (actions.length > before || last !== beforeLast)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the ${CLEANUP_SCHEDULE} schedule did not start a run (is the worker running?)`);
+}
+
+/** The report, or what the run waits for when the mass-change guard stopped it. */
+export async function waitForCleanup(
+  client: Client,
+  workflowId: string,
+): Promise<{ report: CleanupReport } | { waiting: string }> {
+  const handle = client.workflow.getHandle<typeof cleanupWorkflow>(workflowId);
+  let report: CleanupReport | undefined;
+  let failure: Error | undefined;
+  const result = handle.result().then(
+    (r) => (report = r),
+    (err: unknown) => (failure = err instanceof Error ? err : new Error('cleanup run failed')),
+  );
+  for (;;) {
+    await Promise.race([result, new Promise((r) => setTimeout(r, 1_000))]);
+    if (failure) throw failure;
+    if (report) return { report };
+    try {
+      const pending = await handle.query(pendingApprovalQuery);
+      if (pending) return { waiting: pending.summary };
+    } catch (err) {
+      if (!(err instanceof QueryNotRegisteredError)) throw err;
+    }
+  }
+}
+
+/** The newest completed cleanup of this deployment (its task queue). */
+export async function lastCleanupReport(
+  client: Client,
+  taskQueue: string,
+): Promise<CleanupReport | undefined> {
+  let latest: { closeTime: number; workflowId: string; runId: string } | undefined;
+  let seen = 0;
+  for await (const run of client.workflow.list({
+    query: `WorkflowType = 'cleanupWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = '${taskQueue}'`,
+    pageSize: 20,
+  })) {
+    const closeTime = run.closeTime?.getTime() ?? 0;
+    if (!latest || closeTime > latest.closeTime)
+      latest = { closeTime, workflowId: run.workflowId, runId: run.runId };
+    if (++seen >= 20) break;
+  }
+  if (!latest) return undefined;
+  return client.workflow.getHandle<typeof cleanupWorkflow>(latest.workflowId, latest.runId).result();
+}
+
+export function formatCleanupReport(r: CleanupReport): string {
+  const lines = [
+    `leaver cleanup ${r.runAt} — ${r.mode} mode, ${r.managedIdentities} managed identities` +
+      (r.approvedBy ? ` (approved by ${r.approvedBy})` : ''),
+    '',
+    `${'finding'.padEnd(20)} ${'found'.padStart(6)} ${(r.mode === 'enforce' ? 'fixed' : '').padStart(6)}`,
+  ];
+  for (const k of findingKinds) {
+    lines.push(
+      `${k.padEnd(20)} ${String(r.counts[k]).padStart(6)} ${(r.mode === 'enforce' ? String(r.done[k]) : '').padStart(6)}`,
+    );
+  }
+  const seats = Object.entries(r.licences);
+  lines.push('');
+  lines.push(
+    `licences ${r.mode === 'enforce' ? 'reclaimed' : 'reclaimable'}: ` +
+      (seats.length > 0 ? seats.map(([sku, n]) => `${sku} ${n}`).join(', ') : 'none'),
+  );
+  lines.push(`monthly saving: ${r.monthlySaving.toFixed(2)} €`);
+  if (r.findings.length > 0) {
+    lines.push('', 'findings:');
+    for (const f of r.findings) lines.push(`  ${describeFinding(f)}`);
+  }
+  return lines.join('\n');
+}
+
+export function describeFinding(f: Finding): string {
+  switch (f.kind) {
+    case 'pastRetention':
+      return `pastRetention      ${f.employeeId} ${f.account}: retention ended ${f.deleteAt.slice(0, 10)}`;
+    case 'licenceOnLeaver':
+      return `licenceOnLeaver    ${f.employeeId}: ${f.skus.join(', ')} (${f.why})`;
+    case 'orphanAccount':
+      return `orphanAccount      ${f.account}: enabled, ${f.why}`;
+    case 'ungrantedMember':
+      return `ungrantedMember    ${f.account} in ${f.group}: no rule grants it`;
+    case 'expiredReservation':
+      return `expiredReservation ${f.dn}: ended ${f.until}`;
+  }
+}

@@ -1,0 +1,152 @@
+import type { DirectoryAccount } from './account';
+import { helsinkiDate } from './dates';
+import { desiredAccount, phaseAt, scheduleFor, type Phase } from './plan';
+import { managedGroups, managedOus, managedSkus, type Policy } from './policy';
+import type { HrRecord } from './record';
+import type { Finding } from './cleanup-report';
+
+export * from './cleanup-report';
+
+// The daily leaver cleanup, as a pure function: what the directory, the cloud and the policy say
+// about every managed account, compared with what each identity's record says it should be.
+// It finds what the person workflows missed (a failed run, a hand edit, an account made outside
+// Tunnus); the cleanup workflow reports or fixes it. Same planning code as the person runs.
+
+/** What the cleanup knows of one identity: its latest record (from the person workflow). */
+export interface Identity {
+  employeeId: string;
+  record?: HrRecord;
+}
+
+export interface CloudUserView {
+  id: string;
+  employeeId: string | null;
+  accountEnabled: boolean | null;
+  /** Part numbers of the assigned licences. */
+  skus: string[];
+}
+
+export interface CleanupInput {
+  asOf: Date;
+  policy: Policy;
+  baseDn: string;
+  accounts: DirectoryAccount[];
+  /** employeeId → identity; an id absent here has no person workflow at all. */
+  identities: Map<string, Identity>;
+  cloudUsers: CloudUserView[];
+  /** Managed group name → its members. */
+  groupMembers: Map<string, { dn: string; employeeId?: string; sAMAccountName?: string }[]>;
+  reservations: { dn: string; until: string }[];
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+/** The phase an identity's record puts it in now; undefined without a record. */
+function phaseOf(identity: Identity | undefined, policy: Policy, asOf: Date): Phase | undefined {
+  return identity?.record ? phaseAt(scheduleFor(identity.record, policy), asOf) : undefined;
+}
+
+/** Accounts Tunnus manages: users in the OUs the policy places accounts in. */
+export function managedAccounts(accounts: DirectoryAccount[], policy: Policy, baseDn: string) {
+  const ous = new Set(managedOus(policy).map((ou) => lower(`${ou},${baseDn}`)));
+  return accounts.filter((a) => ous.has(lower(a.ou)));
+}
+
+export function findCleanup(input: CleanupInput): Finding[] {
+  const { asOf, policy, baseDn, identities } = input;
+  const findings: Finding[] = [];
+  const managed = managedAccounts(input.accounts, policy, baseDn);
+  const byEmployeeId = new Map(input.accounts.filter((a) => a.employeeId).map((a) => [a.employeeId, a]));
+  const phase = (employeeId?: string) =>
+    employeeId ? phaseOf(identities.get(employeeId), policy, asOf) : undefined;
+
+  for (const account of managed) {
+    const p = phase(account.employeeId);
+    if (p === 'deleted') {
+      const schedule = scheduleFor(identities.get(account.employeeId)!.record!, policy);
+      findings.push({
+        kind: 'pastRetention',
+        employeeId: account.employeeId,
+        account: account.sAMAccountName,
+        deleteAt: schedule.deleteAt!,
+      });
+    } else if (account.enabled && p !== 'active') {
+      // Enabled but no identity says this person works here today.
+      const why = !account.employeeId
+        ? 'no employeeID'
+        : p === undefined
+          ? 'no identity for this employeeID'
+          : `identity is ${p}`;
+      findings.push({
+        kind: 'orphanAccount',
+        ...(account.employeeId ? { employeeId: account.employeeId } : {}),
+        account: account.sAMAccountName,
+        dn: account.dn,
+        why,
+      });
+    }
+  }
+
+  // Licences on people who should not hold them: disabled or departed, except before a start date
+  // (a joiner gets licences early so the mailbox is ready on day one).
+  const skus = new Set(managedSkus(policy));
+  for (const user of input.cloudUsers) {
+    const held = user.skus.filter((s) => skus.has(s));
+    if (held.length === 0 || !user.employeeId) continue;
+    const p = phase(user.employeeId);
+    if (p === 'prehire' || p === 'pending' || p === 'active') continue;
+    const account = byEmployeeId.get(user.employeeId);
+    const why =
+      p === 'left' || p === 'deleted'
+        ? `identity is ${p}`
+        : !account
+          ? 'no AD account'
+          : !account.enabled
+            ? 'AD account disabled'
+            : undefined;
+    if (why)
+      findings.push({
+        kind: 'licenceOnLeaver',
+        employeeId: user.employeeId,
+        userId: user.id,
+        skus: held,
+        why,
+      });
+  }
+
+  // Managed groups hold only members the policy grants them to: care-ERP access by job duties.
+  for (const group of managedGroups(policy)) {
+    for (const member of input.groupMembers.get(group) ?? []) {
+      const identity = member.employeeId ? identities.get(member.employeeId) : undefined;
+      const granted =
+        identity?.record !== undefined &&
+        desiredAccount(identity.record, policy, { baseDn, asOf }).groups.includes(group);
+      if (!granted) {
+        findings.push({
+          kind: 'ungrantedMember',
+          ...(member.employeeId ? { employeeId: member.employeeId } : {}),
+          account: member.sAMAccountName ?? member.dn,
+          dn: member.dn,
+          group,
+        });
+      }
+    }
+  }
+
+  const today = helsinkiDate(asOf);
+  for (const r of input.reservations) {
+    if (r.until < today) findings.push({ kind: 'expiredReservation', dn: r.dn, until: r.until });
+  }
+  return findings;
+}
+
+/** Employee ids the cleanup needs identities for: managed accounts, group members, cloud users. */
+export function identityIdsToLoad(input: Omit<CleanupInput, 'identities' | 'asOf'>): string[] {
+  const ids = new Set<string>();
+  for (const a of managedAccounts(input.accounts, input.policy, input.baseDn))
+    if (a.employeeId) ids.add(a.employeeId);
+  for (const members of input.groupMembers.values())
+    for (const m of members) if (m.employeeId) ids.add(m.employeeId);
+  for (const u of input.cloudUsers) if (u.employeeId && u.skus.length > 0) ids.add(u.employeeId);
+  return [...ids].sort();
+}
