@@ -60,6 +60,7 @@ export async function explainCommand(
     record: state.record,
     policy,
     baseDn: env.LDAP_BASE_DN,
+    asOf: new Date(),
     actual: {
       ou: holdings.account?.ouDn ?? null,
       groups: holdings.account?.groups ?? [],
@@ -166,6 +167,7 @@ export function formatExplanation(
   const lines = [
     `person    ${e.employeeId}  ${who}${holdings.account ? ` (${holdings.account.sAMAccountName})` : ' (no AD account)'}`,
     `HR        jobCode ${a.jobCode}, orgUnit ${a.orgUnit}, employmentType ${a.employmentType}`,
+    `phase     ${e.phase}  (start ${e.dates.start}${e.dates.end ? `, end ${e.dates.end}, deleted on ${e.dates.deleteOn}` : ''})`,
     `roles     ${
       e.roles
         .filter((r) => r.matches)

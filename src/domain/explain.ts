@@ -7,6 +7,8 @@ import {
   type Policy,
   type RoleRule,
 } from './policy';
+import { addDays, helsinkiDate } from './dates';
+import { phaseAt, scheduleFor, type Phase } from './plan';
 import type { HrRecord } from './record';
 
 // "Why does this person have this?" — every group, licence and OU a person holds, with the role
@@ -66,6 +68,7 @@ export interface LicenceExplanation extends ItemExplanation {
   disabledPlans?: string[];
 }
 
+/** disabled: a leaver's account, where it belongs until deletion. */
 export type OuStatus = 'granted' | 'default' | 'differs' | 'disabled' | 'unmanaged' | 'no-account';
 
 export interface OuExplanation {
@@ -81,6 +84,9 @@ export interface OuExplanation {
 export interface Explanation {
   employeeId: string;
   attributes: Record<HrAttribute, string>;
+  /** Where the person is in their lifecycle at `asOf`; after the end date no rule grants anything. */
+  phase: Phase;
+  dates: { start: string; end?: string; deleteOn?: string };
   hasAccount: boolean;
   /** Every role of the policy, matching or not, in policy order. */
   roles: RoleExplanation[];
@@ -107,6 +113,8 @@ export interface ExplainInput {
   };
   /** Stripped from the actual OU so it compares with the policy's relative paths. */
   baseDn?: string;
+  /** The instant to explain at (now): dates decide whether the rules grant anything. */
+  asOf: Date;
 }
 
 const ATTRIBUTE_LABEL: Record<HrAttribute, string> = {
@@ -173,13 +181,30 @@ export function explain(input: ExplainInput): Explanation {
   const miss = (r: (typeof rules)[number]): Miss => ({ role: r.rule.name, unmet: r.why.unmet });
   const entitlements = entitlementsFor(policy, record);
   const hasAccount = actual.ou !== null;
+  const schedule = scheduleFor(record, policy);
+  const phase = phaseAt(schedule, input.asOf);
+  // After the end date the rules grant nothing: the leaver run takes the managed groups and
+  // licences away and moves the account to the disabled OU, where it waits for deletion.
+  const left = phase === 'left' || phase === 'deleted';
+  const granting = left ? [] : matching;
+  const dates = {
+    start: record.startDate,
+    ...(record.endDate
+      ? { end: record.endDate, deleteOn: addDays(record.endDate, entitlements.retentionDays) }
+      : {}),
+  };
+  const leftNote = (what: string) => `the person left on ${record.endDate}: the leaver run removes ${what}`;
+  const noAccountNote =
+    phase === 'pending'
+      ? `no AD account yet: it is created on ${helsinkiDate(new Date(schedule.provisionAt))}`
+      : 'no AD account yet';
 
   // Groups: Tunnus adds what matching rules grant and removes managed groups they do not.
   const managed = new Set(managedGroups(policy));
   const heldGroups = new Set(actual.groups);
-  const groupNames = new Set([...entitlements.groups, ...heldGroups]);
+  const groupNames = new Set([...(left ? [] : entitlements.groups), ...heldGroups]);
   const groups = [...groupNames].map((name): ItemExplanation => {
-    const grantedBy = matching.filter((r) => r.rule.groups.includes(name)).map(grant);
+    const grantedBy = granting.filter((r) => r.rule.groups.includes(name)).map(grant);
     const otherRules = rules.filter((r) => !r.why.matches && r.rule.groups.includes(name)).map(miss);
     const held = heldGroups.has(name);
     if (grantedBy.length > 0) {
@@ -190,7 +215,7 @@ export function explain(input: ExplainInput): Explanation {
             status: 'missing',
             grantedBy,
             otherRules: [],
-            note: hasAccount ? 'not a member yet; the next run adds it' : 'no AD account yet',
+            note: hasAccount ? 'not a member yet; the next run adds it' : noAccountNote,
           };
     }
     if (managed.has(name)) {
@@ -199,7 +224,9 @@ export function explain(input: ExplainInput): Explanation {
         status: 'hand-granted',
         grantedBy,
         otherRules,
-        note: 'managed by Tunnus but no rule grants it to this person; the next run removes it',
+        note: left
+          ? leftNote('managed groups')
+          : 'managed by Tunnus but no rule grants it to this person; the next run removes it',
       };
     }
     return { name, status: 'unmanaged', grantedBy, otherRules, note: 'not managed by Tunnus' };
@@ -208,11 +235,11 @@ export function explain(input: ExplainInput): Explanation {
   // Licences: assigned (and managed ones removed) only when a matching rule turns the cloud on,
   // as the joiner does; otherwise Tunnus leaves the person's licences alone.
   const skus = managedSkus(policy);
-  const wanted = entitlements.cloud ? entitlements.licences : [];
+  const wanted = entitlements.cloud && !left ? entitlements.licences : [];
   const heldLicences = actual.licences === null ? null : new Set(actual.licences);
   const licenceNames = new Set([...wanted.map((l) => l.sku), ...(heldLicences ?? [])]);
   const licences = [...licenceNames].map((sku): LicenceExplanation => {
-    const naming = matching.filter((r) => r.rule.licences.some((l) => l.sku === sku));
+    const naming = granting.filter((r) => r.rule.licences.some((l) => l.sku === sku));
     const otherRules = rules
       .filter((r) => !r.why.matches && r.rule.licences.some((l) => l.sku === sku))
       .map(miss);
@@ -234,6 +261,15 @@ export function explain(input: ExplainInput): Explanation {
             note: 'not assigned yet (a run may be waiting for a free seat)',
           };
     }
+    if (skus.includes(sku) && left) {
+      return {
+        name: sku,
+        status: 'hand-granted',
+        grantedBy: [],
+        otherRules,
+        note: leftNote('managed licences'),
+      };
+    }
     if (skus.includes(sku)) {
       const fate = entitlements.cloud
         ? 'the next run removes it'
@@ -247,7 +283,7 @@ export function explain(input: ExplainInput): Explanation {
     return { name: sku, status: 'unmanaged', grantedBy: [], otherRules, note: 'not managed by Tunnus' };
   });
 
-  const ou = explainOu(input, rules, entitlements.ou);
+  const ou = explainOu(input, left ? [] : rules, left ? policy.ous.disabled : entitlements.ou, phase, dates);
   const byStatus = (a: ItemExplanation, b: ItemExplanation) =>
     STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.name.localeCompare(b.name);
   groups.sort(byStatus);
@@ -272,6 +308,8 @@ export function explain(input: ExplainInput): Explanation {
   return {
     employeeId: record.employeeId,
     attributes: { jobCode: record.jobCode, orgUnit: record.orgUnit, employmentType: record.employmentType },
+    phase,
+    dates,
     hasAccount,
     roles: rules.map((r) => r.why),
     ou,
@@ -287,24 +325,29 @@ function explainOu(
   input: ExplainInput,
   rules: { rule: RoleRule; why: RoleExplanation }[],
   expected: string,
+  phase: Phase,
+  dates: Explanation['dates'],
 ): OuExplanation {
   const { policy } = input;
+  const left = phase === 'left' || phase === 'deleted';
   const deciding = rules.find((r) => r.why.matches && r.rule.ou);
   const grantedBy = deciding
     ? { grantedBy: { role: deciding.rule.name, because: deciding.why.because } }
     : {};
   if (input.actual.ou === null) {
-    return { actual: null, expected, status: 'no-account', ...grantedBy, note: 'no AD account yet' };
+    const note = phase === 'deleted' ? 'deleted after the retention period' : 'no AD account yet';
+    return { actual: null, expected, status: 'no-account', ...grantedBy, note };
   }
   const actual = relativeDn(input.actual.ou, input.baseDn);
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
   if (same(actual, expected)) {
+    if (left) {
+      const note = `the person left on ${dates.end}; the account waits here until it is deleted on ${dates.deleteOn}`;
+      return { actual, expected, status: 'disabled', note };
+    }
     return deciding
       ? { actual, expected, status: 'granted', ...grantedBy }
       : { actual, expected, status: 'default', note: 'the default OU: no matching role names an OU' };
-  }
-  if (same(actual, policy.ous.disabled)) {
-    return { actual, expected, status: 'disabled', ...grantedBy, note: 'the OU of disabled accounts' };
   }
   const inManaged = managedOus(policy).some((o) => same(o, actual));
   return {

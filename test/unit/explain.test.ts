@@ -35,6 +35,7 @@ function input(over: Partial<ExplainInput['actual']> = {}, record: HrRecord = nu
     record,
     policy,
     baseDn,
+    asOf: new Date('2026-06-01T09:00:00Z'),
     actual: {
       ou: `${careOu},${baseDn}`,
       groups: ['All-Staff', 'Care-Staff', 'ERP-Nurse'],
@@ -183,8 +184,47 @@ describe('explain', () => {
     assert.match(office.flags.at(-1) ?? '', /^OU OU=Office,OU=Staff,OU=Tunnus: .*moves it to OU=Care/);
     const elsewhere = explain(input({ ou: `CN=Users,${baseDn}` }));
     assert.equal(elsewhere.ou.status, 'unmanaged');
-    const disabled = explain(input({ ou: `ou=disabled,ou=tunnus,${baseDn.toLowerCase()}` }));
-    assert.equal(disabled.ou.status, 'disabled', 'DNs compare case-insensitively');
+    const care = explain(input({ ou: `ou=care,ou=staff,ou=tunnus,${baseDn.toLowerCase()}` }));
+    assert.equal(care.ou.status, 'granted', 'DNs compare case-insensitively');
+    const disabled = explain(input({ ou: `OU=Disabled,OU=Tunnus,${baseDn}` }));
+    assert.equal(disabled.ou.status, 'differs', 'a working person does not belong in the disabled OU');
+  });
+
+  it('after the end date no rule grants anything: what is still held is flagged for the leaver run', () => {
+    const leaver: HrRecord = { ...nurse, endDate: '2026-05-29' };
+    const e = explain(input({}, leaver));
+    assert.equal(e.phase, 'left');
+    assert.deepEqual(e.dates, { start: '2026-01-07', end: '2026-05-29', deleteOn: '2026-08-27' });
+    assert.deepEqual(
+      e.groups.map((g) => [g.name, g.status, g.grantedBy.length]),
+      [
+        ['All-Staff', 'hand-granted', 0],
+        ['Care-Staff', 'hand-granted', 0],
+        ['ERP-Nurse', 'hand-granted', 0],
+      ],
+    );
+    assert.equal(
+      item(e.groups, 'ERP-Nurse').note,
+      'the person left on 2026-05-29: the leaver run removes managed groups',
+    );
+    assert.equal(item(e.licences, 'SPE_E3').status, 'hand-granted');
+    assert.equal(e.ou.status, 'differs', 'still in the care OU');
+    assert.equal(e.ou.expected, 'OU=Disabled,OU=Tunnus');
+
+    // Once the leaver run is done: disabled OU, no managed groups or licences, nothing to flag.
+    const done = explain(input({ ou: `OU=Disabled,OU=Tunnus,${baseDn}`, groups: [], licences: [] }, leaver));
+    assert.equal(done.ou.status, 'disabled');
+    assert.match(done.ou.note ?? '', /until it is deleted on 2026-08-27/);
+    assert.deepEqual(done.groups, []);
+    assert.deepEqual(done.flags, []);
+  });
+
+  it('before the account is due, granted items are missing and the note says when it is created', () => {
+    const future: HrRecord = { ...nurse, startDate: '2026-09-01' };
+    const e = explain(input({ ou: null, groups: [], licences: [] }, future));
+    assert.equal(e.phase, 'pending');
+    assert.equal(item(e.groups, 'ERP-Nurse').status, 'missing');
+    assert.equal(item(e.groups, 'ERP-Nurse').note, 'no AD account yet: it is created on 2026-08-18');
   });
 
   it('explainRule agrees with roleMatches for every role and a spread of records', () => {
