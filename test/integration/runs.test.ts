@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { runsCommand, type RunRow } from '../../src/cli/runs';
 import { deliverRecord, personState } from '../../src/client';
 import { parseEnv } from '../../src/config';
-import { helsinkiDate } from '../../src/domain/dates';
+import { addDays, helsinkiDate } from '../../src/domain/dates';
 import type { PersonState } from '../../src/workflows/messages';
 import { eventually, startStack, type Stack } from '../support/stack';
 
@@ -108,6 +108,39 @@ describe('tunnus runs against Temporal visibility', () => {
     assert.match(leaver.query, /WorkflowType = 'leaverWorkflow'/);
     assert.deepEqual(leaver.runs, []);
     assert.deepEqual((await runsJson(['--stage', 'mover', '--employee', id])).runs, []);
+  });
+
+  it('--stage leaver finds a leaver run once HR enters a past end date', async () => {
+    const leaverId = nextId('RL');
+    const today = helsinkiDate(new Date());
+    const record = {
+      employeeId: leaverId,
+      firstNames: 'Ville',
+      lastName: `Lahtija${runId}`,
+      jobTitle: 'Toimistosihteeri',
+      jobCode: 'TS01',
+      orgUnit: 'HALL-2',
+      employmentType: 'permanent' as const,
+      startDate: addDays(today, -10),
+    };
+    await deliverRecord(stack.client, record, 'hr', stack.taskQueue);
+    await eventually(
+      () => personState(stack.client, leaverId),
+      (s) => s?.stage === 'active' && s.runs.every((r) => r.endedAt),
+      90_000,
+      `person ${leaverId} active`,
+    );
+    await deliverRecord(stack.client, { ...record, endDate: addDays(today, -1) }, 'hr', stack.taskQueue);
+    const result = await eventually(
+      () => runsJson(['--stage', 'leaver', '--employee', leaverId, '--since', '1h']),
+      (r) => r.runs.some((run) => run.status === 'completed'),
+      90_000,
+      'completed leaver in visibility',
+    );
+    assert.deepEqual(
+      result.runs.map((r) => [r.workflowId, r.type, r.status, r.employeeId, r.lifecycleStage]),
+      [[`leaver-${leaverId}-2`, 'leaverWorkflow', 'completed', leaverId, 'leaver']],
+    );
   });
 
   it('--since leaves out runs that started before the window', async () => {
