@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { deliverRecord, personState } from '../../src/client';
+import { addDays, helsinkiDate } from '../../src/domain/dates';
+import type { HrRecord } from '../../src/domain/record';
+import { provisionStatusQuery, type PersonState } from '../../src/workflows/messages';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+// What ops see: the dev server's Temporal Web UI in a real browser (Debian's Chromium driven by
+// playwright-core; no browser download). A joiner is found by an EmployeeId visibility query, its
+// run shows its summary and a summary on every step, and a waiting joiner says what it waits for.
+// Screenshots go to test/artifacts/ (git-ignored).
+
+const CHROMIUM = process.env.TUNNUS_CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = path.resolve(__dirname, '../artifacts');
+const runId = Date.now().toString(36).toUpperCase();
+let seq = 0;
+const nextId = (prefix: string) => `${prefix}${runId}-${++seq}`;
+
+function nurse(employeeId: string, startDate = helsinkiDate(new Date())): HrRecord {
+  return {
+    employeeId,
+    firstNames: 'Aino',
+    lastName: `Kayttoliittyma${runId}`,
+    jobTitle: 'Sairaanhoitaja',
+    jobCode: 'SH01',
+    orgUnit: 'SOTE-110',
+    employmentType: 'permanent',
+    startDate,
+  };
+}
+
+describe('the Temporal Web UI shows Tunnus runs that ops can read', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let ui: string;
+  before(async () => {
+    assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (Debian package chromium)`);
+    stack = await startStack();
+    await stack.startWorker();
+    ui = stack.temporal.uiUrl;
+    // Tests run as root, where Chromium's sandbox cannot start.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    fs.mkdirSync(artifacts, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  async function newPage(): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    page.setDefaultTimeout(20_000);
+    return page;
+  }
+
+  /**
+   * Opens the workflow list filtered by a visibility query and waits until the run is listed,
+   * reloading meanwhile: visibility is indexed a moment after the run starts.
+   */
+  async function findInList(page: Page, query: string, workflowId: string): Promise<void> {
+    const url = `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
+    const link = page.getByRole('link', { name: workflowId, exact: true });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await page.goto(url);
+      try {
+        await link.first().waitFor({ state: 'visible', timeout: 5_000 });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+    }
+  }
+
+  it('finds a joiner by EmployeeId, opens its run and shows its summary and step summaries', async () => {
+    const id = nextId('UI');
+    await deliverRecord(stack.client, nurse(id), 'hr', stack.taskQueue);
+    await eventually(
+      () => personState(stack.client, id),
+      (s): s is PersonState => s?.stage === 'active' && s.runs.every((r) => r.endedAt),
+      90_000,
+      `person ${id} active`,
+    );
+    const joinerId = `joiner-${id}-1`;
+    const page = await newPage();
+
+    await findInList(page, `EmployeeId = "${id}"`, joinerId);
+    // The query narrowed the list to this person: the entity workflow and its joiner, nothing else.
+    const listed = await page.getByRole('link', { name: /^(person|joiner|mover)-/ }).allInnerTexts();
+    assert.deepEqual([...new Set(listed)].sort(), [joinerId, `person-${id}`]);
+
+    await page.getByRole('link', { name: joinerId, exact: true }).first().click();
+    await page.waitForURL(new RegExp(`/workflows/${joinerId}/[0-9a-f-]+/`));
+    await page.getByRole('heading', { name: joinerId }).waitFor();
+    const body = () => page.locator('body').innerText();
+    assert.match(await body(), /COMPLETED/);
+    assert.match(await body(), /joinerWorkflow/);
+
+    // Each step's activity carries a summary; the timeline labels it "activity • summary" (the
+    // bare summaries also appear in the run's result, so match the label).
+    const steps = [
+      'planPerson • plan: compare HR record and policy with AD',
+      'ensureAccount • create AD account (disabled)',
+      'addToGroups • add to All-Staff, Care-Staff, ERP-Nurse',
+      'setAccountEnabled • enable account',
+      'ensureCloudUser • ensure cloud user',
+      'ensureLicences • ensure licences SPE_E3',
+      'syncPhone • telephony catalogue entry and phone numbers',
+    ];
+    for (const step of steps) await page.getByText(step, { exact: true }).first().waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'temporal-ui-joiner.png'), fullPage: true });
+
+    // The static summary the person workflow gave its child (rendered in a sandboxed frame).
+    await page
+      .getByRole('link', { name: 'User Metadata' })
+      .or(page.getByText('User Metadata', { exact: true }))
+      .first()
+      .click();
+    await page
+      .frameLocator('#user-metadata-summary')
+      .getByText('new person: create and enable the account')
+      .waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'temporal-ui-joiner-summary.png') });
+    await page.close();
+  });
+
+  it('a joiner waiting for the start date shows what it waits for as current details and timer summary', async () => {
+    const id = nextId('UIW');
+    // Within preHireDays: the account is created now (disabled) and enabled on the start date.
+    const startDate = addDays(helsinkiDate(new Date()), 7);
+    await deliverRecord(stack.client, nurse(id, startDate), 'hr', stack.taskQueue);
+    const joinerId = `joiner-${id}-1`;
+    const waiting = `waiting for start date ${startDate}`;
+    await eventually(
+      async () =>
+        (
+          await stack.client.workflow
+            .getHandle(joinerId)
+            .query(provisionStatusQuery)
+            .catch(() => undefined)
+        )?.detail,
+      (detail) => detail === waiting,
+      90_000,
+      'joiner waiting for the start date',
+    );
+    const page = await newPage();
+    await findInList(page, `EmployeeId = "${id}" AND WorkflowType = "joinerWorkflow"`, joinerId);
+    await page.getByRole('link', { name: joinerId, exact: true }).first().click();
+    await page.getByRole('heading', { name: joinerId }).waitFor();
+    assert.match(await page.locator('body').innerText(), /RUNNING/);
+    // The timer's summary names the date in the timeline.
+    await page.getByText(waiting).first().waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'temporal-ui-joiner-waiting.png'), fullPage: true });
+    await page
+      .getByRole('link', { name: 'User Metadata' })
+      .or(page.getByText('User Metadata', { exact: true }))
+      .first()
+      .click();
+    await page.frameLocator('#user-metadata-current-details').getByText(waiting).waitFor();
+    await page.close();
+  });
+});
