@@ -114,7 +114,10 @@ async function follow(
     }
     if (!status) throw new Error(`import ${importId} not found`);
     if (status.status !== 'running') {
-      endBar();
+      // The last figures, even when the run finished between two polls.
+      const p = status.progress;
+      if (p && tty) out.write(`\r${bar(p)}\n`);
+      else if (p && progressLine(p) !== lastLine) out.write(`${progressLine(p)}\n`);
       return status;
     }
     const p = status.progress;

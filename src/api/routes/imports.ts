@@ -115,6 +115,15 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (
     done(null, body),
   );
 
+  // Before the body is read: a JSON (or any other) body is refused, not parsed and then misread.
+  app.addHook('preParsing', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'text/csv') {
+      return reply.code(415).send({ error: 'unsupported_media_type', message: 'send text/csv' });
+    }
+  });
+
   app.post(
     '/api/v1/imports',
     {
