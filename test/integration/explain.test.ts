@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Client as LdapClient } from 'ldapts';
 import { explainCommand } from '../../src/cli/explain';
+import { DirectoryError } from '../../src/connectors/ldap/errors';
 import { deliverRecord, personState } from '../../src/client';
 import { parseEnv } from '../../src/config';
 import { helsinkiDate } from '../../src/domain/dates';
@@ -41,6 +42,8 @@ function capture() {
 describe('tunnus explain against Samba AD and the Graph simulator', () => {
   let stack: Stack;
   let admin: LdapClient;
+  /** The nurse of the first test, for the outage test. */
+  let explained: string | undefined;
   before(async () => {
     stack = await startStack();
     await stack.startWorker();
@@ -96,6 +99,7 @@ describe('tunnus explain against Samba AD and the Graph simulator', () => {
     await stack.cloud.assignLicenses(user.id, [{ skuId: faculty.skuId, disabledPlans: [] }], []);
 
     const e = await explainJson(id);
+    explained = id;
     const group = (name: string) => e.groups.find((g) => g.name === name);
     assert.deepEqual(
       e.groups.map((g) => [g.name, g.status]),
@@ -149,6 +153,22 @@ describe('tunnus explain against Samba AD and the Graph simulator', () => {
     assert.match(text(), new RegExp(`${unmanagedName}\\s+not managed by Tunnus`));
     assert.match(text(), /ERP-Nurse\s+granted\s+role nurse: jobCode SH01, orgUnit prefix SOTE \(SOTE-110\)/);
     assert.match(text(), /flags \(3\)/);
+  });
+
+  it('with AD down, explain fails with the directory error rather than explaining an empty account', async () => {
+    assert.ok(explained, 'the first test explained a person');
+    const { out, text } = capture();
+    await stack.samba.stop();
+    try {
+      await assert.rejects(explainCommand([explained], out, parseEnv(stack.childEnv())), (err: unknown) => {
+        assert.ok(err instanceof DirectoryError, String(err));
+        assert.equal(err.kind, 'unavailable');
+        return true;
+      });
+    } finally {
+      await stack.samba.start();
+    }
+    assert.equal(text(), '', 'nothing printed that could pass for an explanation');
   });
 
   it('an unknown person is reported, not explained as holding nothing', async () => {
