@@ -22,11 +22,18 @@ const USAGE = `usage:
   tunnus explain <employeeId> [--json]     each group, licence and OU with the rule granting it
   tunnus runs [--stage joiner|mover|leaver|cleanup|import] [--since 7d] [--employee <id>] [--json]
                                            runs as Temporal visibility lists them
-${CLEANUP_USAGE}`;
+${CLEANUP_USAGE}  tunnus plan --record <file.json> | --hr <file.csv> | --policy <new-policy.yaml>
+              [--json] [--all] [--save <plan.json>] [--concurrency N]
+                                           what Tunnus would do, without writing anything
+  tunnus plan apply <plan.json> [--policy-deployed]
+                                           apply a saved plan if the state it read has not moved
+`;
 
 export class UsageError extends Error {}
 
 export async function run(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  // `plan` parses its own options; loaded on demand (it brings LDAP, Graph and telephony).
+  if (argv[0] === 'plan') return (await import('./cli/plan')).runPlan(argv.slice(1), process.env, out);
   // explain and runs parse their own options; loaded on demand (explain brings LDAP and Graph).
   if (argv[0] === 'explain') return (await import('./cli/explain')).explainCommand(argv.slice(1), out);
   if (argv[0] === 'runs') return (await import('./cli/runs')).runsCommand(argv.slice(1), out);

@@ -1,0 +1,381 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { createDirectoryActivities } from '../activities/directory';
+import { inBatches } from '../client';
+import type { CloudDirectory, CloudSku, CloudUser } from '../connectors/graph/cloud-directory';
+import { planLicenceChange } from '../connectors/graph/licences';
+import type { Directory } from '../connectors/ldap/directory';
+import type { PhoneDirectory } from '../connectors/phone/phone-directory';
+import { managedAttributeKeys, type DirectoryAccount } from '../domain/account';
+import type { Plan } from '../domain/plan';
+import { planPhoneSync } from '../domain/phone';
+import { managedSkus, type Policy } from '../domain/policy';
+import type { HrRecord } from '../domain/record';
+import {
+  actionOf,
+  describeSteps,
+  groupChanges,
+  type LicencePlan,
+  type ObservedState,
+  type PersonPlan,
+  type PhonePlan,
+} from './model';
+
+// Collects plans: for each record, the real run's plan activity (`planPerson` from
+// createDirectoryActivities, called directly, no Temporal) on a read-only view of the directory,
+// plus what the run's cloud and telephony ensure-steps would change. Nothing is written: the
+// connectors are wrapped so that any write throws.
+
+export interface PlanningDeps {
+  directory: Directory;
+  cloud: CloudDirectory;
+  phone: PhoneDirectory;
+  policy: Policy;
+  baseDn: string;
+}
+
+export class SimulationError extends Error {
+  constructor(
+    message: string,
+    readonly employeeId?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SimulationError';
+  }
+}
+
+/** Directory methods that only read; every other method is refused in a simulation. */
+const READS = new Set([
+  'findByEmployeeId',
+  'takenNames',
+  'findGroup',
+  'listAccounts',
+  'listMembers',
+  'listReservations',
+]);
+
+/**
+ * The directory with every write refused: a simulation must never change anything. An allow-list
+ * of reads, so a write method added to the interface later is refused too.
+ */
+export function readOnlyDirectory(dir: Directory): Directory {
+  return new Proxy(dir, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      if (prop === 'close') return () => Promise.resolve(); // the owner closes the real one
+      if (READS.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
+      return () => Promise.reject(new Error(`simulation must not write (${prop})`));
+    },
+  });
+}
+
+/** Accounts read while planning one person, keyed by employeeID (the person and their manager). */
+type Reads = Map<string, DirectoryAccount | null>;
+
+export interface Planner {
+  /** Plans one person as of the instant; throws SimulationError when any source cannot be read. */
+  plan(record: HrRecord, asOf: Date): Promise<PersonPlan>;
+}
+
+export function createPlanner(deps: PlanningDeps): Planner {
+  const reads = new AsyncLocalStorage<Reads>();
+  const base = readOnlyDirectory(deps.directory);
+  // The plan activity reads through this view, so the fingerprint covers exactly what it saw.
+  const recording = new Proxy(base, {
+    get(target, prop, receiver) {
+      if (prop !== 'findByEmployeeId') return Reflect.get(target, prop, receiver) as unknown;
+      return async (id: string) => {
+        const account = await target.findByEmployeeId(id);
+        reads.getStore()?.set(id, account);
+        return account;
+      };
+    },
+  });
+  const activities = createDirectoryActivities(recording, deps.policy, { baseDn: deps.baseDn });
+  const policy = deps.policy;
+  const managed = managedSkus(policy);
+
+  let skus: Promise<CloudSku[]> | undefined;
+  const subscribedSkus = () => (skus ??= deps.cloud.listSubscribedSkus());
+  const groupExists = new Map<string, Promise<boolean>>();
+  const checkGroup = (name: string) => {
+    let known = groupExists.get(name);
+    if (!known) groupExists.set(name, (known = deps.directory.findGroup(name).then((dn) => dn !== null)));
+    return known;
+  };
+
+  return {
+    async plan(record, asOf) {
+      const id = record.employeeId;
+      const seen: Reads = new Map();
+      let plan: Plan;
+      try {
+        plan = await reads.run(seen, () => activities.planPerson({ record, asOf: asOf.toISOString() }));
+      } catch (err) {
+        throw new SimulationError(`cannot plan ${id}: ${messageOf(err)}`, id, { cause: err });
+      }
+      const account = seen.get(id) ?? null;
+      const { added, removed } = groupChanges(plan.steps);
+      const warnings: string[] = [];
+      for (const g of added) {
+        if (!(await checkGroup(g).catch(rethrowAs(id, 'read the directory')))) {
+          warnings.push(
+            `group ${g} does not exist in the directory: the run would fail (PolicyTargetMissing)`,
+          );
+        }
+      }
+
+      let user: CloudUser | null = null;
+      if (plan.services.cloud) {
+        user = await deps.cloud.findUserByEmployeeId(id).catch(rethrowAs(id, 'read the cloud user'));
+      }
+      let cloudUser: PersonPlan['cloudUser'] = null;
+      let licences: LicencePlan | null = null;
+      const enabledAfter = plan.steps.reduce(
+        (on, s) => (s.kind === 'enableAccount' ? true : s.kind === 'disableAccount' ? false : on),
+        account?.enabled ?? false,
+      );
+      // Leavers and deletions end the services instead (converge's endServices).
+      const ending = plan.phase === 'left' || plan.phase === 'deleted';
+      if (plan.services.cloud) {
+        const all = await subscribedSkus().catch(rethrowAs(id, 'read the licence pool'));
+        const part = (skuId: string) => all.find((s) => s.skuId === skuId)?.skuPartNumber ?? skuId;
+        if (ending) {
+          const managedHeld = (user?.assignedLicenses ?? [])
+            .map((l) => part(l.skuId))
+            .filter((p) => managed.includes(p));
+          if (user && plan.phase === 'deleted') cloudUser = 'delete';
+          else if (user && (user.accountEnabled !== false || managedHeld.length > 0)) cloudUser = 'retire';
+          licences = { add: [], remove: managedHeld, replace: [], shortOfSeats: [], unknown: [] };
+        } else {
+          if (!user) cloudUser = policy.cloud.mode === 'direct' ? 'create' : 'waitForSync';
+          else if (
+            user.usageLocation !== policy.cloud.usageLocation ||
+            (policy.cloud.mode === 'direct' && user.accountEnabled !== enabledAfter)
+          ) {
+            cloudUser = 'update';
+          }
+          const change = planLicenceChange(
+            user?.assignedLicenses ?? [],
+            plan.services.licences,
+            managed,
+            all,
+          );
+          const held = new Set((user?.assignedLicenses ?? []).map((l) => l.skuId));
+          licences = {
+            add: change.add.filter((a) => !held.has(a.skuId)).map((a) => part(a.skuId)),
+            remove: change.remove.map(part),
+            replace: change.add.filter((a) => held.has(a.skuId)).map((a) => part(a.skuId)),
+            shortOfSeats: change.shortOfSeats,
+            unknown: [...change.unknownSkus, ...change.unknownPlans],
+          };
+          if (licences.unknown.length > 0) {
+            warnings.push(`licences the tenant lacks: ${licences.unknown.join(', ')}: the run would fail`);
+          }
+          if (licences.shortOfSeats.length > 0) {
+            warnings.push(`no free seat of ${licences.shortOfSeats.join(', ')}: the run would wait for one`);
+          }
+        }
+      }
+
+      let phone: PhonePlan | null = null;
+      if (plan.services.telephony) {
+        phone = await (
+          ending
+            ? deps.phone
+                .getCatalogueEntry(id)
+                .then((entry): PhonePlan => ({ catalogue: entry ? 'remove' : null, ad: [], cloud: [] }))
+            : planPhone(deps.phone, plan, account, plan.services.cloud ? user : null)
+        ).catch(rethrowAs(id, 'read the telephony platform'));
+      }
+
+      const state: ObservedState = {
+        account: account ? observeAccount(account) : null,
+        ...(record.managerId ? { managerDn: seen.get(record.managerId)?.dn ?? null } : {}),
+        ...(plan.services.cloud
+          ? {
+              cloud: {
+                exists: user !== null,
+                usageLocation: user?.usageLocation ?? null,
+                licences: (user?.assignedLicenses ?? [])
+                  .map((l) => `${l.skuId}:${[...l.disabledPlans].sort().join(',')}`)
+                  .sort(),
+              },
+            }
+          : {}),
+      };
+      // The run waits for the pre-hire date, and for the date of a change HR dated ahead.
+      const dates: { provisionAt: string; effectiveAt?: string } = plan.schedule;
+      const waitsUntil = [dates.provisionAt, dates.effectiveAt]
+        .filter((d): d is string => d !== undefined && asOf.getTime() < Date.parse(d))
+        .sort()
+        .pop();
+      return {
+        employeeId: id,
+        plan,
+        steps: describeSteps(plan.steps),
+        actions: [...new Set(plan.steps.map(actionOf))],
+        groupsAdded: added,
+        groupsRemoved: removed,
+        cloudUser,
+        licences,
+        phone,
+        ...(waitsUntil ? { notBefore: waitsUntil } : {}),
+        warnings,
+        state,
+        fingerprint: fingerprintOf(state),
+      };
+    },
+  };
+}
+
+/** What the run's syncPhone would write, given the account as it will be after the directory steps. */
+async function planPhone(
+  phone: PhoneDirectory,
+  plan: Plan,
+  account: DirectoryAccount | null,
+  user: CloudUser | null,
+): Promise<PhonePlan> {
+  const id = plan.employeeId;
+  const [numbers, entry] = await Promise.all([phone.numbersFor(id), phone.getCatalogueEntry(id)]);
+  let catalogue: PhonePlan['catalogue'] = entry ? null : 'create';
+  if (entry && account) {
+    const attrs = { ...account } as Record<string, unknown>;
+    for (const step of plan.steps) {
+      if (step.kind === 'setAttributes') {
+        Object.assign(attrs, step.attributes);
+        for (const k of step.clear) delete attrs[k];
+      }
+    }
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const wanted = {
+      displayName: str(attrs.displayName) ?? account.sAMAccountName,
+      title: str(attrs.title) ?? '',
+      unit: str(attrs.department) ?? '',
+      email: account.mail ?? account.userPrincipalName,
+    };
+    const same = (Object.keys(wanted) as (keyof typeof wanted)[]).every((k) => entry[k] === wanted[k]);
+    if (!same) catalogue = 'update';
+  } else if (entry && !account) {
+    catalogue = 'update'; // written again with the new account's names and address
+  }
+  const sync = planPhoneSync(numbers ?? [], {
+    ad: {
+      ...(account?.telephoneNumber ? { telephoneNumber: account.telephoneNumber } : {}),
+      ...(account?.mobile ? { mobile: account.mobile } : {}),
+    },
+    // A cloud user the run creates starts without phones; no cloud user at all: nothing written.
+    cloud: user
+      ? { businessPhones: user.businessPhones, mobilePhone: user.mobilePhone }
+      : { businessPhones: [], mobilePhone: null },
+  });
+  return {
+    catalogue,
+    ad: Object.keys(sync.ad),
+    cloud: plan.services.cloud ? Object.keys(sync.cloud) : [],
+  };
+}
+
+export function observeAccount(account: DirectoryAccount): NonNullable<ObservedState['account']> {
+  return {
+    dn: account.dn,
+    ou: account.ou,
+    enabled: account.enabled,
+    attributes: Object.fromEntries(managedAttributeKeys.map((k) => [k, account[k] ?? null])),
+    groups: [...account.memberOf].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())),
+  };
+}
+
+/** SHA-256 of the state in a canonical form (sorted keys): equal states, equal fingerprints. */
+export function fingerprintOf(state: ObservedState): string {
+  return createHash('sha256').update(canonicalJson(state)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface CollectOptions {
+  asOf?: Date;
+  /** Persons planned at once (each plan is a few directory, cloud and telephony reads). */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** A person whose plan takes longer fails the simulation rather than hanging it. */
+  personTimeoutMs?: number;
+}
+
+/**
+ * Plans every record. Any person that cannot be planned fails the whole simulation: a partial
+ * plan would read as "nothing to do" for the persons left out.
+ */
+export async function collectPlans(
+  planner: Planner,
+  records: HrRecord[],
+  options: CollectOptions = {},
+): Promise<PersonPlan[]> {
+  const asOf = options.asOf ?? new Date();
+  const timeoutMs = options.personTimeoutMs ?? 120_000;
+  const out = new Array<PersonPlan>(records.length);
+  const indexed = records.map((record, i) => ({ record, i }));
+  let failure: unknown;
+  let fail: (err: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined); // observed through the race below
+  const work = inBatches(
+    indexed,
+    options.concurrency ?? 16,
+    async ({ record, i }) => {
+      if (failure) return; // the first failure decides the outcome
+      try {
+        out[i] = await withTimeout(
+          planner.plan(record, asOf),
+          timeoutMs,
+          () => new SimulationError(`cannot plan ${record.employeeId}: no answer within ${timeoutMs} ms`),
+        );
+      } catch (err) {
+        if (failure === undefined) {
+          failure = err;
+          fail(err);
+        }
+      }
+    },
+    (done) => options.onProgress?.(done, records.length),
+  );
+  // Return on the first failure without waiting for reads still in flight: with a DC gone, a
+  // read may not settle for a long time, and the outcome is already decided.
+  await Promise.race([work, failed]);
+  return out;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function rethrowAs(employeeId: string, what: string) {
+  return (err: unknown): never => {
+    throw new SimulationError(`cannot plan ${employeeId}: cannot ${what}: ${messageOf(err)}`, employeeId, {
+      cause: err,
+    });
+  };
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) {
+    const type = (err as { type?: string }).type;
+    return type ? `${type}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
