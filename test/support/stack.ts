@@ -27,7 +27,14 @@ function quietRuntime(): void {
   if (runtimeQuiet) return;
   runtimeQuiet = true;
   const noop = () => undefined;
-  const warn = (message: string) => process.stderr.write(`[temporal-sdk] ${message}\n`);
+  // The failure's type and message say why (test data only; production logs never carry them).
+  const warn = (message: string, meta?: Record<string, unknown>) => {
+    const failure = meta?.failure as { type?: string; message?: string } | undefined;
+    const error = meta?.error as { message?: string } | undefined;
+    const why = failure?.message ?? error?.message;
+    const where = [meta?.activityType, meta?.workflowType].find((v) => typeof v === 'string');
+    process.stderr.write(`[temporal-sdk] ${message}${where ? ` ${where}` : ''}${why ? `: ${why}` : ''}\n`);
+  };
   Runtime.install({ logger: { log: noop, trace: noop, debug: noop, info: noop, warn, error: warn } });
 }
 
@@ -61,11 +68,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const samba = await ensureSamba();
   // The sample policy, with waits short enough for tests (real servers: no time skipping).
-  const policy = parsePolicy(fs.readFileSync(path.resolve(__dirname, '../../config/policy.yaml'), 'utf8'));
+  let policy = parsePolicy(fs.readFileSync(path.resolve(__dirname, '../../config/policy.yaml'), 'utf8'));
   policy.cloud.licenceRecheckSeconds = 1;
   policy.cloud.provisioningRecheckSeconds = 1;
   if (options.policy) {
     options.policy(policy);
+    // Validated again like a policy file, so defaults are filled in and mistakes named.
+    policy = parsePolicy(stringifyYaml(policy));
     await prepareDirectory(policy); // OUs and groups the changed policy names
   }
   const policyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-policy-')), 'policy.yaml');

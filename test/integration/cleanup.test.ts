@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { generatePassword } from '../../src/activities/directory';
+import { lastCleanupReport, startCleanup, waitForCleanup } from '../../src/cli/cleanup';
+import { deliverRecord, personState } from '../../src/client';
+import type { CleanupReport } from '../../src/domain/cleanup-report';
+import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
+import type { HrRecord } from '../../src/domain/record';
+import { CLEANUP_SCHEDULE, ensureCleanupSchedule } from '../../src/schedules';
+import { personWorkflowId, type PersonState } from '../../src/workflows/messages';
+import { personWorkflow } from '../../src/workflows/person';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+// The leaver cleanup against a planted mess in Samba AD and the Graph simulator: an orphan
+// account, a licence left on a disabled account, a hand-added member of a managed group and a
+// leaver past retention. Report mode only reports; enforce fixes each; a second run finds nothing.
+// The policy here uses OUs and groups of its own, so accounts other test files leave in the
+// shared DC are outside this cleanup's scope.
+
+const runId = Date.now().toString(36).toUpperCase();
+const root = 'OU=CleanupIT';
+const today = helsinkiDate(new Date());
+
+function nurse(employeeId: string, lastName: string, extra: Partial<HrRecord> = {}): HrRecord {
+  return {
+    employeeId,
+    firstNames: 'Siiri',
+    lastName: `${lastName}${runId}`,
+    jobTitle: 'Sairaanhoitaja',
+    jobCode: 'SH01',
+    orgUnit: 'SOTE-130',
+    employmentType: 'permanent',
+    startDate: addDays(today, -100),
+    ...extra,
+  };
+}
+
+describe('leaver cleanup against a planted mess', () => {
+  let stack: Stack;
+  const care = () => `OU=Care,OU=Staff,${root},${stack.samba.baseDn}`;
+  const disabled = () => `OU=Disabled,${root},${stack.samba.baseDn}`;
+
+  before(async () => {
+    stack = await startStack({
+      policy: (p) => {
+        p.ous = {
+          default: `OU=Staff,${root}`,
+          disabled: `OU=Disabled,${root}`,
+          retiredNames: `OU=Retired,${root}`,
+        };
+        p.managedGroups = [];
+        p.roles = [
+          {
+            name: 'nurse',
+            match: { jobCodes: ['SH01'], orgUnitPrefixes: ['SOTE'] },
+            ou: `OU=Care,OU=Staff,${root}`,
+            groups: ['CIT-ERP-Nurse'],
+            licences: [{ sku: 'SPE_E3', disabledPlans: [] }],
+            cloud: true,
+          },
+          { name: 'physician', match: { jobCodes: ['LK01'] }, groups: ['CIT-ERP-Physician'] },
+        ];
+        p.cleanup = { mode: 'enforce', at: '02:00', monthlyPrices: { SPE_E3: 36.1 } };
+        // Four identities and two planted disables/deletes is 50 %: the guard has its own test.
+        p.safety.massChangeThresholdPercent = 60;
+      },
+    });
+    await stack.startWorker();
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  const run = async (mode?: 'report' | 'enforce'): Promise<CleanupReport> => {
+    const workflowId = await startCleanup(stack.client, stack.taskQueue, mode);
+    const outcome = await waitForCleanup(stack.client, workflowId);
+    assert.ok('report' in outcome, `cleanup ${workflowId} finished without waiting for approval`);
+    return outcome.report;
+  };
+  const groupDn = async (name: string) => (await stack.directory.findGroup(name))!;
+
+  it('finds each planted problem, reports it in report mode, fixes it in enforce mode, then finds nothing', async () => {
+    // An active nurse, hand-added to the physicians' ERP group.
+    const active = `CA${runId}`;
+    await deliverRecord(stack.client, nurse(active, 'Aktiivinen'), 'hr', stack.taskQueue);
+    await eventually(
+      () => personState(stack.client, active),
+      (s) => s?.stage === 'active',
+      60_000,
+      'active nurse',
+    );
+    const nurseAccount = (await stack.directory.findByEmployeeId(active))!;
+    await stack.directory.addToGroup(await groupDn('CIT-ERP-Physician'), nurseAccount.dn);
+
+    // An orphan: enabled, in a managed OU, no identity behind its employeeID.
+    const orphanId = `CO${runId}`;
+    const orphan = await stack.directory.createAccount({
+      employeeId: orphanId,
+      ou: care(),
+      cn: `orphan.${runId.toLowerCase()}`,
+      sAMAccountName: `orph${runId.toLowerCase()}`.slice(0, 20),
+      userPrincipalName: `orphan.${runId.toLowerCase()}@kerava.test`,
+      attributes: { givenName: 'O', sn: 'Orpo', displayName: 'O Orpo', title: 'x', department: 'x' },
+      password: generatePassword(),
+    });
+    await stack.directory.setEnabled(orphan.dn, true);
+
+    // A departed person (no identity) whose disabled account's cloud user still holds a seat.
+    const departed = `CD${runId}`;
+    await stack.directory.createAccount({
+      employeeId: departed,
+      ou: disabled(),
+      cn: `departed.${runId.toLowerCase()}`,
+      sAMAccountName: `dep${runId.toLowerCase()}`.slice(0, 20),
+      userPrincipalName: `departed.${runId.toLowerCase()}@kerava.test`,
+      attributes: { givenName: 'D', sn: 'Poissa', displayName: 'D Poissa', title: 'x', department: 'x' },
+      password: generatePassword(),
+    });
+    const cloudUser = await stack.cloud.createUser({
+      employeeId: departed,
+      userPrincipalName: `departed.${runId.toLowerCase()}@kerava.test`,
+      mailNickname: `departed${runId.toLowerCase()}`,
+      displayName: 'D Poissa',
+      usageLocation: 'FI',
+      accountEnabled: false,
+      password: generatePassword(),
+    });
+    const e3 = (await stack.cloud.listSubscribedSkus()).find((s) => s.skuPartNumber === 'SPE_E3')!;
+    await eventually(
+      () =>
+        stack.cloud.assignLicenses(cloudUser.id, [{ skuId: e3.skuId, disabledPlans: [] }], []).then(
+          () => true,
+          () => false,
+        ),
+      (ok) => ok,
+      10_000,
+      'licence on the departed user',
+    );
+
+    // A leaver past retention whose delete run failed: the person workflow waits for ops.
+    const leaver = `CL${runId}`;
+    const endDate = addDays(today, -200);
+    const record = nurse(leaver, 'Lähtenyt', { endDate });
+    const old = await stack.directory.createAccount({
+      employeeId: leaver,
+      ou: disabled(),
+      cn: `leaver.${runId.toLowerCase()}`,
+      sAMAccountName: `lvr${runId.toLowerCase()}`.slice(0, 20),
+      userPrincipalName: `leaver.${runId.toLowerCase()}@kerava.test`,
+      mail: `leaver.${runId.toLowerCase()}@kerava.fi`,
+      attributes: { givenName: 'L', sn: 'Lähtenyt', displayName: 'L L', title: 'x', department: 'x' },
+      password: generatePassword(),
+    });
+    const deleteAt = zonedInstant(addDays(endDate, 90), '24:00').toISOString();
+    const state: PersonState = {
+      employeeId: leaver,
+      stage: 'failed',
+      record,
+      version: 1,
+      recordsReceived: 1,
+      duplicatesIgnored: 0,
+      account: {
+        employeeId: leaver,
+        sAMAccountName: old.sAMAccountName,
+        userPrincipalName: old.userPrincipalName,
+        created: true,
+      },
+      phase: 'left',
+      schedule: {
+        provisionAt: zonedInstant(record.startDate, '00:00').toISOString(),
+        startAt: zonedInstant(record.startDate, '00:00').toISOString(),
+        endAt: zonedInstant(endDate, '24:00').toISOString(),
+        deleteAt,
+      },
+      failedDueAt: deleteAt,
+      runs: [],
+      timeline: [],
+      runSeq: 3,
+    };
+    await stack.client.workflow.start(personWorkflow, {
+      workflowId: personWorkflowId(leaver),
+      taskQueue: stack.taskQueue,
+      args: [{ employeeId: leaver, state }],
+    });
+
+    // Report mode: every problem found, nothing changed.
+    const reported = await run('report');
+    assert.equal(reported.mode, 'report');
+    assert.equal(reported.counts.pastRetention, 1);
+    assert.equal(reported.counts.licenceOnLeaver, 1);
+    assert.equal(reported.counts.orphanAccount, 1);
+    assert.equal(reported.counts.ungrantedMember, 1);
+    assert.deepEqual(reported.licences, { SPE_E3: 1 });
+    assert.equal(reported.monthlySaving, 36.1);
+    assert.ok(reported.findings.some((f) => f.kind === 'orphanAccount' && f.employeeId === orphanId));
+    assert.ok(reported.findings.some((f) => f.kind === 'ungrantedMember' && f.employeeId === active));
+    assert.equal(
+      (await stack.directory.findByEmployeeId(orphanId))!.enabled,
+      true,
+      'report mode changed nothing',
+    );
+    assert.ok(await stack.directory.findByEmployeeId(leaver));
+    assert.equal(stack.sims.graph.state.users.get(cloudUser.id)!.assignedLicenses.length, 1);
+
+    // Enforce mode: each handled.
+    const consumedBefore = (await stack.cloud.listSubscribedSkus()).find(
+      (s) => s.skuId === e3.skuId,
+    )!.consumed;
+    const enforced = await run('enforce');
+    assert.deepEqual(
+      [
+        enforced.done.pastRetention,
+        enforced.done.licenceOnLeaver,
+        enforced.done.orphanAccount,
+        enforced.done.ungrantedMember,
+      ],
+      [1, 1, 1, 1],
+    );
+    assert.deepEqual(enforced.licences, { SPE_E3: 1 }, 'licences reclaimed per SKU');
+    assert.equal(enforced.monthlySaving, 36.1);
+    assert.equal(await stack.directory.findByEmployeeId(leaver), null, 'leaver past retention deleted');
+    assert.equal((await stack.directory.findByEmployeeId(orphanId))!.enabled, false, 'orphan disabled');
+    assert.equal(stack.sims.graph.state.users.get(cloudUser.id)!.assignedLicenses.length, 0);
+    assert.equal(
+      (await stack.cloud.listSubscribedSkus()).find((s) => s.skuId === e3.skuId)!.consumed,
+      consumedBefore - 1,
+      'seat back in the pool',
+    );
+    const groups = (await stack.directory.findByEmployeeId(active))!.memberOf.map(
+      (dn) => /^CN=([^,]+)/.exec(dn)![1],
+    );
+    assert.deepEqual(groups, ['CIT-ERP-Nurse'], 'hand-added group removed, granted one kept');
+
+    // The scheduled path: the schedule exists (daily, Helsinki time) and a triggered run finds nothing.
+    await ensureCleanupSchedule(stack.client, stack.policy, stack.taskQueue);
+    const described = await stack.client.schedule.getHandle(CLEANUP_SCHEDULE).describe();
+    assert.equal(described.spec.timezone, 'Europe/Helsinki');
+    const calendar = described.spec.calendars?.[0];
+    assert.deepEqual(calendar?.hour, [{ start: 2, end: 2, step: 1 }], 'daily at 02');
+    assert.deepEqual(calendar?.minute, [{ start: 0, end: 0, step: 1 }], 'at 02:00');
+    const again = await run();
+    assert.equal(again.findings.length, 0, `second run finds nothing: ${JSON.stringify(again.findings)}`);
+    const last = await lastCleanupReport(stack.client, stack.taskQueue);
+    assert.equal(last?.runAt, again.runAt, 'tunnus cleanup report shows the latest run');
+  });
+});
