@@ -9,14 +9,16 @@ import { EmployeeIdKey, LifecycleStageKey } from '../workflows/messages';
 // `tunnus runs [--stage …] [--since 7d] [--employee E1001] [--json]`: runs as Temporal visibility
 // lists them, the same query ops can type into the Web UI (printed with --verbose).
 
-const USAGE = `usage: tunnus runs [--stage joiner|mover|leaver|cleanup|import|person] [--since 7d|12h|YYYY-MM-DD]
+const USAGE = `usage: tunnus runs [--stage joiner|mover|rehire|leaver|delete|cleanup|import|person] [--since 7d|12h|YYYY-MM-DD]
                   [--employee <employeeId>] [--limit 100] [--json] [--verbose]`;
 
 /** Stage names ops use → the workflow type that runs that stage. */
 export const stageWorkflowTypes = {
   joiner: 'joinerWorkflow',
   mover: 'moverWorkflow',
+  rehire: 'rehireWorkflow',
   leaver: 'leaverWorkflow',
+  delete: 'deleteWorkflow',
   cleanup: 'cleanupWorkflow',
   import: 'importWorkflow',
   person: 'personWorkflow',

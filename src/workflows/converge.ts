@@ -88,12 +88,14 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
     status.lastSteps = plan.steps.map(describeStep);
     for (const step of plan.steps) {
       status.detail = describeStep(step);
+      setCurrentDetails(`applying: ${status.detail}`);
       const account = await applyStep(record, step);
       if (account) result.account = account;
       result.applied.push(describeStep(step));
       if (step.kind === 'enableAccount') result.enabled = true;
       if (step.kind === 'deleteAccount') result.deleted = true;
     }
+    setCurrentDetails('');
     if (plan.steps.length > 0)
       log.info('plan applied', {
         employeeId: record.employeeId,
@@ -249,7 +251,9 @@ async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | und
 }
 
 async function accountRef(employeeId: string): Promise<AccountRef | undefined> {
-  const account = await dir.readAccount({ employeeId });
+  const account = await dir.readAccount.executeWithOptions({ summary: 'read the account for the result' }, [
+    { employeeId },
+  ]);
   if (!account) return undefined;
   return {
     employeeId,

@@ -109,11 +109,13 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     const due = nextDue(state);
     const isDue = () => due !== undefined && Date.now() >= due.at;
     const ready = () => state.version > handled || continueAsNewDue() || isDue();
+    // Current details say what the person waits for (they also survive continue-as-new, where
+    // the static summary does not).
     if (due) {
-      setCurrentDetails(due.what);
+      setCurrentDetails(`${state.stage}: ${due.what}`);
       await condition(ready, Math.max(due.at - Date.now(), 1), { summary: due.what });
-      setCurrentDetails('');
     } else {
+      setCurrentDetails(`${state.stage}: waiting for HR records`);
       await condition(ready);
     }
     if (state.version > handled) {
@@ -138,6 +140,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     if (state.runs.length > MAX_RUNS) state.runs.shift();
     setStage(runningStage[kind]);
     note(`${kind} started`, workflowId);
+    setCurrentDetails(`running ${workflowId}`);
 
     const child: ChildWorkflowHandle<typeof joinerWorkflow> = await startChild(childWorkflows[kind], {
       workflowId,

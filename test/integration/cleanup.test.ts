@@ -58,7 +58,7 @@ describe('leaver cleanup against a planted mess', () => {
             licences: [{ sku: 'SPE_E3', disabledPlans: [] }],
             cloud: true,
           },
-          { name: 'physician', match: { jobCodes: ['LK01'] }, groups: ['CIT-ERP-Physician'] },
+          { name: 'physician', match: { jobCodes: ['LK01'] }, groups: ['CIT-ERP-Physician'], licences: [] },
         ];
         p.cleanup = { mode: 'enforce', at: '02:00', monthlyPrices: { SPE_E3: 36.1 } };
         // Four identities and two planted disables/deletes is 50 %: the guard has its own test.

@@ -47,7 +47,9 @@ describe('cleanup workflow on the time-skipping server', () => {
           applied.push(...findings);
           const done: Applied['done'] = {};
           for (const f of findings) done[f.kind] = (done[f.kind] ?? 0) + 1;
-          const licences = findings.some((f) => f.kind === 'licenceOnLeaver') ? { SPE_E3: 1 } : {};
+          const licences: Record<string, number> = findings.some((f) => f.kind === 'licenceOnLeaver')
+            ? { SPE_E3: 1 }
+            : {};
           return { done, licences };
         },
       },
