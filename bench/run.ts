@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   results.push(await runChild('Joiners (bench/joiners.ts)', 'joiners.ts', process.argv.slice(2)));
   process.stderr.write('== bench/api.ts ==\n');
   results.push(await runChild('Intake API (bench/api.ts)', 'api.ts', []));
+  results.push(await runChild('Plan for a policy change (bench/plan.ts)', 'plan.ts', []));
+  results.push(await runChild('Snapshot diff (bench/snapshot.ts)', 'snapshot.ts', ['--postgres']));
 
   console.log('\n================ results ================\n');
   for (const r of results) {
