@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -8,6 +9,11 @@ import { createLdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import { helsinkiDate } from '../src/domain/dates';
 import { formatCsvErrors, parseHrCsv } from '../src/domain/hr-csv';
 import { createLogger } from '../src/logger';
+import { sha256Hex } from '../src/api/auth';
+import { createTemporalImports } from '../src/api/imports';
+import { createTemporalIntake } from '../src/api/intake';
+import { startApi } from '../src/api/server';
+import { openRecordIndex } from '../src/store/open';
 import {
   buildWorker,
   createCloudDirectory,
@@ -57,7 +63,13 @@ async function main(): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   await ensurePhoneSyncSchedule(client, policy);
   await ensureCleanupSchedule(client, policy);
+  // One record index for the worker's import activities, the API and the CLI (same file).
+  const store = openRecordIndex({
+    ...parseEnv(),
+    TUNNUS_INDEX_FILE: process.env.TUNNUS_INDEX_FILE ?? path.join(stateDir, 'record-index.sqlite'),
+  });
   const worker = await buildWorker({
+    store,
     connection,
     client,
     directory,
@@ -68,6 +80,27 @@ async function main(): Promise<void> {
   });
   const running = worker.run();
   log.info('worker running');
+
+  // The intake API with a token made for this sandbox run (every scope; printed below, and kept in
+  // .state/sandbox-api-token for scripts). Real clients get theirs from src/api/token.ts.
+  const apiToken = `tun_sandbox_${randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(path.join(stateDir, 'sandbox-api-token'), `${apiToken}\n`, { mode: 0o600 });
+  const api = await startApi({
+    intake: createTemporalIntake({ client }),
+    index: store,
+    imports: createTemporalImports({ client, staging: store }),
+    clients: [
+      {
+        name: 'sandbox',
+        tokenSha256: sha256Hex(apiToken),
+        scopes: ['hr:write', 'education:write', 'ops:read'],
+      },
+    ],
+    logger: log,
+    host: '127.0.0.1',
+    port: Number(process.env.API_PORT ?? 8080),
+  });
+  log.info({ url: api.url }, 'intake API listening');
 
   const csv = sampleHrCsv(helsinkiDate(new Date()));
   const file = path.join(stateDir, 'sample-hr.csv');
@@ -84,6 +117,12 @@ async function main(): Promise<void> {
       `Directory:        ${samba.url} (${samba.baseDn}), bind ${samba.bindDn}`,
       'Try:              npx tunnus person show E1001',
       `                  npx tunnus hr import ${path.relative(process.cwd(), file)}`,
+      `Intake API:       ${api.url}/api/v1/openapi.json (sandbox token, this run only:)`,
+      `                  export TOKEN=${apiToken}`,
+      `                  curl -H "Authorization: Bearer $TOKEN" ${api.url}/api/v1/persons/E1001`,
+      `                  curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/csv' \\`,
+      `                    --data-binary @${path.relative(process.cwd(), file)} '${api.url}/api/v1/imports?source=hr'`,
+      `                  curl -H "Authorization: Bearer $TOKEN" ${api.url}/api/v1/imports/<importId>`,
       'Stop with Ctrl-C (the Temporal server and Samba keep running; `npm run sandbox:down` stops them).',
       '',
     ].join('\n'),
@@ -93,6 +132,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await running;
+  await api.app.close();
+  await store.close();
   await directory.close();
   await phone.close();
   await sims.close();
