@@ -7,15 +7,9 @@ import { createDirectoryActivities } from '../../src/activities/directory';
 import { addDays, helsinkiDate, startOfDay } from '../../src/domain/dates';
 import { managedGroups, parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
-import {
-  personWorkflowId,
-  provisionStatusQuery,
-  recordSignal,
-  stateQuery,
-  type PersonState,
-} from '../../src/workflows/messages';
-import { personWorkflow } from '../../src/workflows/person';
+import { provisionStatusQuery, type PersonState } from '../../src/workflows/messages';
 import { MemoryDirectory } from '../support/memory-directory';
+import { personHarness } from '../support/person-harness';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,29 +58,12 @@ describe('joiner on the time-skipping server', () => {
     await env.teardown();
   });
 
-  const now = async () => Number(await env.currentTimeMs());
-  const start = (record: HrRecord) =>
-    env.client.workflow.signalWithStart(personWorkflow, {
-      workflowId: personWorkflowId(record.employeeId),
-      taskQueue,
-      args: [{ employeeId: record.employeeId }],
-      signal: recordSignal,
-      signalArgs: [{ record, source: 'hr' }],
-    });
-  const state = (id: string) => env.client.workflow.getHandle(personWorkflowId(id)).query(stateQuery);
-  /** Skips time to just after an instant (the server fires due timers as it goes). */
-  const skipTo = async (instant: Date, extraMs = 60_000) => {
-    const wait = instant.getTime() + extraMs - (await now());
-    if (wait > 0) await env.sleep(wait);
-  };
-  const until = async (id: string, predicate: (s: PersonState) => boolean) => {
-    for (let i = 0; i < 200; i++) {
-      const s = await state(id);
-      if (predicate(s)) return s;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`condition not reached for ${id}: ${JSON.stringify(await state(id))}`);
-  };
+  const harness = () => personHarness(env, taskQueue);
+  const now = () => harness().now();
+  const start = (record: HrRecord) => harness().deliver(record);
+  const state = (id: string) => harness().state(id);
+  const skipTo = (instant: Date, extraMs?: number) => harness().skipTo(instant, extraMs);
+  const until = (id: string, predicate: (s: PersonState) => boolean) => harness().until(id, predicate);
 
   it('a future start date creates the account preHireDays early, disabled, and enables it on the day', async () => {
     const id = `F${Date.now()}`;

@@ -9,9 +9,9 @@ import { createDirectoryActivities } from '../../src/activities/directory';
 import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
 import { managedGroups, parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
-import { personWorkflowId, recordSignal, stateQuery, type PersonState } from '../../src/workflows/messages';
-import { personWorkflow } from '../../src/workflows/person';
+import type { PersonState } from '../../src/workflows/messages';
 import { MemoryDirectory } from '../support/memory-directory';
+import { personHarness } from '../support/person-harness';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
 
 // Leaver, retention and rehire on the time-skipping server. Directory only (cloud and telephony
@@ -66,29 +66,12 @@ describe('leaver, retention and rehire on the time-skipping server', () => {
     await env.teardown();
   });
 
-  const now = async () => Number(await env.currentTimeMs());
-  const today = async () => helsinkiDate(new Date(await now()));
-  const deliver = (record: HrRecord) =>
-    env.client.workflow.signalWithStart(personWorkflow, {
-      workflowId: personWorkflowId(record.employeeId),
-      taskQueue,
-      args: [{ employeeId: record.employeeId }],
-      signal: recordSignal,
-      signalArgs: [{ record, source: 'hr' }],
-    });
-  const state = (id: string) => env.client.workflow.getHandle(personWorkflowId(id)).query(stateQuery);
-  const skipTo = async (instant: Date, offsetMs = 60_000) => {
-    const wait = instant.getTime() + offsetMs - (await now());
-    if (wait > 0) await env.sleep(wait);
-  };
-  const until = async (id: string, predicate: (s: PersonState) => boolean) => {
-    for (let i = 0; i < 200; i++) {
-      const s = await state(id);
-      if (predicate(s)) return s;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`condition not reached for ${id}: ${JSON.stringify(await state(id))}`);
-  };
+  const harness = () => personHarness(env, taskQueue);
+  const today = async () => helsinkiDate(new Date(await harness().now()));
+  const deliver = (record: HrRecord) => harness().deliver(record);
+  const state = (id: string) => harness().state(id);
+  const skipTo = (instant: Date, offsetMs?: number) => harness().skipTo(instant, offsetMs);
+  const until = (id: string, predicate: (s: PersonState) => boolean) => harness().until(id, predicate);
   const lastDayEnd = (date: string) => zonedInstant(date, policy.lifecycle.lastDayEndsAt);
   const managedHeld = (id: string) =>
     directory
