@@ -26,7 +26,8 @@ export function personHarness(env: TestWorkflowEnvironment, taskQueue: string) {
     },
     /** Polls the person's state until the predicate holds (workflows run in real time between skips). */
     until: async (id: string, predicate: (s: PersonState) => boolean) => {
-      for (let i = 0; i < 200; i++) {
+      // Generous: CI machines are small and the worker shares them with two servers.
+      for (let i = 0; i < 600; i++) {
         const s = await state(id);
         if (predicate(s)) return s;
         await new Promise((r) => setTimeout(r, 50));
