@@ -96,6 +96,7 @@ async function follow(
   let lastDecile = -1;
   let toldApproval = false;
   let barShown = false;
+  let unanswered = 0;
   const endBar = () => {
     if (barShown) out.write('\n');
     barShown = false;
@@ -107,9 +108,14 @@ async function follow(
     } catch (err) {
       // A busy or restarting worker: the import is durable, keep following.
       if (err instanceof IntakeUnavailableError) {
+        if (++unanswered === Math.ceil(15_000 / pollMs)) {
+          endBar();
+          out.write('no worker has answered for 15 s; the import waits for one (Ctrl-C leaves it queued)\n');
+        }
         await sleep(pollMs);
         continue;
       }
+      unanswered = 0;
       throw err;
     }
     if (!status) throw new Error(`import ${importId} not found`);

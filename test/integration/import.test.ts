@@ -135,6 +135,15 @@ describe('snapshot import against the Temporal dev server and the real worker', 
     const wouldBe = importIdFor('hr', fs.readFileSync(file, 'utf8'), false);
     await assert.rejects(stack.client.workflow.getHandle(wouldBe).describe(), WorkflowNotFoundError);
     assert.equal(await index.count(), countBefore);
+
+    // The operator may import the valid rows only: the bad one is listed and left out.
+    const accepted = await tunnus('hr', 'import', file, '--accept-valid-rows');
+    assert.equal(accepted.code, 0, accepted.out);
+    assert.match(accepted.out, /line 22: start_date/);
+    assert.match(accepted.out, /1 row\(s\) rejected; importing the 20 valid rows/);
+    assert.match(accepted.out, /rows {8}20 \(\+1 rejected by validation\)/);
+    assert.match(accepted.out, /delivered {3}0\b/, 'the 20 valid rows are unchanged');
+    assert.equal(await index.count(), countBefore);
   });
 
   it('an import that would disable 10 % stops for approval and proceeds after tunnus approve', async () => {
