@@ -169,8 +169,10 @@ export const createImportActivities = ({
         ctx.heartbeat({ offset: offset + rows.length });
         if (rows.length < PAGE) break;
       }
+      let scanned = 0;
       for await (const entry of index.all(PAGE)) {
         if (entry.source === ref.source && !ids.has(entry.employeeId)) analysis.missingFromSnapshot++;
+        if (++scanned % PAGE === 0) ctx.heartbeat({ scanned });
       }
       return analysis;
     });
