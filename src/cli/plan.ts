@@ -9,7 +9,13 @@ import { createLdapDirectory } from '../connectors/ldap/ldap-directory';
 import { formatCsvErrors, parseHrCsv } from '../domain/hr-csv';
 import { parsePolicy, type Policy } from '../domain/policy';
 import { describeErrors, parseHrRecord, type HrRecord } from '../domain/record';
-import { collectPlans, createPlanner, SimulationError, type PlanningDeps } from '../simulate/collect';
+import {
+  collectPlans,
+  createPlanner,
+  prefetchedDirectory,
+  SimulationError,
+  type PlanningDeps,
+} from '../simulate/collect';
 import { formatSummary, formatTable } from '../simulate/format';
 import { changes, massChange, summarise, type PersonPlan, type PlanKind } from '../simulate/model';
 import { countManaged, managedRecords } from '../simulate/records';
@@ -58,7 +64,9 @@ export async function runPlan(
     return 2;
   }
   if (values.cleanup) {
-    print('tunnus plan --cleanup is not yet available (the cleanup workflow has not landed)');
+    print(
+      'tunnus plan --cleanup is not yet available; `tunnus cleanup run --mode report` reports what the cleanup would do',
+    );
     return 2;
   }
   if (values.education) {
@@ -114,7 +122,7 @@ export async function runPlan(
       records = managed.records;
       withoutRecord = managed.withoutRecord;
     }
-    const planner = createPlanner({ ...s.deps, policy });
+    const planner = createPlanner({ ...s.deps, directory: await directoryFor(s, records.length), policy });
     const asOf = new Date();
     const persons = await collectPlans(planner, records, { asOf, concurrency });
     const managedCount = await countManaged(s.client, s.env.TEMPORAL_TASK_QUEUE);
@@ -233,7 +241,8 @@ async function applySaved(s: Session, file: string, policyDeployed: boolean, pri
     for (const r of saved.records) current.set(r.employeeId, r);
   }
   const toPlan = saved.records.map((r) => current.get(r.employeeId)).filter((r): r is HrRecord => !!r);
-  const fresh = await collectPlans(createPlanner({ ...s.deps, policy }), toPlan);
+  const directory = await directoryFor(s, toPlan.length);
+  const fresh = await collectPlans(createPlanner({ ...s.deps, directory, policy }), toPlan);
   const drift = findDrift(saved, fresh, current);
   if (drift.length > 0) {
     print(`${drift.length} person(s) moved since the plan was made; nothing was applied:`);
@@ -279,6 +288,13 @@ async function applySaved(s: Session, file: string, policyDeployed: boolean, pri
   await signalReplan(s.client, changing);
   print(`state unchanged; ${changing.length} persons signalled to plan again with the deployed policy`);
   return 0;
+}
+
+/** From this many persons on, one listing of all accounts beats a lookup per person. */
+const PREFETCH_FROM = 100;
+
+async function directoryFor(s: Session, persons: number) {
+  return persons >= PREFETCH_FROM ? prefetchedDirectory(s.deps.directory) : s.deps.directory;
 }
 
 /** Only the persons the plan changes: re-planning everyone would start thousands of empty runs. */

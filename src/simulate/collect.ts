@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createDirectoryActivities } from '../activities/directory';
+import { toFailure } from '../activities/failures';
 import { inBatches } from '../client';
 import type { CloudDirectory, CloudSku, CloudUser } from '../connectors/graph/cloud-directory';
 import { planLicenceChange } from '../connectors/graph/licences';
 import type { Directory } from '../connectors/ldap/directory';
+import { DirectoryError } from '../connectors/ldap/errors';
 import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import { managedAttributeKeys, type DirectoryAccount } from '../domain/account';
 import type { Plan } from '../domain/plan';
@@ -67,6 +69,49 @@ export function readOnlyDirectory(dir: Directory): Directory {
       if (prop === 'close') return () => Promise.resolve(); // the owner closes the real one
       if (READS.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
       return () => Promise.reject(new Error(`simulation must not write (${prop})`));
+    },
+  });
+}
+
+/**
+ * The directory with `findByEmployeeId` answered from one listing of every account, taken once.
+ * For plans over many people: AD does not index employeeID, so each lookup scans the users; one
+ * paged listing costs about as much as a hundred lookups. Same answers, including the refusal
+ * when two accounts carry one employeeID; everything else goes to the directory.
+ */
+export async function prefetchedDirectory(dir: Directory): Promise<Directory> {
+  const byId = new Map<string, DirectoryAccount[]>();
+  let accounts: DirectoryAccount[];
+  try {
+    accounts = await dir.listAccounts();
+  } catch (err) {
+    throw new SimulationError(
+      `cannot list the directory's accounts: ${messageOf(toFailure(err))}`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
+  }
+  for (const account of accounts) {
+    if (!account.employeeId) continue;
+    const key = account.employeeId.toLowerCase(); // AD matches employeeID case-insensitively
+    byId.set(key, [...(byId.get(key) ?? []), account]);
+  }
+  return new Proxy(dir, {
+    get(target, prop, receiver) {
+      if (prop !== 'findByEmployeeId') return Reflect.get(target, prop, receiver) as unknown;
+      return async (id: string) => {
+        const found = byId.get(id.toLowerCase()) ?? [];
+        if (found.length > 1) {
+          throw new DirectoryError(
+            'duplicateIdentity',
+            'findByEmployeeId: more than one account carries this employeeID',
+            false,
+          );
+        }
+        return found[0] ? structuredClone(found[0]) : null;
+      };
     },
   });
 }
@@ -359,7 +404,8 @@ export async function collectPlans(
 function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(error()), ms);
+    // unref: a read abandoned after a failure must not keep the process alive until it fires
+    timer = setTimeout(() => reject(error()), ms).unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

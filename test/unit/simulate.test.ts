@@ -8,7 +8,12 @@ import { helsinkiDate } from '../../src/domain/dates';
 import { parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import type { Step } from '../../src/domain/steps';
-import { collectPlans, createPlanner, readOnlyDirectory } from '../../src/simulate/collect';
+import {
+  collectPlans,
+  createPlanner,
+  prefetchedDirectory,
+  readOnlyDirectory,
+} from '../../src/simulate/collect';
 import { formatSummary, formatTable } from '../../src/simulate/format';
 import { actionOf, massChange, summarise, type PersonPlan } from '../../src/simulate/model';
 import { findDrift, stateDiff, toSaved } from '../../src/simulate/saved';
@@ -101,6 +106,52 @@ describe('simulation', () => {
       assert.match(err.message, /cannot plan E[34]: DirectoryUnavailable/);
       return true;
     });
+  });
+
+  it('plans from one listing of all accounts equal plans from lookups; two accounts on one id are refused', async () => {
+    const dir = new MemoryDirectory(allGroups);
+    const records = [nurse('E10'), nurse('E11', { jobCode: 'HS01', orgUnit: 'HALL-010' })];
+    await dir.createAccount({
+      employeeId: 'E10',
+      ou: `OU=Staff,OU=Tunnus,${baseDn}`,
+      cn: 'aino.testinen10',
+      sAMAccountName: 'aino.testinen10',
+      userPrincipalName: 'aino.testinen10@kerava.test',
+      attributes: {
+        givenName: 'Aino',
+        sn: 'Testinen',
+        displayName: 'Aino Testinen',
+        title: 'x',
+        department: 'y',
+      },
+      password: 'x',
+    });
+    const direct = await collectPlans(planner(dir), records);
+    const listed = createPlanner({
+      directory: await prefetchedDirectory(dir),
+      cloud: fakeCloud(new Map(), [sku('SPE_E3', 10)]),
+      phone: fakePhone,
+      policy,
+      baseDn,
+    });
+    const fromListing = await collectPlans(listed, records);
+    assert.deepEqual(
+      fromListing.map((p) => [p.steps, p.fingerprint]),
+      direct.map((p) => [p.steps, p.fingerprint]),
+    );
+    assert.deepEqual(fromListing[0]!.actions, ['move', 'update', 'groups', 'enable']);
+
+    await dir.createAccount({
+      employeeId: 'e10',
+      ou: `OU=Staff,OU=Tunnus,${baseDn}`,
+      cn: 'other',
+      sAMAccountName: 'other',
+      userPrincipalName: 'other@kerava.test',
+      attributes: { givenName: 'O', sn: 'O', displayName: 'O', title: 'x', department: 'y' },
+      password: 'x',
+    });
+    const twice = await prefetchedDirectory(dir);
+    await assert.rejects(twice.findByEmployeeId('E10'), /more than one account carries this employeeID/);
   });
 
   it('the read-only view refuses every write', async () => {
