@@ -70,7 +70,9 @@ export async function runPlan(
     return 2;
   }
   if (values.education) {
-    print('tunnus plan --education is not yet supported (education snapshots are not imported yet)');
+    print(
+      'tunnus plan --education is not yet supported (plan the HR snapshot with --hr; education snapshots come later)',
+    );
     return 2;
   }
   if (positionals[0] === 'apply') {

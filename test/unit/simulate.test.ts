@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { CloudDirectory, CloudSku, CloudUser } from '../../src/connectors/graph/cloud-directory';
@@ -16,7 +17,7 @@ import {
 } from '../../src/simulate/collect';
 import { formatSummary, formatTable } from '../../src/simulate/format';
 import { actionOf, massChange, summarise, type PersonPlan } from '../../src/simulate/model';
-import { findDrift, stateDiff, toSaved } from '../../src/simulate/saved';
+import { findDrift, readSavedPlan, stateDiff, toSaved, writeSavedPlan } from '../../src/simulate/saved';
 import { MemoryDirectory } from '../support/memory-directory';
 
 // The simulation's pure parts and the planner over in-memory connectors: what a plan says, how it
@@ -277,6 +278,29 @@ describe('simulation', () => {
     const [gone] = await collectPlans(planner(dir, users), [nurse('E8', { endDate: '2021-06-30' })]);
     assert.deepEqual(gone!.actions, ['delete']);
     assert.equal(gone!.cloudUser, 'delete');
+  });
+
+  it('a saved plan reads back as written, and a file that is no plan is refused by name', async () => {
+    const dir = new MemoryDirectory(allGroups);
+    const record = nurse('E12');
+    const persons = await collectPlans(planner(dir), [record]);
+    const saved = toSaved(
+      {
+        kind: 'hr',
+        asOf: new Date().toISOString(),
+        taskQueue: 'q',
+        policy: { sha256: 'p', file: 'f' },
+        records: [record],
+        summary: summarise('hr', persons, 1, 5),
+      },
+      persons,
+    );
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-plan-')), 'plan.json');
+    writeSavedPlan(file, saved);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'HR records: owner only');
+    assert.deepEqual(readSavedPlan(file), saved);
+    fs.writeFileSync(file, JSON.stringify({ format: 'something else' }));
+    assert.throws(() => readSavedPlan(file), /is not a saved plan \(format:/);
   });
 
   it('the state diff names what moved without values', () => {
