@@ -121,6 +121,7 @@ describe('lifecycle against Samba AD and the Graph and telephony simulators', ()
 
     // Leaver: HR enters an end date that has passed. Seats go back to the pool.
     const facultyBefore = await skuOf('M365EDU_A3_FACULTY');
+    const sessionsBefore = cloudUser(id)!.signInSessionsValidFromDateTime;
     await deliverRecord(stack.client, { ...teacher, endDate: addDays(today, -3) }, 'hr', stack.taskQueue);
     const left = await settled(id, 3);
     assert.equal(left.runs[2]!.kind, 'leaver');
@@ -130,6 +131,7 @@ describe('lifecycle against Samba AD and the Graph and telephony simulators', ()
     assert.equal(await ouOf(), 'OU=Disabled');
     assert.deepEqual(await groupNames(id), [], 'no managed group left');
     assert.equal(cloudUser(id)!.accountEnabled, false);
+    assert.ok(cloudUser(id)!.signInSessionsValidFromDateTime > sessionsBefore, 'sessions revoked');
     assert.equal(cloudUser(id)!.showInAddressList, false, 'hidden from the address list');
     assert.deepEqual(await licencesOf(id), [], 'licences removed');
     assert.equal(

@@ -86,6 +86,25 @@ describe('leaver, retention and rehire on the time-skipping server', () => {
     return record;
   };
 
+  it('a change HR dates ahead (effectiveDate) waits for its day, then the old role is removed', async () => {
+    const id = `EF${Date.now()}`;
+    const record = await activeNurse(id);
+    const effectiveDate = addDays(await today(), 10);
+    await deliver({ ...record, jobCode: 'LK01', jobTitle: 'Lääkäri', effectiveDate });
+    await until(id, (s) => s.version === 2 && s.stage === 'updating');
+
+    await skipTo(zonedInstant(effectiveDate, '00:00'), -HOUR);
+    const groups = () => directory.account(id)!.memberOf.map((dn) => dn.split(',')[0]);
+    assert.ok(groups().includes('CN=ERP-Nurse'), 'still a nurse the evening before');
+    assert.ok(!groups().includes('CN=ERP-Physician'));
+
+    await skipTo(zonedInstant(effectiveDate, '00:00'));
+    await until(id, (s) => s.stage === 'active' && s.runs.every((r) => !!r.endedAt));
+    assert.ok(groups().includes('CN=ERP-Physician'), 'physician from the day');
+    assert.ok(!groups().includes('CN=ERP-Nurse'), 'nurse access removed, not accumulated');
+    assert.equal(directory.account(id)!.title, 'Lääkäri');
+  });
+
   it('the leaver run starts when the last working day ends at the policy time (Helsinki), not before', async () => {
     const id = `L${Date.now()}`;
     const lastDay = addDays(await today(), 10);
