@@ -50,82 +50,98 @@ export interface Applied {
 const QUERY_CONCURRENCY = 32;
 const QUERY_TIMEOUT_MS = 30_000;
 
+/**
+ * Reads the directory, the cloud and every identity's record and returns the findings. Used by
+ * the cleanup activity and, read-only, by `tunnus plan --cleanup`. `progress` is called between
+ * stages (the activity heartbeats there).
+ */
+export async function collectCleanupFindings(
+  deps: CleanupDeps,
+  asOf: Date,
+  progress: (stage: string) => void = () => undefined,
+): Promise<{ findings: Finding[]; managedIdentities: number; identities: number; accounts: number }> {
+  const { directory: dir, cloud, policy, baseDn } = deps;
+  const accounts = await dir.listAccounts();
+  progress('accounts');
+  const groupMembers = new Map<string, Awaited<ReturnType<Directory['listMembers']>>>();
+  for (const name of managedGroups(policy)) {
+    const dn = await dir.findGroup(name);
+    groupMembers.set(name, dn ? await dir.listMembers(dn) : []);
+  }
+  progress('groups');
+  const skus = await cloud.listSubscribedSkus();
+  const partOf = new Map(skus.map((s) => [s.skuId, s.skuPartNumber]));
+  const cloudUsers: CloudUserView[] = (await cloud.listUsers()).map((u) => ({
+    id: u.id,
+    employeeId: u.employeeId,
+    accountEnabled: u.accountEnabled,
+    skus: u.assignedLicenses.map((l) => partOf.get(l.skuId) ?? l.skuId),
+  }));
+  progress('cloud');
+  const reservations = await dir.listReservations(`${policy.ous.retiredNames},${baseDn}`);
+  const base = { policy, baseDn, accounts, cloudUsers, groupMembers, reservations };
+  const ids = identityIdsToLoad(base);
+  const identities = new Map<string, Identity>();
+  for (let i = 0; i < ids.length; i += QUERY_CONCURRENCY) {
+    const batch = ids.slice(i, i + QUERY_CONCURRENCY);
+    const loaded = await Promise.all(batch.map((id) => loadIdentity(deps.client, id)));
+    loaded.forEach((identity) => identity && identities.set(identity.employeeId, identity));
+    progress(`identities ${Math.min(i + QUERY_CONCURRENCY, ids.length)}/${ids.length}`);
+  }
+  const findings = findCleanup({ ...base, identities, asOf });
+  const managedIdentities = new Set(
+    managedAccounts(accounts, policy, baseDn)
+      .map((a) => a.employeeId)
+      .filter(Boolean),
+  ).size;
+  return { findings, managedIdentities, identities: identities.size, accounts: accounts.length };
+}
+
+/** The person's latest record, from their entity workflow; undefined when there is none. */
+async function loadIdentity(client: Client, employeeId: string): Promise<Identity | undefined> {
+  const handle = client.workflow.getHandle(personWorkflowId(employeeId));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const state = await Promise.race([
+      handle.query(stateQuery),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('person workflow did not answer')), QUERY_TIMEOUT_MS);
+      }),
+    ]);
+    return { employeeId, ...(state.record ? { record: state.record } : {}) };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    // Never guess: a person whose workflow cannot answer now is not an orphan. Retry later.
+    throw ApplicationFailure.create({
+      type: ErrorType.TemporalUnavailable,
+      message: `cannot read identity ${employeeId}: ${(err as Error).message}`,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export const createCleanupActivities = (deps: CleanupDeps) => {
-  const { client, directory: dir, cloud, policy, baseDn } = deps;
+  const { directory: dir, cloud, policy, baseDn } = deps;
   const dirActs = createDirectoryActivities(dir, policy, { baseDn });
   const cloudActs = createCloudActivities(cloud, dir, deps.phone, policy);
-
-  /** The person's latest record, from their entity workflow; undefined when there is none. */
-  async function loadIdentity(employeeId: string): Promise<Identity | undefined> {
-    const handle = client.workflow.getHandle(personWorkflowId(employeeId));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const state = await Promise.race([
-        handle.query(stateQuery),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('person workflow did not answer')), QUERY_TIMEOUT_MS);
-        }),
-      ]);
-      return { employeeId, ...(state.record ? { record: state.record } : {}) };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      // Never guess: a person whose workflow cannot answer now is not an orphan. Retry later.
-      throw ApplicationFailure.create({
-        type: ErrorType.TemporalUnavailable,
-        message: `cannot read identity ${employeeId}: ${(err as Error).message}`,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   return {
     /** Reads everything and returns the findings. Read-only. */
     async collectCleanup(cmd: { asOf: string }): Promise<Collected> {
       return guard(async () => {
-        const heartbeat = (what: string) => Context.current().heartbeat(what);
-        const accounts = await dir.listAccounts();
-        heartbeat('accounts');
-        const groupMembers = new Map<string, Awaited<ReturnType<Directory['listMembers']>>>();
-        for (const name of managedGroups(policy)) {
-          const dn = await dir.findGroup(name);
-          groupMembers.set(name, dn ? await dir.listMembers(dn) : []);
-        }
-        heartbeat('groups');
-        const skus = await cloud.listSubscribedSkus();
-        const partOf = new Map(skus.map((s) => [s.skuId, s.skuPartNumber]));
-        const cloudUsers: CloudUserView[] = (await cloud.listUsers()).map((u) => ({
-          id: u.id,
-          employeeId: u.employeeId,
-          accountEnabled: u.accountEnabled,
-          skus: u.assignedLicenses.map((l) => partOf.get(l.skuId) ?? l.skuId),
-        }));
-        heartbeat('cloud');
-        const reservations = await dir.listReservations(`${policy.ous.retiredNames},${baseDn}`);
-        const base = { policy, baseDn, accounts, cloudUsers, groupMembers, reservations };
-        const ids = identityIdsToLoad(base);
-        const identities = new Map<string, Identity>();
-        for (let i = 0; i < ids.length; i += QUERY_CONCURRENCY) {
-          const batch = ids.slice(i, i + QUERY_CONCURRENCY);
-          const loaded = await Promise.all(batch.map(loadIdentity));
-          loaded.forEach((identity) => identity && identities.set(identity.employeeId, identity));
-          heartbeat(`identities ${Math.min(i + QUERY_CONCURRENCY, ids.length)}/${ids.length}`);
-        }
-        const findings = findCleanup({ ...base, identities, asOf: new Date(cmd.asOf) });
-        const managedIdentities = new Set(
-          managedAccounts(accounts, policy, baseDn)
-            .map((a) => a.employeeId)
-            .filter(Boolean),
-        ).size;
+        const collected = await collectCleanupFindings(deps, new Date(cmd.asOf), (stage) =>
+          Context.current().heartbeat(stage),
+        );
         log.info('cleanup collected', {
-          accounts: accounts.length,
-          identities: identities.size,
-          findings: findings.length,
+          accounts: collected.accounts,
+          identities: collected.identities,
+          findings: collected.findings.length,
         });
         return {
           asOf: cmd.asOf,
-          findings,
-          managedIdentities,
+          findings: collected.findings,
+          managedIdentities: collected.managedIdentities,
           mode: policy.cleanup.mode,
           thresholdPercent: policy.safety.massChangeThresholdPercent,
           prices: policy.cleanup.monthlyPrices,
