@@ -95,10 +95,11 @@ export async function licenceReport(client: Client, taskQueue = TASK_QUEUE): Pro
   const pool = await client.workflow.execute(licencePoolWorkflow, {
     workflowId: `licence-pool-${Date.now()}`,
     taskQueue,
+    staticSummary: 'read the licence pool for tunnus licences',
   });
   const waiting = new Map<string, number>();
   const running = client.workflow.list({
-    query: `ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND WorkflowType IN ('joinerWorkflow', 'moverWorkflow')`,
+    query: `ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND WorkflowType IN ('joinerWorkflow', 'moverWorkflow', 'rehireWorkflow')`,
   });
   for await (const run of running) {
     // A query waits for a worker; one without a worker must not stall the report.

@@ -17,10 +17,14 @@ export interface PhoneSyncResult {
 }
 
 export async function phoneSyncWorkflow(input: { cursor?: string } = {}): Promise<PhoneSyncResult> {
-  let cursor = input.cursor ?? (await runs.lastPhoneSyncCursor());
+  let cursor =
+    input.cursor ??
+    (await runs.lastPhoneSyncCursor.executeWithOptions({ summary: 'where the last sync stopped' }, []));
   const result: PhoneSyncResult = { people: 0, changed: 0 };
   for (;;) {
-    const page = await cloud.phoneChanges({ ...(cursor !== undefined ? { cursor } : {}) });
+    const page = await cloud.phoneChanges.executeWithOptions({ summary: 'next page of number changes' }, [
+      { ...(cursor !== undefined ? { cursor } : {}) },
+    ]);
     for (const employeeId of page.employeeIds) {
       const { changed } = await cloud.syncPhone.executeWithOptions({ summary: 'sync phone numbers' }, [
         { employeeId, catalogue: false, cloud: true },
