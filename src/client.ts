@@ -1,5 +1,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { temporalTls, type Env } from './config';
+import type { EducationRecord } from './domain/education';
+import { identityIdOf } from './domain/identity';
 import type { HrRecord } from './domain/record';
 import {
   EmployeeIdKey,
@@ -26,26 +28,29 @@ export async function connectClient(env: Env): Promise<Client> {
 
 /**
  * Delivers a validated record to the person's entity workflow, starting it if needed. The
- * workflow drops duplicates, so delivering the same record again is harmless.
+ * workflow drops duplicates, so delivering the same record again is harmless. An education
+ * record goes to its identity: the HR employee id for staff, `S-{student id}` for pupils.
  */
 export async function deliverRecord(
   client: Client,
-  record: HrRecord,
+  record: HrRecord | EducationRecord,
   source: Source,
   taskQueue = TASK_QUEUE,
 ): Promise<string> {
-  const workflowId = personWorkflowId(record.employeeId);
+  const employeeId = identityIdOf(source, record);
+  const workflowId = personWorkflowId(employeeId);
+  const orgUnit = source === 'hr' ? (record as HrRecord).orgUnit : (record as EducationRecord).schoolCode;
   await client.workflow.signalWithStart(personWorkflow, {
     workflowId,
     taskQueue,
-    args: [{ employeeId: record.employeeId }],
+    args: [{ employeeId }],
     signal: recordSignal,
     signalArgs: [{ record, source }],
     staticSummary: 'person: every HR event for one employee, in order',
     typedSearchAttributes: [
-      { key: EmployeeIdKey, value: record.employeeId },
+      { key: EmployeeIdKey, value: employeeId },
       { key: LifecycleStageKey, value: 'received' },
-      { key: OrgUnitKey, value: record.orgUnit },
+      { key: OrgUnitKey, value: orgUnit },
       { key: SourceKey, value: source },
     ],
   });

@@ -5,10 +5,11 @@ import { ErrorType } from '../domain/error-types';
 import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
 import { addDays, helsinkiDate } from '../domain/dates';
 import { mailBaseOf, planFor, type Plan } from '../domain/plan';
-import { managedGroups, type Policy } from '../domain/policy';
-import type { HrRecord } from '../domain/record';
+import { groupsOu, managedGroups, matchesGroupTemplate, type Policy } from '../domain/policy';
+import type { IdentityRecord } from '../domain/identity';
 import type { Directory } from '../connectors/ldap/directory';
 import { DirectoryError } from '../connectors/ldap/errors';
+import { parseRdn, splitDn } from '../connectors/ldap/escape';
 import { guard } from './failures';
 
 // Directory activities: each one finds the account by employeeID first (the idempotency key),
@@ -19,7 +20,8 @@ export interface DirectoryActivitiesConfig {
 }
 
 export interface PlanRequest {
-  record: HrRecord;
+  /** The person's merged record (src/domain/identity.ts); an HR record for HR-only people. */
+  record: IdentityRecord;
   /** The workflow's "now": plans depend on time, and workflow time is what counts. */
   asOf: string;
 }
@@ -60,11 +62,18 @@ export const createDirectoryActivities = (
 ) => {
   const groupDnCache = new Map<string, string>();
   const naming = policy.naming;
+  const templateGroupsOuDn = `${groupsOu(policy)},${config.baseDn}`;
 
   async function groupDn(name: string): Promise<string> {
     const cached = groupDnCache.get(name);
     if (cached) return cached;
-    const dn = await dir.findGroup(name);
+    let dn = await dir.findGroup(name);
+    // A school's or class's group appears with its first member (createGroup is idempotent, so
+    // concurrent joiners of a new class end up in the same group).
+    if (!dn && matchesGroupTemplate(policy, name)) {
+      dn = await dir.createGroup(name, templateGroupsOuDn);
+      log.info('template group created', { group: name });
+    }
     if (!dn) {
       throw ApplicationFailure.create({
         type: ErrorType.PolicyTargetMissing,
@@ -92,7 +101,7 @@ export const createDirectoryActivities = (
    * DN → name of every managed group that exists. Group DNs do not change under a running
    * worker, so they are looked up once per group (not once per plan: that was 9 searches a joiner).
    */
-  async function managedGroupsByDn(): Promise<Map<string, string>> {
+  async function managedGroupsByDn(memberOf: readonly string[] = []): Promise<Map<string, string>> {
     const byDn = new Map<string, string>();
     for (const name of managedGroups(policy)) {
       const dn = groupDnCache.get(name) ?? (await dir.findGroup(name));
@@ -100,7 +109,24 @@ export const createDirectoryActivities = (
       groupDnCache.set(name, dn);
       byDn.set(dn, name);
     }
+    // Groups made from templates are managed by pattern (any school, any class) in the groups OU;
+    // the account's own memberships say which it holds, without a search per school or class.
+    for (const dn of memberOf) {
+      const name = templateGroupName(dn);
+      if (name) byDn.set(dn, name);
+    }
     return byDn;
+  }
+
+  function templateGroupName(dn: string): string | undefined {
+    try {
+      const { rdn, parent } = splitDn(dn);
+      if (parent.toLowerCase() !== templateGroupsOuDn.toLowerCase()) return undefined;
+      const { value } = parseRdn(rdn);
+      return matchesGroupTemplate(policy, value) ? value : undefined;
+    } catch {
+      return undefined; // not a DN we can read: not ours
+    }
   }
 
   return {
@@ -112,7 +138,10 @@ export const createDirectoryActivities = (
         const account = await dir.findByEmployeeId(record.employeeId);
         const manager = record.managerId ? await dir.findByEmployeeId(record.managerId) : null;
         const context = { baseDn: config.baseDn, asOf, ...(manager ? { managerDn: manager.dn } : {}) };
-        return planFor(record, policy, context, { account, managedGroupsByDn: await managedGroupsByDn() });
+        return planFor(record, policy, context, {
+          account,
+          managedGroupsByDn: await managedGroupsByDn(account?.memberOf),
+        });
       });
     },
 

@@ -56,6 +56,12 @@ export const personViewSchema = z.object({
     }),
   ),
   lastError: z.object({ type: z.string(), message: z.string(), at: z.string() }).optional(),
+  cloud: z
+    .object({ exported: z.boolean(), reason: z.string() })
+    .optional()
+    .describe(
+      "whether the policy exports the person to the cloud, and which roles decide it (last run's plan)",
+    ),
   lastAccepted: z
     .object({ at: z.string(), source: sourceSchema })
     .nullable()
@@ -96,6 +102,7 @@ export function personView(state: PersonState, entry: IndexEntry | undefined, no
     pending,
     runs: state.runs,
     ...(state.lastError ? { lastError: state.lastError } : {}),
+    ...(state.cloud ? { cloud: state.cloud } : {}),
     lastAccepted: entry ? { at: entry.updatedAt, source: entry.source } : null,
   };
 }

@@ -1,9 +1,12 @@
+import { gradeOf } from './education';
+import { sourcesOf, type IdentityRecord } from './identity';
 import {
   entitlementsFor,
   managedGroups,
   managedOus,
   managedSkus,
   roleMatches,
+  ruleSources,
   type Policy,
   type RoleRule,
 } from './policy';
@@ -16,10 +19,12 @@ import type { HrRecord } from './record';
 // reads AD and the cloud and passes what it found.
 
 export type HrAttribute = 'jobCode' | 'orgUnit' | 'employmentType';
+/** What a rule condition reads: an HR attribute, the record's sources, or the education facet. */
+export type ReasonAttribute = HrAttribute | 'source' | 'educationRole' | 'schoolCode' | 'grade';
 
 /** One condition of a role rule, as it applies to the person. */
 export interface Reason {
-  attribute: HrAttribute;
+  attribute: ReasonAttribute;
   /** The person's value. */
   value: string;
   /** What the rule accepts: job codes, org-unit prefixes or employment types. */
@@ -117,17 +122,51 @@ export interface ExplainInput {
   asOf: Date;
 }
 
-const ATTRIBUTE_LABEL: Record<HrAttribute, string> = {
+const ATTRIBUTE_LABEL: Record<ReasonAttribute, string> = {
   jobCode: 'jobCode',
   orgUnit: 'orgUnit prefix',
   employmentType: 'employmentType',
+  source: 'source',
+  educationRole: 'education role',
+  schoolCode: 'school',
+  grade: 'grade',
 };
 
 /** Each condition of the rule, met or not, for this person. The verdict stays roleMatches'. */
-export function explainRule(rule: RoleRule, record: HrRecord): RoleExplanation {
+export function explainRule(rule: RoleRule, record: IdentityRecord): RoleExplanation {
   const because: Reason[] = [];
   const unmet: Reason[] = [];
-  const { jobCodes, orgUnitPrefixes, employmentTypes } = rule.match;
+  const { jobCodes, orgUnitPrefixes, employmentTypes, educationRoles, schoolCodes, grades } = rule.match;
+  // The source condition is implicit for most rules (hr); it is named only when it decides.
+  const sources = ruleSources(rule);
+  const held = sourcesOf(record);
+  if (rule.match.sources || !sources.some((s) => held.includes(s))) {
+    const reason: Reason = { attribute: 'source', value: held.join('+'), accepts: sources };
+    (sources.some((s) => held.includes(s)) ? because : unmet).push(reason);
+  }
+  const edu = record.education;
+  if (educationRoles) {
+    const reason: Reason = { attribute: 'educationRole', value: edu?.role ?? '-', accepts: educationRoles };
+    (edu && educationRoles.includes(edu.role) ? because : unmet).push(reason);
+  }
+  if (schoolCodes) {
+    const reason: Reason = { attribute: 'schoolCode', value: edu?.schoolCode ?? '-', accepts: schoolCodes };
+    (edu && schoolCodes.includes(edu.schoolCode) ? because : unmet).push(reason);
+  }
+  if (grades) {
+    const grade = gradeOf(edu?.class);
+    const range = `${grades.min ?? 0}-${grades.max ?? ''}`;
+    const reason: Reason = {
+      attribute: 'grade',
+      value: grade === undefined ? '-' : String(grade),
+      accepts: [range],
+    };
+    const inRange =
+      grade !== undefined &&
+      (grades.min === undefined || grade >= grades.min) &&
+      (grades.max === undefined || grade <= grades.max);
+    (inRange ? because : unmet).push(reason);
+  }
   if (jobCodes) {
     const reason: Reason = { attribute: 'jobCode', value: record.jobCode, accepts: jobCodes };
     (jobCodes.includes(record.jobCode) ? because : unmet).push(reason);

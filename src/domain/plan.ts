@@ -2,7 +2,7 @@ import { managedAttributeKeys, type DirectoryAccount, type ManagedAttributes } f
 import { addDays, startOfDay, zonedInstant } from './dates';
 import { baseLocalPart, displayNameFor, givenNameFor } from './naming';
 import { entitlementsFor, type Entitlements, type Policy } from './policy';
-import type { HrRecord } from './record';
+import { sourcesOf, type IdentityRecord, type RecordSource } from './identity';
 import type { Step } from './steps';
 
 export type { Step } from './steps';
@@ -72,6 +72,8 @@ export interface Plan {
 
 export interface ServicePlan {
   cloud: boolean;
+  /** Why the person is or is not exported to the cloud (role names; no personal data). */
+  cloudReason: string;
   mailbox: boolean;
   licences: { sku: string; disabledPlans: string[] }[];
   telephony: boolean;
@@ -79,18 +81,28 @@ export interface ServicePlan {
   provisioningRecheckMs: number;
 }
 
-export function servicesFor(ent: Entitlements, policy: Policy): ServicePlan {
+export function servicesFor(
+  ent: Entitlements,
+  policy: Policy,
+  sources: RecordSource[] = ['hr'],
+): ServicePlan {
+  const phoneSources = policy.telephony.sources ?? ['hr'];
   return {
     cloud: ent.cloud,
+    cloudReason: ent.cloud
+      ? `exported by role ${ent.cloudRoles.join(', ')}`
+      : ent.roles.length > 0
+        ? `not exported: no matching role (${ent.roles.join(', ')}) sets cloud`
+        : 'not exported: no role matches',
     mailbox: ent.cloud && ent.mailbox,
     licences: ent.cloud ? ent.licences : [],
-    telephony: policy.telephony.enabled,
+    telephony: policy.telephony.enabled && sources.some((s) => phoneSources.includes(s)),
     licenceRecheckMs: policy.cloud.licenceRecheckSeconds * 1000,
     provisioningRecheckMs: policy.cloud.provisioningRecheckSeconds * 1000,
   };
 }
 
-export function scheduleFor(record: HrRecord, policy: Policy): Schedule {
+export function scheduleFor(record: IdentityRecord, policy: Policy): Schedule {
   const endsAt = policy.lifecycle.lastDayEndsAt;
   const retention = entitlementsFor(policy, record).retentionDays;
   return {
@@ -113,7 +125,7 @@ export interface DesiredContext {
   asOf: Date;
 }
 
-export function desiredAccount(record: HrRecord, policy: Policy, ctx: DesiredContext): DesiredAccount {
+export function desiredAccount(record: IdentityRecord, policy: Policy, ctx: DesiredContext): DesiredAccount {
   const ent = entitlementsFor(policy, record);
   const phase = phaseAt(scheduleFor(record, policy), ctx.asOf);
   const left = phase === 'left' || phase === 'deleted';
@@ -128,7 +140,7 @@ export function desiredAccount(record: HrRecord, policy: Policy, ctx: DesiredCon
       givenName: givenNameFor(record),
       sn: record.lastName,
       displayName: displayNameFor(record),
-      title: record.jobTitle,
+      title: ent.title ?? record.jobTitle,
       department: record.orgUnit,
       ...(ctx.managerDn ? { manager: ctx.managerDn } : {}),
     },
@@ -194,7 +206,12 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
 }
 
 /** The whole plan for one person: what to do now, and the dates that will change it. */
-export function planFor(record: HrRecord, policy: Policy, ctx: DesiredContext, actual: ActualState): Plan {
+export function planFor(
+  record: IdentityRecord,
+  policy: Policy,
+  ctx: DesiredContext,
+  actual: ActualState,
+): Plan {
   const entitlements = entitlementsFor(policy, record);
   const schedule = scheduleFor(record, policy);
   return {
@@ -204,7 +221,7 @@ export function planFor(record: HrRecord, policy: Policy, ctx: DesiredContext, a
     schedule,
     entitlements,
     steps: diff(desiredAccount(record, policy, ctx), actual),
-    services: servicesFor(entitlements, policy),
+    services: servicesFor(entitlements, policy, sourcesOf(record)),
   };
 }
 

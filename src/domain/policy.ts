@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { HrRecord } from './record';
+import { gradeOf } from './education';
+import { sourcesOf, type IdentityRecord } from './identity';
 
 // The role policy: which OU, groups (and later licences) each role gets. Loaded from YAML once at
 // start-up and validated; every error names its path. OU and group values are relative to the
@@ -19,6 +20,21 @@ const groupName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'must be a group name (letters, digits, space . _ -)');
 
+/** Placeholders a group template may hold, filled from the person's education facet. */
+export const groupPlaceholders = ['schoolCode', 'class'] as const;
+const PLACEHOLDER = /\{(schoolCode|class)\}/g;
+
+/** A group name, or a template such as `Class-{schoolCode}-{class}` filled in per person. */
+const groupOrTemplate = z
+  .string()
+  .refine((s) => !/[{}]/.test(s.replace(PLACEHOLDER, '')), {
+    message: 'may only hold the placeholders {schoolCode} and {class}',
+    abort: true,
+  })
+  .refine((s) => groupName.safeParse(s.replace(PLACEHOLDER, 'x')).success, {
+    message: 'must be a group name (letters, digits, space . _ -) or a template of one',
+  });
+
 const licenceSchema = z
   .object({ sku: z.string().min(1), disabledPlans: z.array(z.string()).default([]) })
   .strict();
@@ -31,11 +47,32 @@ const roleSchema = z
         jobCodes: z.array(z.string().min(1)).optional(),
         orgUnitPrefixes: z.array(z.string().min(1)).optional(),
         employmentTypes: z.array(z.string().min(1)).optional(),
+        /**
+         * Which sources the identity must have a record from (any of them). Default: education when
+         * the rule names an education condition below, else hr, so that rules written for staff
+         * never grant pupils anything.
+         */
+        sources: z
+          .array(z.enum(['hr', 'education']))
+          .min(1)
+          .optional(),
+        educationRoles: z
+          .array(z.enum(['pupil', 'teacher']))
+          .min(1)
+          .optional(),
+        schoolCodes: z.array(z.string().min(1)).optional(),
+        /** Grade = the leading digits of the class ("7A" → 7); a class without digits matches none. */
+        grades: z
+          .object({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
     ou: rdnPath.optional(),
-    groups: z.array(groupName).default([]),
+    /** AD `title` for matching persons (first matching rule that sets one), e.g. for pupils. */
+    title: z.string().min(1).max(128).optional(),
+    groups: z.array(groupOrTemplate).default([]),
     licences: z.array(licenceSchema).default([]),
     mailbox: z.boolean().optional(),
     cloud: z.boolean().optional(),
@@ -69,6 +106,8 @@ export const policySchema = z
         disabled: rdnPath,
         /** Placeholders holding the names of deleted accounts during their quarantine. */
         retiredNames: rdnPath.default('OU=Retired Names,OU=Tunnus'),
+        /** Where groups made from templates (school, class) are created on demand (groupsOu()). */
+        groups: rdnPath.optional(),
       })
       .strict(),
     /** The daily reconcile (Temporal Schedule "leaver-cleanup"). */
@@ -110,6 +149,11 @@ export const policySchema = z
         enabled: z.boolean().default(true),
         /** How often the periodic sync pulls number changes into AD and the cloud. */
         syncEveryMinutes: z.number().int().min(1).default(15),
+        /** Whose entries the catalogue holds, by source (default hr: staff, not pupils). */
+        sources: z
+          .array(z.enum(['hr', 'education']))
+          .min(1)
+          .optional(),
       })
       .strict()
       .default({ enabled: true, syncEveryMinutes: 15 }),
@@ -161,26 +205,98 @@ export interface Entitlements {
   retentionDays: number;
   /** Names of the matching roles, in policy order (for "why" explanations). */
   roles: string[];
+  /** The matching roles that export the person to the cloud (empty: not a cloud identity). */
+  cloudRoles: string[];
+  /** AD title from the first matching rule that sets one; otherwise the record's job title. */
+  title?: string;
 }
 
-export function roleMatches(rule: RoleRule, record: HrRecord): boolean {
-  const { jobCodes, orgUnitPrefixes, employmentTypes } = rule.match;
+/** The sources a rule applies to: as written, or by default (see the schema). */
+export function ruleSources(rule: RoleRule): ('hr' | 'education')[] {
+  const m = rule.match;
+  if (m.sources) return m.sources;
+  return m.educationRoles || m.schoolCodes || m.grades ? ['education'] : ['hr'];
+}
+
+export function roleMatches(rule: RoleRule, record: IdentityRecord): boolean {
+  const { jobCodes, orgUnitPrefixes, employmentTypes, educationRoles, schoolCodes, grades } = rule.match;
+  const held = sourcesOf(record);
+  if (!ruleSources(rule).some((s) => held.includes(s))) return false;
   if (jobCodes && !jobCodes.includes(record.jobCode)) return false;
   if (orgUnitPrefixes && !orgUnitPrefixes.some((p) => record.orgUnit.startsWith(p))) return false;
   if (employmentTypes && !employmentTypes.includes(record.employmentType)) return false;
+  const edu = record.education;
+  if (educationRoles && !(edu && educationRoles.includes(edu.role))) return false;
+  if (schoolCodes && !(edu && schoolCodes.includes(edu.schoolCode))) return false;
+  if (grades) {
+    const grade = gradeOf(edu?.class);
+    if (grade === undefined) return false;
+    if (grades.min !== undefined && grade < grades.min) return false;
+    if (grades.max !== undefined && grade > grades.max) return false;
+  }
   return true;
 }
 
+export const isGroupTemplate = (group: string) => /\{(schoolCode|class)\}/.test(group);
+
+/**
+ * A template filled from the person's education facet: `Class-{schoolCode}-{class}` → `Class-K01-7A`.
+ * Characters a group name cannot hold become `-`. Undefined when the person has no facet.
+ */
+export function fillGroupTemplate(template: string, record: IdentityRecord): string | undefined {
+  const edu = record.education;
+  if (!isGroupTemplate(template)) return template;
+  if (!edu) return undefined;
+  let missing = false;
+  const filled = template.replace(PLACEHOLDER, (_, key: 'schoolCode' | 'class') => {
+    const value = edu[key];
+    if (value === undefined) missing = true;
+    return (value ?? '').replace(/[^A-Za-z0-9._-]+/g, '-');
+  });
+  // A class group for someone without a class (staff) is not a group at all.
+  return missing ? undefined : filled.slice(0, 64);
+}
+
+/**
+ * Whether a group name is one the policy's templates make (any school, any class): such groups
+ * are managed by their pattern, so a pupil's old class group goes when they move class.
+ */
+export function matchesGroupTemplate(policy: Policy, group: string): boolean {
+  return groupTemplateRegexes(policy).some((re) => re.test(group));
+}
+
+const templateCache = new WeakMap<Policy, RegExp[]>();
+function groupTemplateRegexes(policy: Policy): RegExp[] {
+  let cached = templateCache.get(policy);
+  if (!cached) {
+    const templates = new Set(policy.roles.flatMap((r) => r.groups.filter(isGroupTemplate)));
+    cached = [...templates].map((t) => {
+      const parts = t.split(PLACEHOLDER);
+      // split with a capture group alternates literal, placeholder name, literal, …
+      const source = parts.map((p, i) => (i % 2 === 1 ? '[A-Za-z0-9._-]+' : escapeRegex(p))).join('');
+      return new RegExp(`^${source}$`, 'i');
+    });
+    templateCache.set(policy, cached);
+  }
+  return cached;
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Evaluates the policy for a record. Pure. */
-export function entitlementsFor(policy: Policy, record: HrRecord): Entitlements {
+export function entitlementsFor(policy: Policy, record: IdentityRecord): Entitlements {
   const matching = policy.roles.filter((rule) => roleMatches(rule, record));
   const groups = new Set<string>();
   const licences = new Map<string, string[]>();
   for (const rule of matching) {
-    rule.groups.forEach((g) => groups.add(g));
+    for (const g of rule.groups) {
+      const filled = fillGroupTemplate(g, record);
+      if (filled) groups.add(filled);
+    }
     for (const l of rule.licences) if (!licences.has(l.sku)) licences.set(l.sku, l.disabledPlans);
   }
   const retention = matching.map((r) => r.retentionDays).filter((d): d is number => d !== undefined);
+  const title = matching.find((r) => r.title)?.title;
   return {
     ou: matching.find((r) => r.ou)?.ou ?? policy.ous.default,
     groups: [...groups].sort(),
@@ -189,13 +305,18 @@ export function entitlementsFor(policy: Policy, record: HrRecord): Entitlements 
     cloud: matching.some((r) => r.cloud === true),
     retentionDays: retention.length > 0 ? Math.max(...retention) : policy.lifecycle.retentionDays,
     roles: matching.map((r) => r.name),
+    cloudRoles: matching.filter((r) => r.cloud === true).map((r) => r.name),
+    ...(title ? { title } : {}),
   };
 }
 
-/** Every group the policy manages: named by a rule or listed as managed. Others are left alone. */
+/**
+ * Every group the policy manages by name: named by a rule or listed as managed. Others are left
+ * alone, except groups a template makes (see matchesGroupTemplate), which are managed by pattern.
+ */
 export function managedGroups(policy: Policy): string[] {
   const all = new Set(policy.managedGroups);
-  for (const rule of policy.roles) rule.groups.forEach((g) => all.add(g));
+  for (const rule of policy.roles) rule.groups.filter((g) => !isGroupTemplate(g)).forEach((g) => all.add(g));
   return [...all].sort();
 }
 
@@ -205,6 +326,9 @@ export function managedSkus(policy: Policy): string[] {
   for (const rule of policy.roles) rule.licences.forEach((l) => all.add(l.sku));
   return [...all].sort();
 }
+
+/** The OU (relative) where template groups are created; the sandbox keeps its groups there too. */
+export const groupsOu = (policy: Policy): string => policy.ous.groups ?? 'OU=Groups,OU=Tunnus';
 
 /** Every OU the policy places accounts in (relative paths), for provisioning and cleanup scope. */
 export function managedOus(policy: Policy): string[] {

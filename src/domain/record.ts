@@ -4,15 +4,15 @@ import { z } from 'zod';
 // both end up as HrRecord. Dates are calendar dates in Europe/Helsinki.
 
 /** "is required" when absent, "must be text" when of another type. */
-const text = () =>
+export const text = () =>
   z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
 
-const isoDate = text()
+export const isoDate = text()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
   // abort: a malformed date gets one message, not two
   .refine((s) => isRealDate(s), { message: 'is not a real calendar date', abort: true });
 
-const name = (max: number) =>
+export const name = (max: number) =>
   text()
     .trim()
     .min(1, 'is required')

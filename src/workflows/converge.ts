@@ -30,6 +30,8 @@ export interface ProvisionResult {
   /** Licence part numbers taken back by this run (leaver). */
   licencesRemoved: string[];
   mailboxReady?: boolean;
+  /** Whether the policy exports the person to the cloud, and why (the last plan's). */
+  cloud?: { exported: boolean; reason: string };
 }
 
 export async function converge(initial: HrRecord): Promise<ProvisionResult> {
@@ -74,6 +76,7 @@ export async function converge(initial: HrRecord): Promise<ProvisionResult> {
     const asOf = Date.parse(plan.asOf);
     result.phase = plan.phase;
     result.schedule = plan.schedule;
+    result.cloud = { exported: plan.services.cloud, reason: plan.services.cloudReason };
     const effectiveAt = plan.schedule.effectiveAt ? Date.parse(plan.schedule.effectiveAt) : 0;
     if (asOf < effectiveAt) {
       await waitFor(effectiveAt, `waiting for the change dated ${record.effectiveDate}`);

@@ -2,15 +2,24 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AccountRef } from '../activities/directory';
 import type { Phase, Schedule } from '../domain/plan';
+import type { EducationRecord } from '../domain/education';
+import type { IdentityRecord, RecordSource, SourceRecords } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
 
 // Signals, queries and updates, with the types they carry. Shared by workflows and clients.
 
-export type Source = 'hr' | 'education';
+export type Source = RecordSource;
 
+/** A validated record from one source: an HrRecord from hr, an EducationRecord from education. */
 export interface RecordDelivery {
-  record: HrRecord;
+  record: HrRecord | EducationRecord;
   source: Source;
+}
+
+/** Whether the person is exported to the cloud, and the policy's reason, from the last run's plan. */
+export interface CloudExport {
+  exported: boolean;
+  reason: string;
 }
 
 export interface SubmitResult {
@@ -42,10 +51,22 @@ export interface RunRef {
 export interface PersonState {
   employeeId: string;
   stage: LifecycleStage;
+  /** The source of the last accepted record. */
   source?: Source;
-  record?: HrRecord;
-  /** Fingerprint of the last accepted record, for de-duplication. */
+  /**
+   * The record planning uses: merged from `records` (src/domain/identity.ts mergeSources); for
+   * HR-only people exactly the HR record. Absent until the sources make a person (a staff
+   * education row waits for the HR record).
+   */
+  record?: IdentityRecord;
+  /** The latest record of each source. Absent in state carried from before the education source. */
+  records?: SourceRecords;
+  /** Fingerprint of each source's last accepted record, for de-duplication per source. */
+  fingerprints?: Partial<Record<Source, string>>;
+  /** Fingerprint of the last accepted record (any source); kept for state carried across versions. */
   fingerprint?: string;
+  /** Cloud export status from the last completed run's plan. */
+  cloud?: CloudExport;
   /** Incremented per accepted record; runs catch up to it. */
   version: number;
   recordsReceived: number;
@@ -83,7 +104,7 @@ export const stateQuery = defineQuery<PersonState>('state');
 export const replanSignal = defineSignal<[{ reason: string }]>('replan');
 
 /** Parent → running joiner/mover: a newer record arrived; re-plan with it. */
-export const recordChangedSignal = defineSignal<[HrRecord]>('recordChanged');
+export const recordChangedSignal = defineSignal<[IdentityRecord]>('recordChanged');
 export const provisionStatusQuery = defineQuery<ProvisionStatus>('status');
 
 // Search attributes: business keys only, never names or other personal data.

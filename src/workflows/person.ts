@@ -16,6 +16,8 @@ import { recordFingerprint } from '../domain/fingerprint';
 import type { ProvisionResult } from './converge';
 import { helsinkiDate } from '../domain/dates';
 import type { Phase } from '../domain/plan';
+import type { EducationRecord } from '../domain/education';
+import { mergeSources, type IdentityRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
 import { joinerWorkflow } from './joiner';
 import { deleteWorkflow, leaverWorkflow, rehireWorkflow } from './lifecycle';
@@ -41,6 +43,8 @@ import { MAX_HISTORY_EVENTS, MAX_RUNS, MAX_TIMELINE } from './options';
 // The entity workflow: one per person (`person-{employeeId}`). It serialises every event for the
 // person, drops duplicates, runs one joiner/mover child at a time and forwards newer records to
 // it, and keeps a short timeline that the `state` query (and `tunnus person show`) exposes.
+// It holds the latest record of each source (HR, education) and runs with the one record merged
+// from them (src/domain/identity.ts), so a teacher known to both systems is one identity.
 
 export interface PersonInput {
   employeeId: string;
@@ -63,6 +67,7 @@ export function initialState(employeeId: string): PersonState {
 
 export async function personWorkflow(input: PersonInput): Promise<void> {
   const state = input.state ?? initialState(input.employeeId);
+  carryForward(state);
   // Continue-as-new happens only when idle, so everything carried over has been handled.
   let handled = state.version;
   setHandler(stateQuery, () => state);
@@ -78,17 +83,36 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
 
   const accept = (delivery: RecordDelivery): SubmitResult => {
     state.recordsReceived++;
+    const { source } = delivery;
     const fingerprint = recordFingerprint(delivery.record);
-    if (fingerprint === state.fingerprint) {
+    const fingerprints = (state.fingerprints ??= {});
+    // Per source: the same HR record again is a duplicate, an education row beside it is not.
+    if (fingerprint === fingerprints[source]) {
       state.duplicatesIgnored++;
       return { accepted: false, reason: 'duplicate' };
     }
-    const reason = state.record ? 'changed' : 'new';
+    const records = (state.records ??= {});
+    const reason = records[source] ? 'changed' : 'new';
+    if (source === 'education') records.education = delivery.record as EducationRecord;
+    else records.hr = delivery.record as HrRecord;
+    fingerprints[source] = fingerprint;
     state.fingerprint = fingerprint;
-    state.record = delivery.record;
-    state.source = delivery.source;
+    state.source = source;
+    const event = reason === 'new' ? 'record received' : 'record changed';
+    const merged = mergeSources(records);
+    if (!merged) {
+      note(event, `from ${source}; staff row: waiting for the HR record`);
+      return { accepted: true, reason };
+    }
+    const before = state.record;
+    state.record = merged;
+    // A change the merge hides (HR wins shared attributes) plans nothing new.
+    if (before && recordFingerprint(before) === recordFingerprint(merged)) {
+      note(event, `from ${source}; no change to the merged record`);
+      return { accepted: true, reason };
+    }
     state.version++;
-    note(reason === 'new' ? 'record received' : 'record changed', `from ${delivery.source}`);
+    note(event, `from ${source}`);
     return { accepted: true, reason };
   };
   setHandler(recordSignal, (delivery) => void accept(delivery));
@@ -133,7 +157,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   }
 
   /** Runs one child to completion, forwarding newer records to it (it re-plans with them). */
-  async function run(kind: RunKind, record: HrRecord, dueIso?: string): Promise<void> {
+  async function run(kind: RunKind, record: IdentityRecord, dueIso?: string): Promise<void> {
     const workflowId = `${kind}-${state.employeeId}-${++state.runSeq}`;
     const ref: RunRef = { workflowId, kind, startedAt: new Date().toISOString() };
     state.runs.push(ref);
@@ -176,6 +200,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       else if (result.account) state.account = result.account;
       state.phase = result.phase;
       state.schedule = result.schedule;
+      if (result.cloud) state.cloud = result.cloud;
       delete state.lastError;
       delete state.failedDueAt;
       setStage(stageAfter(result.phase, !!state.account));
@@ -190,6 +215,16 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       log.warn('run failed', { workflowId, type: failure.type });
     }
   }
+}
+
+/**
+ * State carried from before the education source held one HR record and one fingerprint: it
+ * becomes the HR entry of `records`, so the next education row merges with it.
+ */
+export function carryForward(state: PersonState): void {
+  if (state.records || !state.record) return;
+  state.records = { hr: state.record };
+  state.fingerprints = state.fingerprint ? { hr: state.fingerprint } : {};
 }
 
 const childWorkflows = {

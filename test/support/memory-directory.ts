@@ -152,6 +152,16 @@ export class MemoryDirectory implements Directory {
     return this.groups.get(name) ?? null;
   }
 
+  async createGroup(name: string, ouDn: string): Promise<string> {
+    this.check();
+    const existing = this.groups.get(name);
+    if (existing) return existing;
+    const dn = `CN=${name},${ouDn}`;
+    this.groups.set(name, dn);
+    this.writes.push(`createGroup ${name}`);
+    return dn;
+  }
+
   async deleteEntry(dn: string): Promise<void> {
     this.check();
     const a = this.accounts.get(dn);

@@ -46,6 +46,11 @@ export interface Directory {
   move(dn: string, newParentDn: string): Promise<string>;
   /** The DN of a group by its sAMAccountName (cn), or null. */
   findGroup(name: string): Promise<string | null>;
+  /**
+   * Creates a global security group `CN={name}` under the OU and returns its DN. Idempotent: a
+   * group of that name already there is returned, not an error.
+   */
+  createGroup(name: string, ouDn: string): Promise<string>;
   /** Deletes a leaf entry (an account, a name reservation); one already gone is not an error. */
   deleteEntry(dn: string): Promise<void>;
   /** Every user account under the base DN (paged), for reconciliation. */

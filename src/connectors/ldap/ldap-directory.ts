@@ -60,6 +60,8 @@ const RESERVED_UNTIL = /reserved until (\d{4}-\d{2}-\d{2})/;
 // userAccountControl bits (MS-ADTS 2.2.16).
 const UF_ACCOUNTDISABLE = 0x2;
 const UF_NORMAL_ACCOUNT = 0x200;
+/** groupType: a global security group (AD's default for role groups). */
+const GROUP_TYPE_GLOBAL_SECURITY = '-2147483646';
 
 const ACCOUNT_ATTRIBUTES = [
   'employeeID',
@@ -431,6 +433,36 @@ export function createLdapDirectory(
         },
         true,
       );
+    },
+
+    async createGroup(name: string, ouDn: string) {
+      requireValue(name, 'group name');
+      const dn = childDn('CN', name, ouDn);
+      return op('createGroup', async (c) => {
+        try {
+          await c.add(dn, [
+            new Attribute({ type: 'objectClass', values: ['top', 'group'] }),
+            new Attribute({ type: 'sAMAccountName', values: [name] }),
+            new Attribute({ type: 'groupType', values: [GROUP_TYPE_GLOBAL_SECURITY] }),
+            new Attribute({ type: 'description', values: ['Tunnus: made from a policy group template'] }),
+          ]);
+          log.info({ op: 'createGroup' }, 'group created');
+          return dn;
+        } catch (err) {
+          // Another worker created it first (same DN), or it exists elsewhere under the same
+          // sAMAccountName (AD answers a constraint violation): either way, use that group.
+          const code = ldapResultCode(err);
+          if (code !== LdapCode.entryAlreadyExists && code !== LdapCode.constraintViolation) throw err;
+          const { searchEntries } = await c.search(config.baseDn, {
+            scope: 'sub',
+            filter: new AndFilter({ filters: [eq('objectClass', 'group'), eq('sAMAccountName', name)] }),
+            attributes: ['1.1'],
+            sizeLimit: 2,
+          });
+          if (!searchEntries[0]) throw err;
+          return searchEntries[0].dn;
+        }
+      });
     },
 
     async deleteEntry(dn: string) {
