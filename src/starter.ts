@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { connectClient, deliverRecord, licenceReport, personState } from './client';
 import { approveCommand } from './cli/approve';
-import { hrImportCommand } from './cli/import';
+import { educationImportCommand, hrImportCommand } from './cli/import';
 import { parseEnv } from './config';
 import { describeErrors, parseHrRecord } from './domain/record';
 import { CLEANUP_USAGE } from './cli/cleanup';
@@ -16,6 +16,8 @@ const USAGE = `usage:
   tunnus hire <record.json> [--wait]       deliver one HR record (JSON, camelCase fields)
   tunnus hr import <file.csv> [--accept-valid-rows] [--detach]
                                            import an HR CSV snapshot: only changed persons, with progress
+  tunnus education import <file.csv> [--accept-valid-rows] [--detach]
+                                           the same for the education snapshot (pupils, teaching staff)
   tunnus approve <workflowId> [--by <name>] approve a run the mass-change guard stopped
   tunnus person show <employeeId> [--json] the person's state as Tunnus knows it
   tunnus licences [--json]                 seats, used, free and people waiting, per managed SKU
@@ -39,6 +41,7 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
   if (argv[0] === 'runs') return (await import('./cli/runs')).runsCommand(argv.slice(1), out);
   if (argv[0] === 'cleanup') return (await import('./cli/cleanup')).cleanupCommand(argv.slice(1), out);
   if (argv[0] === 'hr' && argv[1] === 'import') return hrImportCommand(argv.slice(2), out);
+  if (argv[0] === 'education' && argv[1] === 'import') return educationImportCommand(argv.slice(2), out);
   if (argv[0] === 'approve') return approveCommand(argv.slice(1), out);
   const { positionals, values } = parseArgs({
     args: argv,

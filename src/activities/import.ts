@@ -3,6 +3,8 @@ import type { Client } from '@temporalio/client';
 import { deliverRecord, inBatches } from '../client';
 import { helsinkiDate } from '../domain/dates';
 import type { Policy } from '../domain/policy';
+import type { EducationRecord } from '../domain/education';
+import { identityIdOf, indexKeyOf, type SourceRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
 import type { RecordStore, StagedRow } from '../store/import-staging';
 import { isTransientStoreError } from '../store/postgres-index';
@@ -78,7 +80,7 @@ const CHUNK = 200;
 const IN_FLIGHT = 16;
 const PAGE = 5000;
 
-export interface ClassifiedRow extends StagedRow {
+export interface ClassifiedRow extends StagedRow<SourceRecord> {
   fingerprint: string;
   known: boolean;
 }
@@ -92,17 +94,21 @@ export interface Classified {
   disables: number;
 }
 
-/** The diff of some rows against the index: one getMany per call. Also used by the benchmark. */
+/**
+ * The diff of some rows against the index: one getMany per call. Also used by the benchmark.
+ * Rows are keyed by indexKeyOf (the identity id; a teacher's education row has its own key).
+ */
 export async function classifyRows(
-  rows: readonly StagedRow[],
+  rows: readonly StagedRow<SourceRecord>[],
   index: RecordIndex,
   today: string,
+  source: Source = 'hr',
 ): Promise<Classified> {
-  const known = await index.getMany(rows.map((r) => r.record.employeeId));
+  const known = await index.getMany(rows.map((r) => indexKeyOf(source, r.record)));
   const out: Classified = { changed: [], unchanged: 0, new: 0, disables: 0 };
   for (const row of rows) {
     const fingerprint = indexFingerprint(row.record);
-    const entry = known.get(row.record.employeeId);
+    const entry = known.get(indexKeyOf(source, row.record));
     if (entry?.fingerprint === fingerprint) {
       out.unchanged++;
       continue;
@@ -117,7 +123,7 @@ export async function classifyRows(
 }
 
 /** The end date (last working day) is before today: the person would be disabled now. */
-export const isPastEnd = (record: HrRecord, today: string) =>
+export const isPastEnd = (record: { endDate?: string }, today: string) =>
   record.endDate !== undefined && record.endDate < today;
 
 export interface ImportActivityDeps {
@@ -127,6 +133,8 @@ export interface ImportActivityDeps {
   policy: Policy;
   /** Hands a record to the person workflow; the real one signals with start. */
   deliver?: (record: HrRecord, source: Source, taskQueue: string) => Promise<void>;
+  /** Hands an education record to its identity's person workflow; the real one signals with start. */
+  deliverEducation?: (record: EducationRecord, taskQueue: string) => Promise<void>;
   /** The clock, for "end date already past". */
   now?: () => Date;
 }
@@ -137,6 +145,8 @@ export const createImportActivities = ({
   policy,
   deliver = async (record, source, taskQueue) =>
     void (await deliverRecord(client, record, source, taskQueue)),
+  deliverEducation = async (record, taskQueue) =>
+    void (await deliverRecord(client, record, 'education', taskQueue)),
   now = () => new Date(),
 }: ImportActivityDeps) => ({
   /** Reads every staged row once: what would change, and how many people would be disabled now. */
@@ -159,13 +169,13 @@ export const createImportActivities = ({
       const ids = new Set<string>();
       for (let offset = 0; ; offset += PAGE) {
         const rows = await index.staged(ref.stagingId, offset, PAGE);
-        const c = await classifyRows(rows, index, today);
+        const c = await classifyRows(rows, index, today, ref.source);
         analysis.total += rows.length;
         analysis.unchanged += c.unchanged;
         analysis.new += c.new;
         analysis.changed += c.changed.length - c.new;
         analysis.disables += c.disables;
-        for (const r of rows) ids.add(r.record.employeeId);
+        for (const r of rows) ids.add(indexKeyOf(ref.source, r.record));
         ctx.heartbeat({ offset: offset + rows.length });
         if (rows.length < PAGE) break;
       }
@@ -204,13 +214,15 @@ export const createImportActivities = ({
       while (result.done < rows.length) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('import cancelled');
         const chunk = rows.slice(result.done, result.done + CHUNK);
-        const { changed, unchanged } = await classifyRows(chunk, index, today);
+        const { changed, unchanged } = await classifyRows(chunk, index, today, input.source);
         const written: IndexWrite[] = [];
         await inBatches(changed, IN_FLIGHT, async (row) => {
           try {
-            await deliver(row.record, input.source, taskQueue);
+            if (input.source === 'education')
+              await deliverEducation(row.record as EducationRecord, taskQueue);
+            else await deliver(row.record as HrRecord, input.source, taskQueue);
             written.push({
-              employeeId: row.record.employeeId,
+              employeeId: indexKeyOf(input.source, row.record),
               fingerprint: row.fingerprint,
               source: input.source,
             });
@@ -219,7 +231,7 @@ export const createImportActivities = ({
             result.failed++;
             if (result.failures.length < MAX_FAILURES_LISTED) {
               result.failures.push({
-                employeeId: row.record.employeeId,
+                employeeId: identityIdOf(input.source, row.record),
                 line: row.line,
                 message: err instanceof Error ? err.message : String(err),
               });

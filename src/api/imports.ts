@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { parseEducationCsv } from '../domain/education-csv';
 import { formatCsvErrors, parseHrCsv, type CsvFieldError } from '../domain/hr-csv';
+import type { SourceRecord } from '../domain/identity';
 import type { ImportStaging, StagedRow } from '../store/import-staging';
 import { importProgressQuery, importWorkflow, type ImportProgress } from '../workflows/import';
 import { SourceKey, TASK_QUEUE, type Source } from '../workflows/messages';
@@ -16,7 +18,8 @@ export type PreparedImport =
       ok: true;
       importId: string;
       source: Source;
-      rows: StagedRow[];
+      /** HrRecords for source hr, EducationRecords for source education. */
+      rows: StagedRow<SourceRecord>[];
       /** Errors in rows that were dropped (accept-valid-rows); empty otherwise. */
       errors: CsvFieldError[];
       rejectedRows: number;
@@ -39,13 +42,18 @@ export const importIdPattern = /^import-(hr|education)-[0-9a-f]{16}$/;
 
 /** Parses and validates an HR CSV snapshot for import. Pure. */
 export function prepareHrImport(text: string, acceptValidRows: boolean): PreparedImport {
-  const { records, errors } = parseHrCsv(text);
+  return prepareImport('hr', text, acceptValidRows);
+}
+
+/** Parses and validates a snapshot of either source for import (same rules for both). Pure. */
+export function prepareImport(source: Source, text: string, acceptValidRows: boolean): PreparedImport {
+  const { records, errors } = source === 'hr' ? parseHrCsv(text) : parseEducationCsv(text);
   if (errors.length > 0 && (!acceptValidRows || records.length === 0)) return { ok: false, errors };
   const rejectedLines = new Set(errors.map((e) => e.line));
   return {
     ok: true,
-    importId: importIdFor('hr', text, acceptValidRows),
-    source: 'hr',
+    importId: importIdFor(source, text, acceptValidRows),
+    source,
     rows: records,
     errors,
     // A header problem rejects the file, so every error here is on a data row.

@@ -5,26 +5,53 @@ import { parseEnv } from '../config';
 import {
   createTemporalImports,
   describeCsvErrors,
-  prepareHrImport,
+  prepareImport,
   type ImportRunner,
   type ImportStatus,
 } from '../api/imports';
 import { IntakeUnavailableError } from '../api/intake';
 import { openRecordIndex } from '../store/open';
 import type { ImportProgress } from '../workflows/import';
+import type { Source } from '../workflows/messages';
 
-// `tunnus hr import <file.csv> [--accept-valid-rows] [--detach]`: validate the whole file, start the
-// import workflow, follow it (a progress bar on a terminal, plain lines otherwise) and print the result.
+// `tunnus hr import <file.csv> [--accept-valid-rows] [--detach]` (and `tunnus education import`, the
+// same for the education snapshot): validate the whole file, start the import workflow, follow it
+// (a progress bar on a terminal, plain lines otherwise) and print the result.
 
-export const IMPORT_USAGE = `usage: tunnus hr import <file.csv> [--accept-valid-rows] [--detach]
+const usageOf = (
+  source: Source,
+) => `usage: tunnus ${source} import <file.csv> [--accept-valid-rows] [--detach]
   --accept-valid-rows   import the valid rows of a file with errors (bad rows are listed, left out)
   --detach              start the import and print its id without following it`;
+
+export const IMPORT_USAGE = usageOf('hr');
+export const EDUCATION_IMPORT_USAGE = usageOf('education');
 
 export async function hrImportCommand(
   argv: string[],
   out: NodeJS.WritableStream = process.stdout,
   env: NodeJS.ProcessEnv = process.env,
   pollMs = 500,
+): Promise<number> {
+  return importCommand('hr', argv, out, env, pollMs);
+}
+
+/** `tunnus education import`: pupils and teaching staff (DESIGN.md "Education record"). */
+export async function educationImportCommand(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+  pollMs = 500,
+): Promise<number> {
+  return importCommand('education', argv, out, env, pollMs);
+}
+
+async function importCommand(
+  source: Source,
+  argv: string[],
+  out: NodeJS.WritableStream,
+  env: NodeJS.ProcessEnv,
+  pollMs: number,
 ): Promise<number> {
   const print = (s: string) => out.write(`${s}\n`);
   const { positionals, values } = parseArgs({
@@ -34,7 +61,7 @@ export async function hrImportCommand(
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) {
-    print(IMPORT_USAGE);
+    print(usageOf(source));
     return 2;
   }
   const accept = values['accept-valid-rows'] === true;
@@ -46,7 +73,7 @@ export async function hrImportCommand(
     return 2;
   }
 
-  const prepared = prepareHrImport(text, accept);
+  const prepared = prepareImport(source, text, accept);
   if (!prepared.ok) {
     print(describeCsvErrors(prepared.errors));
     print(

@@ -1,3 +1,4 @@
+import type { SourceRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
 import type { RecordIndex } from './record-index';
 
@@ -11,10 +12,11 @@ import type { RecordIndex } from './record-index';
 // deleted when the import ends (the workflow drops them in a `finally`); while it runs they hold the
 // same records HR sent, so the database deserves the same protection as Temporal's.
 
-export interface StagedRow {
+/** A validated row; an HR import stages HrRecords, an education import EducationRecords. */
+export interface StagedRow<R extends SourceRecord = HrRecord> {
   /** Line of the row in the file, for reports. */
   line: number;
-  record: HrRecord;
+  record: R;
 }
 
 export interface ImportStaging {
@@ -22,7 +24,7 @@ export interface ImportStaging {
    * Stores an import's rows in file order. Idempotent: staging the same import id again (a retry,
    * or the same file uploaded twice — ids are content hashes) keeps one copy.
    */
-  stage(importId: string, rows: readonly StagedRow[]): Promise<void>;
+  stage(importId: string, rows: readonly StagedRow<SourceRecord>[]): Promise<void>;
   /** Rows `offset … offset + limit - 1` (0-based, file order) of the import. */
   staged(importId: string, offset: number, limit: number): Promise<StagedRow[]>;
   stagedCount(importId: string): Promise<number>;

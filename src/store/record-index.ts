@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { recordFingerprint } from '../domain/fingerprint';
-import type { HrRecord } from '../domain/record';
+import type { SourceRecord } from '../domain/identity';
 import type { Source } from '../workflows/messages';
 
 // The record index: the last accepted record's hash per identity, kept durably outside Temporal so
@@ -49,6 +49,6 @@ export interface RecordIndex {
  * JSON). Hashing keeps personal data out of the index file and the rows a fixed small size.
  * The person workflow's activities use the same function when they keep the index in step.
  */
-export function indexFingerprint(record: HrRecord): string {
+export function indexFingerprint(record: SourceRecord): string {
   return createHash('sha256').update(recordFingerprint(record)).digest('base64url');
 }

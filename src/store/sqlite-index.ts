@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Source } from '../workflows/messages';
+import type { SourceRecord } from '../domain/identity';
 import type { RecordStore, StagedRow } from './import-staging';
 import type { IndexEntry, IndexWrite } from './record-index';
 
@@ -74,7 +75,7 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
   const stageOne = db.prepare<[string, number, number, string]>(
     'INSERT OR IGNORE INTO import_staging (import_id, seq, line, record) VALUES (?, ?, ?, ?)',
   );
-  const stageAll = db.transaction((importId: string, rows: readonly StagedRow[]) => {
+  const stageAll = db.transaction((importId: string, rows: readonly StagedRow<SourceRecord>[]) => {
     rows.forEach((r, seq) => stageOne.run(importId, seq, r.line, JSON.stringify(r.record)));
   });
   const stagedPage = db.prepare<[string, number, number], { line: number; record: string }>(

@@ -199,10 +199,26 @@ describe('POST/GET /api/v1/imports', () => {
     assert.equal((await post(csvOf(1), 'source=education', tokens.hr)).statusCode, 403);
   });
 
-  it('education with education:write: 501 until the education format exists', async () => {
-    const res = await post(csvOf(1), 'source=education', tokens.edu);
-    assert.equal(res.statusCode, 501);
-    assert.match(res.json<{ message: string }>().message, /education/);
+  it('education with education:write: an education CSV starts an import; an HR-shaped one is 400', async () => {
+    const edu =
+      'student_id;hr_employee_id;first_names;calling_name;last_name;school_code;class;start_date;end_date\n' +
+      '100234;;Ella Sofia;;Öhman;K01;;2030-08-12;\n' +
+      ';E100001;Anna-Maija;;Ääpälä;K01;;2030-08-12;\n';
+    const bad = await post(edu, 'source=education', tokens.edu);
+    assert.equal(bad.statusCode, 400, 'the pupil row has no class (a teacher needs none)');
+    assert.deepEqual(bad.json<{ errors: unknown[] }>().errors, [
+      { line: 2, field: 'class', message: 'is required for a pupil' },
+    ]);
+    const fixed = await post(edu.replace('Öhman;K01;;', 'Öhman;K01;7A;'), 'source=education', tokens.edu);
+    assert.equal(fixed.statusCode, 202);
+    assert.equal(fixed.json<{ rows: number }>().rows, 2);
+    assert.match(fixed.json<{ importId: string }>().importId, /^import-education-[0-9a-f]{16}$/);
+    const hrShaped = await post(csvOf(1), 'source=education', tokens.edu);
+    assert.equal(hrShaped.statusCode, 400);
+    assert.ok(
+      hrShaped.json<{ errors: { field: string }[] }>().errors.some((e) => e.field === 'school_code'),
+      'names the missing education column',
+    );
   });
 
   it('an unknown or missing source is 400 naming the field', async () => {

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Scope } from '../auth';
-import { importIdPattern, prepareHrImport, type ImportRunner } from '../imports';
+import { importIdPattern, prepareImport, type ImportRunner } from '../imports';
 import { errorSchema } from '../schemas';
 
 // Snapshot imports over HTTP: the CSV is the body; validation is complete before anything starts.
@@ -142,22 +142,13 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (
           403: errorSchema,
           413: errorSchema,
           415: errorSchema,
-          501: errorSchema.describe('this source cannot be imported yet'),
           503: errorSchema,
         },
       },
     },
     async (request, reply) => {
       const { source, acceptValidRows } = request.query;
-      // The import pipeline stages and delivers HR records; education records (their own parser
-      // and record shape) are not wired into it yet.
-      if (source === 'education') {
-        return reply.code(501).send({
-          error: 'not_implemented',
-          message: 'education snapshots cannot be imported through this endpoint yet',
-        });
-      }
-      const prepared = prepareHrImport(request.body, acceptValidRows);
+      const prepared = prepareImport(source, request.body, acceptValidRows);
       if (!prepared.ok) {
         return reply.code(400).send({
           error: 'invalid_csv' as const,
