@@ -169,7 +169,10 @@ describe('tunnus runs against Temporal visibility', () => {
   it('a bad option is a usage error naming it, and nothing is queried', async () => {
     const stage = await runs(['--stage', 'retiree']);
     assert.equal(stage.code, 2);
-    assert.match(stage.text, /--stage must be one of joiner, mover, rehire, leaver, delete, cleanup, import, person/);
+    assert.match(
+      stage.text,
+      /--stage must be one of joiner, mover, rehire, leaver, delete, cleanup, import, person/,
+    );
     const since = await runs(['--since', 'last week']);
     assert.equal(since.code, 2);
     assert.match(since.text, /--since: "last week" is not a duration/);
