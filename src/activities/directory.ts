@@ -85,6 +85,26 @@ export const createDirectoryActivities = (
     return dn;
   }
 
+  // Joiners in this worker that share a name (80 pupils called Matti Virtanen in one import) take
+  // their names one at a time: otherwise all of them pick the same smallest free name, one wins
+  // and the rest lose the race to AD over and over (each round costs every loser a retry). AD's
+  // own uniqueness check still settles races with other workers.
+  const nameQueues = new Map<string, Promise<void>>();
+  async function oneNameAtATime<T>(base: string, body: () => Promise<T>): Promise<T> {
+    const key = base.toLowerCase();
+    const previous = nameQueues.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const queued = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+    nameQueues.set(key, queued);
+    await previous;
+    try {
+      return await body();
+    } finally {
+      release();
+      if (nameQueues.get(key) === queued) nameQueues.delete(key);
+    }
+  }
+
   async function requireAccount(employeeId: string): Promise<DirectoryAccount> {
     const account = await dir.findByEmployeeId(employeeId);
     if (!account) {
@@ -147,48 +167,51 @@ export const createDirectoryActivities = (
 
     /** Creates the account (disabled, with a one-time password) unless it exists. */
     async ensureAccount(cmd: EnsureAccount): Promise<AccountRef> {
-      return guard(async () => {
-        for (let attempt = 1; ; attempt++) {
-          const existing = await dir.findByEmployeeId(cmd.employeeId);
-          if (existing) return refOf(existing, false);
-          const chosen = await allocateFreeName(dir, baseLocalPart(cmd.name), naming, cmd.employeeId);
-          try {
-            const account = await dir.createAccount({
-              employeeId: cmd.employeeId,
-              ou: cmd.ouDn,
-              cn: chosen.cn,
-              sAMAccountName: chosen.sAMAccountName,
-              userPrincipalName: chosen.userPrincipalName,
-              mail: chosen.mail,
-              attributes: cmd.attributes,
-              password: generatePassword(),
-            });
-            return refOf(account, true);
-          } catch (err) {
-            // Another joiner took the name between our check and our write: AD refused it. Look again.
-            const lostRace =
-              err instanceof DirectoryError && (err.kind === 'alreadyExists' || err.kind === 'constraint');
-            if (lostRace && attempt < CREATE_RACE_LIMIT) continue;
-            if (lostRace) {
-              // Many joiners with the same name at once: back off and let Temporal retry later,
-              // never fail the joiner for it.
-              throw ApplicationFailure.create({
-                type: ErrorType.NameRaceLost,
-                message: `lost the race for a free account name ${CREATE_RACE_LIMIT} times in a row`,
-                cause: err,
+      const base = baseLocalPart(cmd.name);
+      return guard(() =>
+        oneNameAtATime(base, async () => {
+          for (let attempt = 1; ; attempt++) {
+            const existing = await dir.findByEmployeeId(cmd.employeeId);
+            if (existing) return refOf(existing, false);
+            const chosen = await allocateFreeName(dir, base, naming, cmd.employeeId);
+            try {
+              const account = await dir.createAccount({
+                employeeId: cmd.employeeId,
+                ou: cmd.ouDn,
+                cn: chosen.cn,
+                sAMAccountName: chosen.sAMAccountName,
+                userPrincipalName: chosen.userPrincipalName,
+                mail: chosen.mail,
+                attributes: cmd.attributes,
+                password: generatePassword(),
               });
+              return refOf(account, true);
+            } catch (err) {
+              // Another joiner took the name between our check and our write: AD refused it. Look again.
+              const lostRace =
+                err instanceof DirectoryError && (err.kind === 'alreadyExists' || err.kind === 'constraint');
+              if (lostRace && attempt < CREATE_RACE_LIMIT) continue;
+              if (lostRace) {
+                // Many joiners with the same name at once: back off and let Temporal retry later,
+                // never fail the joiner for it.
+                throw ApplicationFailure.create({
+                  type: ErrorType.NameRaceLost,
+                  message: `lost the race for a free account name ${CREATE_RACE_LIMIT} times in a row`,
+                  cause: err,
+                });
+              }
+              if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
+                throw ApplicationFailure.create({
+                  type: ErrorType.PolicyTargetMissing,
+                  message: 'the OU named by the policy does not exist in the directory',
+                  nonRetryable: true,
+                });
+              }
+              throw err;
             }
-            if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
-              throw ApplicationFailure.create({
-                type: ErrorType.PolicyTargetMissing,
-                message: 'the OU named by the policy does not exist in the directory',
-                nonRetryable: true,
-              });
-            }
-            throw err;
           }
-        }
-      });
+        }),
+      );
     },
 
     async moveAccount(cmd: { employeeId: string; toOuDn: string }): Promise<void> {
