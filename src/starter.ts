@@ -24,7 +24,7 @@ const USAGE = `usage:
   tunnus explain <employeeId> [--json]     each group, licence and OU with the rule granting it
   tunnus runs [--stage joiner|mover|leaver|cleanup|import] [--since 7d] [--employee <id>] [--json]
                                            runs as Temporal visibility lists them
-${CLEANUP_USAGE}  tunnus plan --record <file.json> | --hr <file.csv> | --policy <new-policy.yaml>
+${CLEANUP_USAGE}  tunnus plan --record <file.json> | --hr <file.csv> | --education <file.csv> | --policy <new.yaml>
               [--json] [--all] [--save <plan.json>] [--concurrency N]
                                            what Tunnus would do, without writing anything
   tunnus plan apply <plan.json> [--policy-deployed]

@@ -6,6 +6,8 @@ import type { Client } from '@temporalio/client';
 import { connectClient, deliverRecord, inBatches, personState } from '../client';
 import { parseEnv, type Env } from '../config';
 import { createLdapDirectory } from '../connectors/ldap/ldap-directory';
+import type { EducationRecord } from '../domain/education';
+import { parseEducationCsv } from '../domain/education-csv';
 import { formatCsvErrors, parseHrCsv } from '../domain/hr-csv';
 import { parsePolicy, type Policy } from '../domain/policy';
 import { describeErrors, parseHrRecord, type HrRecord } from '../domain/record';
@@ -18,7 +20,7 @@ import {
 } from '../simulate/collect';
 import { formatSummary, formatTable } from '../simulate/format';
 import { changes, massChange, summarise, type PersonPlan, type PlanKind } from '../simulate/model';
-import { countManaged, managedRecords } from '../simulate/records';
+import { countManaged, managedRecords, mergeWithHeld } from '../simulate/records';
 import { findDrift, formatDrift, readSavedPlan, toSaved, writeSavedPlan } from '../simulate/saved';
 import { createCloudDirectory, createPhoneDirectoryFromEnv } from '../worker';
 import { personWorkflowId, replanSignal } from '../workflows/messages';
@@ -27,7 +29,7 @@ import { personWorkflowId, replanSignal } from '../workflows/messages';
 // directory, cloud and telephony state, without writing anything. `tunnus plan apply` applies a
 // saved plan only if the state it was computed on has not moved.
 
-export const PLAN_USAGE = `  tunnus plan --record <file.json> | --hr <file.csv> | --policy <new-policy.yaml>
+export const PLAN_USAGE = `  tunnus plan --record <file.json> | --hr <file.csv> | --education <file.csv> | --policy <new-policy.yaml>
               [--json] [--all] [--save <plan.json>] [--concurrency N]
                                            what Tunnus would do, without writing anything
   tunnus plan apply <plan.json> [--policy-deployed]
@@ -69,12 +71,6 @@ export async function runPlan(
     );
     return 2;
   }
-  if (values.education) {
-    print(
-      'tunnus plan --education is not yet supported (plan the HR snapshot with --hr; education snapshots come later)',
-    );
-    return 2;
-  }
   if (positionals[0] === 'apply') {
     if (!positionals[1]) {
       print(PLAN_USAGE);
@@ -82,7 +78,7 @@ export async function runPlan(
     }
     return withSession(processEnv, (s) => applySaved(s, positionals[1]!, !!values['policy-deployed'], print));
   }
-  const inputs = [values.record, values.hr, values.policy].filter((v) => v !== undefined);
+  const inputs = [values.record, values.hr, values.education, values.policy].filter((v) => v !== undefined);
   if (inputs.length !== 1 || positionals.length > 0) {
     print(`usage:\n${PLAN_USAGE}`);
     return 2;
@@ -92,6 +88,7 @@ export async function runPlan(
   let kind: PlanKind;
   let records: HrRecord[] | undefined;
   let newPolicy: { policy: Policy; text: string; file: string } | undefined;
+  let educationRows: EducationRecord[] | undefined;
   if (values.record) {
     kind = 'record';
     const parsed = parseHrRecord(readJson(values.record));
@@ -109,6 +106,15 @@ export async function runPlan(
       return 1;
     }
     records = rows.map((r) => r.record);
+  } else if (values.education) {
+    kind = 'education';
+    const { records: rows, errors } = parseEducationCsv(fs.readFileSync(values.education, 'utf8'));
+    if (errors.length > 0) {
+      print(formatCsvErrors(errors));
+      print(`${errors.length} error(s) in ${values.education}: nothing was planned`);
+      return 1;
+    }
+    educationRows = rows.map((r) => r.record);
   } else {
     kind = 'policy';
     const file = values.policy!;
@@ -119,7 +125,11 @@ export async function runPlan(
   return withSession(processEnv, async (s) => {
     const policy = newPolicy?.policy ?? s.policy;
     let withoutRecord: string[] = [];
-    if (!records) {
+    let waitingForHr: string[] = [];
+    if (educationRows) {
+      // Each row as its person's workflow would merge it with the HR record it holds.
+      ({ records, waitingForHr } = await mergeWithHeld(s.client, educationRows));
+    } else if (!records) {
       const managed = await managedRecords(s.client, s.env.TEMPORAL_TASK_QUEUE, { concurrency: 32 });
       records = managed.records;
       withoutRecord = managed.withoutRecord;
@@ -130,13 +140,23 @@ export async function runPlan(
     const managedCount = await countManaged(s.client, s.env.TEMPORAL_TASK_QUEUE);
     const summary = summarise(kind, persons, managedCount, massChangePercent(policy));
     if (values.json) {
-      print(JSON.stringify({ kind, asOf: asOf.toISOString(), summary, withoutRecord, persons }, null, 2));
+      print(
+        JSON.stringify(
+          { kind, asOf: asOf.toISOString(), summary, withoutRecord, waitingForHr, persons },
+          null,
+          2,
+        ),
+      );
     } else {
       print(formatTable(persons, { all: !!values.all }));
       print('');
       print(formatSummary(summary));
       if (withoutRecord.length > 0)
         print(`not planned       ${withoutRecord.length} person workflows hold no record yet`);
+      if (waitingForHr.length > 0)
+        print(
+          `not planned       ${waitingForHr.length} staff rows wait for their HR record (no run starts before it)`,
+        );
     }
     if (values.save) {
       const policyRef = newPolicy
@@ -151,6 +171,7 @@ export async function runPlan(
             taskQueue: s.env.TEMPORAL_TASK_QUEUE,
             policy: policyRef,
             records,
+            ...(educationRows ? { education: educationRows } : {}),
             summary,
           },
           persons,
@@ -239,6 +260,11 @@ async function applySaved(s: Session, file: string, policyDeployed: boolean, pri
     await inBatches(saved.records, 32, async (r) => {
       current.set(r.employeeId, (await personState(s.client, r.employeeId))?.record ?? null);
     });
+  } else if (saved.kind === 'education') {
+    // The rows merged again with the HR records held now: an HR change since is drift.
+    const merged = await mergeWithHeld(s.client, saved.education ?? []);
+    for (const r of saved.records) current.set(r.employeeId, null);
+    for (const r of merged.records) current.set(r.employeeId, r);
   } else {
     for (const r of saved.records) current.set(r.employeeId, r);
   }
@@ -264,15 +290,19 @@ async function applySaved(s: Session, file: string, policyDeployed: boolean, pri
       print(
         `the plan would disable ${guard.disables} and delete ${guard.deletes} of ${guard.managed} managed identities ` +
           `(${guard.percent} %, threshold ${guard.thresholdPercent} %): nothing applied; import the snapshot with ` +
-          '`tunnus hr import`, which stops for approval',
+          (saved.kind === 'education' ? '`tunnus education import`' : '`tunnus hr import`') +
+          ', which stops for approval',
       );
       return 1;
     }
-    const total = saved.records.length;
-    await inBatches(saved.records, 32, async (record) => {
-      await deliverRecord(s.client, record, 'hr', s.env.TEMPORAL_TASK_QUEUE);
+    const deliveries: [HrRecord | EducationRecord, 'hr' | 'education'][] =
+      saved.kind === 'education'
+        ? (saved.education ?? []).map((r) => [r, 'education'])
+        : saved.records.map((r) => [r, 'hr']);
+    await inBatches(deliveries, 32, async ([record, source]) => {
+      await deliverRecord(s.client, record, source, s.env.TEMPORAL_TASK_QUEUE);
     });
-    print(`state unchanged for all ${total} persons; ${total} records delivered`);
+    print(`state unchanged for all ${fresh.length} persons; ${deliveries.length} records delivered`);
     return 0;
   }
 

@@ -11,7 +11,7 @@ import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import { managedAttributeKeys, type DirectoryAccount } from '../domain/account';
 import type { Plan } from '../domain/plan';
 import { planPhoneSync } from '../domain/phone';
-import { managedSkus, type Policy } from '../domain/policy';
+import { managedSkus, matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
 import {
   actionOf,
@@ -165,6 +165,8 @@ export function createPlanner(deps: PlanningDeps): Planner {
       const { added, removed } = groupChanges(plan.steps);
       const warnings: string[] = [];
       for (const g of added) {
+        // A school's or class's group is created by the run with its first member.
+        if (matchesGroupTemplate(policy, g)) continue;
         if (!(await checkGroup(g).catch(rethrowAs(id, 'read the directory')))) {
           warnings.push(
             `group ${g} does not exist in the directory: the run would fail (PolicyTargetMissing)`,

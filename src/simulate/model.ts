@@ -7,7 +7,7 @@ import { describeStep, type Step } from '../domain/steps';
 // user and telephony are what the run's ensure-activities would change, computed with the same
 // pure functions they use.
 
-export type PlanKind = 'record' | 'hr' | 'policy';
+export type PlanKind = 'record' | 'hr' | 'education' | 'policy';
 
 /** One word per kind of change, for the table and the counts. */
 export type Action = 'create' | 'move' | 'update' | 'groups' | 'enable' | 'disable' | 'delete';

@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { inBatches, personState } from '../client';
+import { educationIdentityId, type EducationRecord } from '../domain/education';
+import { mergeSources, sourcesOf, type IdentityRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
 import { SimulationError } from './collect';
 
@@ -64,10 +66,51 @@ export async function managedRecords(
   return { records: ids.filter((id) => records.has(id)).map((id) => records.get(id)!), withoutRecord };
 }
 
+export interface MergedEducation {
+  /** The records the runs would plan with: each row merged with the HR record its person holds. */
+  records: IdentityRecord[];
+  /** Identity ids of staff rows whose HR record has not arrived: no run starts for them yet. */
+  waitingForHr: string[];
+}
+
+/**
+ * What the runs would plan with after an education snapshot: each row merged (mergeSources, as
+ * the person workflow merges) with the HR record the person's workflow holds, if any.
+ */
+export async function mergeWithHeld(
+  client: Client,
+  rows: EducationRecord[],
+  options: { concurrency?: number; queryTimeoutMs?: number } = {},
+): Promise<MergedEducation> {
+  const merged = new Map<string, IdentityRecord>();
+  const waitingForHr: string[] = [];
+  const timeoutMs = options.queryTimeoutMs ?? 30_000;
+  await inBatches(rows, options.concurrency ?? 32, async (row) => {
+    const id = educationIdentityId(row);
+    let state;
+    try {
+      state = await withTimeout(personState(client, id), timeoutMs);
+    } catch (err) {
+      throw new SimulationError(`cannot read the records of person-${id}: ${(err as Error).message}`, id, {
+        cause: err,
+      });
+    }
+    // State carried from before the education source holds the HR record as `record` only.
+    const held =
+      state?.record && !state.records && sourcesOf(state.record).includes('hr') ? state.record : undefined;
+    const hr = state?.records?.hr ?? held;
+    const record = mergeSources({ ...(hr ? { hr } : {}), education: row });
+    if (record) merged.set(id, record);
+    else waitingForHr.push(id);
+  });
+  const ids = rows.map(educationIdentityId).filter((id) => merged.has(id));
+  return { records: ids.map((id) => merged.get(id)!), waitingForHr: waitingForHr.sort() };
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

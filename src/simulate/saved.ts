@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { recordFingerprint } from '../domain/fingerprint';
+import type { EducationRecord } from '../domain/education';
 import type { HrRecord } from '../domain/record';
 import { changes, type ObservedState, type PersonPlan, type PlanKind, type PlanSummary } from './model';
 
@@ -29,13 +30,15 @@ export interface SavedPlan {
   policy: { sha256: string; file: string; text?: string };
   /** The records planned (the snapshot, the one record, or the managed persons' current records). */
   records: HrRecord[];
+  /** An education plan's rows, delivered as they are when the plan is applied. */
+  education?: EducationRecord[];
   persons: SavedPerson[];
   summary: PlanSummary;
 }
 
 const savedSchema = z.object({
   format: z.literal(SAVED_PLAN_FORMAT),
-  kind: z.enum(['record', 'hr', 'policy']),
+  kind: z.enum(['record', 'hr', 'education', 'policy']),
   createdAt: z.string(),
   asOf: z.string(),
   taskQueue: z.string(),
@@ -45,6 +48,7 @@ const savedSchema = z.object({
   records: z.array(
     z.custom<HrRecord>((v) => typeof (v as { employeeId?: unknown })?.employeeId === 'string'),
   ),
+  education: z.array(z.custom<EducationRecord>((v) => typeof v === 'object' && v !== null)).optional(),
   persons: z.array(
     z.object({
       employeeId: z.string(),

@@ -366,10 +366,50 @@ describe('tunnus plan against Samba AD, the simulators and the dev server', () =
     assert.equal(ok.persons.length, 1, 'plans again once AD is back');
   });
 
-  it('education snapshots and the cleanup are refused with a clear message', async () => {
-    const edu = await tunnus('plan', '--education', tmpFile('edu.csv', 'student_id\n'));
-    assert.equal(edu.code, 2);
-    assert.match(edu.out, /--education is not yet supported/);
+  it('an education snapshot plans pupils and teachers as the runs merge them, and applying it changes exactly that', async () => {
+    const school = `K${runId.slice(-6)}`;
+    const teacher = person({
+      employeeId: nextId('T'),
+      jobCode: 'OP01',
+      orgUnit: 'KASV-210',
+      jobTitle: 'Opettaja',
+    });
+    await deliverAll([teacher]);
+    await settled(teacher.employeeId, 1);
+    const studentId = `P${runId}${++seq}`;
+    const csv = tmpFile(
+      'education.csv',
+      [
+        'student_id;hr_employee_id;first_names;last_name;school_code;class;start_date',
+        `${studentId};;Oona;Oppilas${nameTag};${school};3A;${today()}`,
+        `;${teacher.employeeId};Aino;Suunnitelma${nameTag};${school};;${today()}`,
+      ].join('\n'),
+    );
+    const planFile = path.join(tmp, 'education-plan.json');
+    const plan = await planJson('--education', csv, '--save', planFile);
+    const byId = new Map(plan.persons.map((p) => [p.employeeId, p]));
+    const pupil = byId.get(`S-${studentId}`);
+    assert.deepEqual(pupil?.steps, [
+      'create AD account (disabled)',
+      `add to Class-${school}-3A, Pupils-${school}`,
+      'enable account',
+    ]);
+    assert.deepEqual(pupil?.warnings, [], 'school and class groups are made by the run, not missing');
+    assert.deepEqual(byId.get(teacher.employeeId)?.steps, [`add to Teachers-${school}`]);
+    assert.equal(await stack.directory.findByEmployeeId(`S-${studentId}`), null, 'nothing written');
+
+    const applied = await tunnus('plan', 'apply', planFile);
+    assert.equal(applied.code, 0, applied.out);
+    assert.match(applied.out, /2 records delivered/);
+    await settled(`S-${studentId}`, 1);
+    await settled(teacher.employeeId, 2);
+    assert.deepEqual((await lastResult(`S-${studentId}`)).applied, pupil?.steps);
+    assert.deepEqual((await lastResult(teacher.employeeId)).applied, [`add to Teachers-${school}`]);
+    const again = await planJson('--education', csv);
+    assert.equal(again.summary.changing, 0, 're-plan is empty');
+  });
+
+  it('the cleanup is refused with a clear message', async () => {
     const cleanup = await tunnus('plan', '--cleanup');
     assert.equal(cleanup.code, 2);
     assert.match(cleanup.out, /--cleanup is not yet available/);
