@@ -156,6 +156,9 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
         const licences: Record<string, number> = {};
         const count = (kind: FindingKind) => (done[kind] = (done[kind] ?? 0) + 1);
         const managed = new Set(managedSkus(policy));
+        // Read once per batch, not once per finding: the SKU list and group DNs do not change here.
+        let tenantSkus: Awaited<ReturnType<CloudDirectory['listSubscribedSkus']>> | undefined;
+        const groupDns = new Map<string, string | null>();
         for (const [i, f] of cmd.findings.entries()) {
           switch (f.kind) {
             case 'pastRetention':
@@ -168,7 +171,7 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
             case 'licenceOnLeaver': {
               const user = await cloud.getUser(f.userId);
               if (!user) break;
-              const skus = await cloud.listSubscribedSkus();
+              const skus = (tenantSkus ??= await cloud.listSubscribedSkus());
               const remove = user.assignedLicenses
                 .map((l) => skus.find((s) => s.skuId === l.skuId))
                 .filter((s) => s !== undefined && managed.has(s.skuPartNumber));
@@ -188,7 +191,8 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
               count(f.kind);
               break;
             case 'ungrantedMember': {
-              const groupDn = await dir.findGroup(f.group);
+              if (!groupDns.has(f.group)) groupDns.set(f.group, await dir.findGroup(f.group));
+              const groupDn = groupDns.get(f.group);
               if (groupDn) await dir.removeFromGroup(groupDn, f.dn);
               count(f.kind);
               break;

@@ -1,0 +1,954 @@
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import {
+  Client as TemporalClient,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { Attribute, Change, Client as LdapClient } from 'ldapts';
+import YAML from 'yaml';
+import { connectClient, inBatches } from '../src/client';
+import { startCleanup, waitForCleanup } from '../src/cli/cleanup';
+import { loadPolicy, parseEnv } from '../src/config';
+import { createLdapDirectory, type LdapDirectory } from '../src/connectors/ldap/ldap-directory';
+import type { CleanupReport } from '../src/domain/cleanup-report';
+import type { DirectoryAccount } from '../src/domain/account';
+import { addDays, helsinkiDate } from '../src/domain/dates';
+import { recordFingerprint } from '../src/domain/fingerprint';
+import { desiredAccount, scheduleFor } from '../src/domain/plan';
+import { entitlementsFor, parsePolicy, type Policy } from '../src/domain/policy';
+import type { HrRecord } from '../src/domain/record';
+import { createLogger } from '../src/logger';
+import {
+  EmployeeIdKey,
+  LifecycleStageKey,
+  OrgUnitKey,
+  personWorkflowId,
+  SourceKey,
+  stateQuery,
+  type LifecycleStage,
+  type PersonState,
+} from '../src/workflows/messages';
+import { personWorkflow } from '../src/workflows/person';
+import {
+  buildWorker,
+  connectTemporal,
+  createCloudDirectory,
+  createPhoneDirectoryFromEnv,
+  installRuntimeLogger,
+} from '../src/worker';
+
+// The leaver cleanup over 5,000 identities (issue 4): Samba AD + the Graph simulator + the real
+// worker (buildWorker, in a child process of this script so its RSS is its own) + the real
+// cleanupWorkflow, started the way `tunnus cleanup run --mode …` starts it.
+//
+//   TUNNUS_STATE_DIR=$PWD/.state/bench-cleanup TUNNUS_DC_HOST=127.0.0.15 npx tsx bench/cleanup.ts
+//     [--people 5000] [--fresh] [--keep-running]
+//
+// Setup (timed apart, reused: the DC and the Temporal database stay in the state dir, so a second
+// run only re-plants what the last enforce run fixed):
+//   - AD: one account per identity in the OU the policy wants, through the LDAP connector's
+//     createAccount (8 connections), enabled, with the groups the policy grants (bulk modify);
+//   - Graph simulator (in-process state): a cloud user per identity with its role's licence;
+//   - Temporal: a `person-{id}` workflow per identity started with a pre-set PersonState
+//     (record, account, phase), so no joiner runs; first workflow tasks done by a setup worker;
+//   - the mess: 1 % orphan accounts (enabled, no identity), 0.5 % leavers whose cloud user still
+//     holds a licence, 0.5 % active people hand-added to ERP-Physician, 0.2 % leavers past
+//     retention (their delete run failed), 5 expired name reservations.
+// Measured, with a freshly started worker (cold workflow cache): a report-mode run, then an
+// enforce-mode run. Collect vs apply from the workflow history; LDAP calls per activity counted in
+// the worker (ldapts Client methods); Graph calls from the simulator's counters; worker RSS sampled.
+// The bench policy is config/policy.yaml with safety.massChangeThresholdPercent raised to 50, so
+// the guard does not stop the enforce run (the planted mess is 1.2 % anyway, under the default 5).
+
+const repoRoot = path.resolve(__dirname, '..');
+// sandbox/paths.ts and sandbox/samba.ts read these at import: set them before importing those.
+process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'bench-cleanup');
+process.env.TUNNUS_DC_HOST ??= '127.0.0.15';
+const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
+const TEMPORAL_PORT = 27550;
+const TASK_QUEUE = 'bench-cleanup';
+const WORKER_FLAG = '--cleanup-bench-worker';
+
+const log = (s: string) => process.stderr.write(`[bench-cleanup] ${s}\n`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const secs = (ms: number) => Number((ms / 1000).toFixed(1));
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+// ---- the worker child: buildWorker with an LDAP call counter keyed by activity type ----
+
+type Counts = Record<string, number>;
+const ldapCalls: Counts = {};
+
+function installLdapCounter(): void {
+  const proto = LdapClient.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ['search', 'add', 'modify', 'del', 'modifyDN', 'bind']) {
+    const original = proto[name]!;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      let activity = 'outside activities';
+      try {
+        activity = Context.current().info.activityType;
+      } catch {
+        // not inside an activity
+      }
+      const key = `${activity} ${name}`;
+      ldapCalls[key] = (ldapCalls[key] ?? 0) + 1;
+      return original.apply(this, args);
+    };
+  }
+}
+
+async function workerChild(): Promise<void> {
+  const env = parseEnv();
+  const logger = createLogger(env.LOG_LEVEL);
+  installRuntimeLogger(logger);
+  installLdapCounter();
+  // --max-cached-workflows: buildWorker has no such option, so the bench passes it to Worker.create.
+  const maxCached = process.env.BENCH_MAX_CACHED_WORKFLOWS;
+  if (maxCached) {
+    const create = Worker.create.bind(Worker);
+    Worker.create = (options) => create({ ...options, maxCachedWorkflows: Number(maxCached) });
+  }
+  const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
+  const directory = createLdapDirectory(
+    {
+      url: env.LDAP_URL,
+      bindDn: env.LDAP_BIND_DN,
+      bindPassword: env.LDAP_BIND_PASSWORD!,
+      baseDn: env.LDAP_BASE_DN,
+      timeoutMs: env.LDAP_TIMEOUT_MS,
+      ...(env.LDAP_CA_CERT ? { caCertPath: env.LDAP_CA_CERT } : {}),
+    },
+    logger,
+  );
+  const cloud = createCloudDirectory(env);
+  const phone = createPhoneDirectoryFromEnv(env);
+  const connection = await connectTemporal(env);
+  const client = await connectClient(env);
+  const worker = await buildWorker({
+    connection,
+    client,
+    cloud,
+    phone,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    directory,
+    policy,
+    baseDn: env.LDAP_BASE_DN,
+  });
+  process.on('message', (m: { type: string }) => {
+    if (m.type === 'counters') process.send?.({ type: 'counters', ldap: { ...ldapCalls } });
+    if (m.type === 'stop') worker.shutdown();
+  });
+  await worker.run();
+  await phone.close();
+  await directory.close();
+  await client.connection.close();
+  await connection.close();
+  process.disconnect?.();
+}
+
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  peakRss: number;
+  resetPeak(): void;
+  counters(): Promise<Counts>;
+  stop(): Promise<void>;
+}
+
+function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
+  const child = fork(__filename, [WORKER_FLAG], {
+    cwd: repoRoot,
+    env,
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(env.BENCH_WORKER_HEAP_MB ? [`--max-old-space-size=${env.BENCH_WORKER_HEAP_MB}`] : []),
+    ],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) process.stderr.write(`[worker] ${line}\n`);
+    });
+  }
+  const pid = child.pid!;
+  const w: WorkerProcess = {
+    child,
+    pid,
+    peakRss: 0,
+    resetPeak: () => (w.peakRss = procStatus(pid, 'VmRSS') ?? 0),
+    counters: () =>
+      new Promise((resolve) => {
+        const onMessage = (m: { type: string; ldap?: Counts }) => {
+          if (m.type !== 'counters') return;
+          child.off('message', onMessage);
+          resolve(m.ldap ?? {});
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'counters' });
+      }),
+    stop: async () => {
+      clearInterval(timer);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'stop' });
+      const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+  const timer = setInterval(() => {
+    const rss = procStatus(pid, 'VmRSS');
+    if (rss !== undefined && rss > w.peakRss) w.peakRss = rss;
+  }, 100);
+  child.once('exit', (code, signal) => {
+    clearInterval(timer);
+    if (code !== 0 && code !== null) log(`worker exited: code ${code}, signal ${signal}`);
+  });
+  return w;
+}
+
+async function waitForPoller(client: TemporalClient, worker: WorkerProcess): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (worker.child.exitCode !== null) throw new Error(`worker exited with ${worker.child.exitCode}`);
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: TASK_QUEUE },
+      taskQueueType: 1, // workflow
+    });
+    // The setup worker of an earlier phase may still be listed for a minute: wait for our own.
+    if ((res.pollers ?? []).some((p) => p.identity?.startsWith(`${worker.pid}@`))) return;
+    await sleep(250);
+  }
+  throw new Error('worker did not poll within 180 s');
+}
+
+// ---- /proc ----
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- the identities and the mess ----
+
+const FIRST = ['Aino', 'Eeva', 'Helmi', 'Venla', 'Matti', 'Juha', 'Mikko', 'Sari', 'Päivi', 'Timo'];
+const LAST = ['Korhonen', 'Virtanen', 'Mäkinen', 'Nieminen', 'Mäkelä', 'Hämäläinen', 'Laine', 'Koskinen'];
+const ROLES: { jobCode: string; orgUnit: string; jobTitle: string; share: number }[] = [
+  { jobCode: 'SH01', orgUnit: 'SOTE-110', jobTitle: 'Sairaanhoitaja', share: 8 },
+  { jobCode: 'LK01', orgUnit: 'SOTE-120', jobTitle: 'Lääkäri', share: 1 },
+  { jobCode: 'SO01', orgUnit: 'SOTE-140', jobTitle: 'Sosiaalityöntekijä', share: 1 },
+  { jobCode: 'OP01', orgUnit: 'KASV-210', jobTitle: 'Opettaja', share: 4 },
+  { jobCode: 'HS01', orgUnit: 'HALL-010', jobTitle: 'Toimistosihteeri', share: 6 },
+];
+const ROLE_CYCLE = ROLES.flatMap((r) => Array.from({ length: r.share }, () => r));
+const ascii = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[^A-Za-z.]/g, '')
+    .toLowerCase();
+
+type Kind = 'active' | 'licenceLeaver' | 'pastRetention' | 'orphan';
+
+interface Person {
+  employeeId: string;
+  kind: Kind;
+  record?: HrRecord;
+  sam: string;
+  ouDn: string;
+  enabled: boolean;
+  groups: string[];
+  /** Part number of the licence its cloud user holds; undefined: no cloud user licence. */
+  sku?: string;
+  cloudUser: boolean;
+  /** Active person hand-added to a managed group no rule grants them. */
+  handAdded?: string;
+}
+
+interface Mess {
+  orphans: number;
+  licenceLeavers: number;
+  pastRetention: number;
+  handAdded: number;
+  reservations: number;
+}
+
+function messFor(people: number): Mess {
+  const share = (p: number) => Math.max(1, Math.round((people * p) / 100));
+  return {
+    orphans: share(1),
+    licenceLeavers: share(0.5),
+    pastRetention: share(0.2),
+    handAdded: share(0.5),
+    reservations: 5,
+  };
+}
+
+function buildPeople(people: number, mess: Mess, policy: Policy, baseDn: string): Person[] {
+  const today = helsinkiDate(new Date());
+  const asOf = new Date();
+  const out: Person[] = [];
+  let handAdded = 0;
+  for (let i = 0; i < people; i++) {
+    const kind: Kind =
+      i < mess.pastRetention
+        ? 'pastRetention'
+        : i < mess.pastRetention + mess.licenceLeavers
+          ? 'licenceLeaver'
+          : 'active';
+    const role = ROLE_CYCLE[i % ROLE_CYCLE.length]!;
+    const first = FIRST[i % FIRST.length]!;
+    const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
+    const endDate =
+      kind === 'pastRetention'
+        ? addDays(today, -200)
+        : kind === 'licenceLeaver'
+          ? addDays(today, -30)
+          : undefined;
+    const record: HrRecord = {
+      employeeId: `CB${String(i).padStart(5, '0')}`,
+      firstNames: first,
+      lastName: last,
+      jobTitle: role.jobTitle,
+      jobCode: role.jobCode,
+      orgUnit: role.orgUnit,
+      employmentType: 'permanent',
+      startDate: '2020-01-01',
+      ...(endDate ? { endDate } : {}),
+    };
+    const want = desiredAccount(record, policy, { baseDn, asOf });
+    let extra: string | undefined;
+    if (kind === 'active' && role.jobCode === 'SH01' && handAdded < mess.handAdded) {
+      extra = 'ERP-Physician';
+      handAdded++;
+    }
+    out.push({
+      employeeId: record.employeeId,
+      kind,
+      record,
+      sam: `${ascii(`${first}.${last}`).slice(0, 14)}${i}`,
+      ouDn: want.ouDn,
+      enabled: kind === 'active',
+      groups: [...want.groups, ...(extra ? [extra] : [])],
+      ...(kind === 'pastRetention' ? {} : { sku: entitlementsFor(policy, record).licences[0]?.sku }),
+      cloudUser: true,
+      ...(extra ? { handAdded: extra } : {}),
+    });
+  }
+  for (let j = 0; j < mess.orphans; j++) {
+    out.push({
+      employeeId: `CBX${String(j).padStart(4, '0')}`,
+      kind: 'orphan',
+      sam: `ext.${ascii(LAST[j % LAST.length]!)}${j}`,
+      ouDn: `${policy.roles.find((r) => r.name === 'office')?.ou ?? policy.ous.default},${baseDn}`,
+      enabled: true,
+      groups: [],
+      cloudUser: false,
+    });
+  }
+  return out;
+}
+
+function personState(p: Person, policy: Policy): PersonState {
+  const record = p.record!;
+  const schedule = scheduleFor(record, policy);
+  const stage: LifecycleStage =
+    p.kind === 'active' ? 'active' : p.kind === 'licenceLeaver' ? 'left' : 'failed';
+  return {
+    employeeId: p.employeeId,
+    stage,
+    source: 'hr',
+    record,
+    fingerprint: recordFingerprint(record),
+    version: 1,
+    recordsReceived: 1,
+    duplicatesIgnored: 0,
+    account: {
+      employeeId: p.employeeId,
+      sAMAccountName: p.sam,
+      userPrincipalName: `${p.sam}@kerava.test`,
+      created: true,
+    },
+    phase: p.kind === 'active' ? 'active' : 'left',
+    schedule,
+    // Past retention: the delete run failed, so the person waits for ops (no timer re-runs it).
+    ...(p.kind === 'pastRetention' ? { failedDueAt: schedule.deleteAt! } : {}),
+    runs: [],
+    timeline: [],
+    runSeq: p.kind === 'active' ? 1 : 2,
+  };
+}
+
+// ---- setup ----
+
+interface Dc {
+  url: string;
+  baseDn: string;
+  bindDn: string;
+  bindPassword: string;
+  caCertPath: string;
+}
+
+const groupName = (dn: string) => /^CN=([^,]+)/i.exec(dn)?.[1] ?? dn;
+
+/** AD as the people want it: create the missing, re-enable, re-add members; returns what it did. */
+async function setupDirectory(dc: Dc, people: Person[]) {
+  const dirs: LdapDirectory[] = Array.from({ length: 8 }, () =>
+    createLdapDirectory({ ...dc, timeoutMs: 60_000 }),
+  );
+  const raw = new LdapClient({
+    url: dc.url,
+    timeout: 120_000,
+    connectTimeout: 10_000,
+    tlsOptions: { ca: [fs.readFileSync(dc.caCertPath)], minVersion: 'TLSv1.2' },
+  });
+  await raw.bind(dc.bindDn, dc.bindPassword);
+  const did = { created: 0, enabled: 0, disabled: 0, memberships: 0 };
+  try {
+    const existing = new Map<string, DirectoryAccount>();
+    for (const a of await dirs[0]!.listAccounts()) if (a.employeeId) existing.set(a.employeeId, a);
+    const dnOf = new Map<string, string>();
+    const groupsOf = new Map<string, Set<string>>();
+    let lane = 0;
+    let t = Date.now();
+    await inBatches(
+      people,
+      dirs.length,
+      async (p) => {
+        const dir = dirs[lane++ % dirs.length]!;
+        let account = existing.get(p.employeeId);
+        if (!account) {
+          const first = p.record?.firstNames ?? 'Ulkoinen';
+          const last = p.record?.lastName ?? 'Käyttäjä';
+          account = await dir.createAccount({
+            employeeId: p.employeeId,
+            ou: p.ouDn,
+            cn: p.sam,
+            sAMAccountName: p.sam,
+            userPrincipalName: `${p.sam}@kerava.test`,
+            mail: `${p.sam}@kerava.fi`,
+            attributes: {
+              givenName: first,
+              sn: last,
+              displayName: `${first} ${last}`,
+              title: p.record?.jobTitle ?? 'Konsultti',
+              department: p.record?.orgUnit ?? 'HALL-010',
+            },
+            password: `Bench-${p.employeeId}-Pw1!`,
+          });
+          did.created++;
+        }
+        if (account.enabled !== p.enabled) {
+          await dir.setEnabled(account.dn, p.enabled);
+          did[p.enabled ? 'enabled' : 'disabled']++;
+        }
+        dnOf.set(p.employeeId, account.dn);
+        groupsOf.set(p.employeeId, new Set(account.memberOf.map(groupName)));
+      },
+      (done) => {
+        if (Date.now() - t > 15_000) {
+          t = Date.now();
+          log(`AD accounts checked/created: ${done}/${people.length} (${did.created} created)`);
+        }
+      },
+    );
+    // Group members in bulk: one modify per 250 members per group (only those missing).
+    const missing = new Map<string, string[]>();
+    for (const p of people) {
+      const have = groupsOf.get(p.employeeId)!;
+      for (const g of p.groups)
+        if (!have.has(g)) missing.set(g, [...(missing.get(g) ?? []), dnOf.get(p.employeeId)!]);
+    }
+    for (const [group, dns] of missing) {
+      const groupDn = `CN=${group},OU=Groups,OU=Tunnus,${dc.baseDn}`;
+      for (let i = 0; i < dns.length; i += 250) {
+        await raw.modify(
+          groupDn,
+          new Change({
+            operation: 'add',
+            modification: new Attribute({ type: 'member', values: dns.slice(i, i + 250) }),
+          }),
+        );
+      }
+      did.memberships += dns.length;
+    }
+  } finally {
+    await raw.unbind().catch(() => undefined);
+    await Promise.all(dirs.map((d) => d.close()));
+  }
+  return did;
+}
+
+// ---- history: collect vs apply ----
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const eventMs = (e: HistoryEvent) =>
+  Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+
+interface RunTimings {
+  workflowMs: number;
+  collectQueueMs: number;
+  collectRunMs: number;
+  applyActivities: number;
+  applyRunMs: number;
+  /** First apply scheduled → last apply completed. */
+  applySpanMs: number;
+  events: number;
+  /** Attempts of the collect activity (a failed query fails the attempt and it starts over). */
+  collectAttempts: number;
+}
+
+async function runTimings(client: TemporalClient, workflowId: string): Promise<RunTimings> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const scheduled = new Map<string, { at: number; type: string }>();
+  const started = new Map<string, number>();
+  const t: RunTimings = {
+    workflowMs: events.length > 1 ? eventMs(events[events.length - 1]!) - eventMs(events[0]!) : 0,
+    collectQueueMs: 0,
+    collectRunMs: 0,
+    applyActivities: 0,
+    applyRunMs: 0,
+    applySpanMs: 0,
+    events: events.length,
+    collectAttempts: 0,
+  };
+  let applyFirst: number | undefined;
+  let applyLast: number | undefined;
+  for (const e of events) {
+    const at = eventMs(e);
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) {
+      const type = e.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
+      scheduled.set(id, { at, type });
+      if (type === 'applyCleanup') applyFirst ??= at;
+    }
+    if (e.activityTaskStartedEventAttributes) {
+      const s = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
+      if (s?.type === 'collectCleanup') {
+        t.collectQueueMs += at - s.at;
+        t.collectAttempts = Math.max(t.collectAttempts, e.activityTaskStartedEventAttributes.attempt ?? 1);
+      }
+      started.set(id, at);
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const s = scheduled.get(String(done.scheduledEventId));
+      const st = started.get(String(done.startedEventId));
+      if (s && st !== undefined) {
+        if (s.type === 'collectCleanup') t.collectRunMs += at - st;
+        if (s.type === 'applyCleanup') {
+          t.applyActivities++;
+          t.applyRunMs += at - st;
+          applyLast = at;
+        }
+      }
+    }
+  }
+  if (applyFirst !== undefined && applyLast !== undefined) t.applySpanMs = applyLast - applyFirst;
+  return t;
+}
+
+// ---- main ----
+
+function benchPolicyFile(): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(repoRoot, 'config', 'policy.yaml'), 'utf8')) as {
+    safety?: Record<string, unknown>;
+    cleanup?: Record<string, unknown>;
+  };
+  // The guard would stop a run that disables/deletes more than this share: not what is measured.
+  doc.safety = { ...doc.safety, massChangeThresholdPercent: 50 };
+  doc.cleanup = { ...doc.cleanup, mode: 'report' };
+  const file = path.join(stateDir, 'bench-policy.yaml');
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(file, YAML.stringify(doc));
+  parsePolicy(fs.readFileSync(file, 'utf8'));
+  return file;
+}
+
+interface Measured {
+  mode: 'report' | 'enforce';
+  wallMs: number;
+  timings: RunTimings;
+  report: CleanupReport;
+  peakRss: number;
+  ldap: Counts;
+  graph: { total: number; byRoute: Record<string, number> };
+  cpu: { worker: number; samba: number; temporal: number };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      people: { type: 'string', default: '5000' },
+      fresh: { type: 'boolean', default: false },
+      'keep-running': { type: 'boolean', default: false },
+      'max-cached-workflows': { type: 'string' },
+      'worker-heap-mb': { type: 'string' },
+    },
+  });
+  const rel = path.relative(path.join(repoRoot, '.state'), stateDir);
+  if (rel === '' || rel.startsWith('test') || rel.startsWith('..')) {
+    throw new Error(`TUNNUS_STATE_DIR ${stateDir} is not a bench state dir (.state/bench-cleanup)`);
+  }
+  const people = Number(values.people);
+  const benchStart = Date.now();
+  const { ensureSamba, stopSamba } = await import('../sandbox/samba');
+  const { ensureTemporalDevServer, stopTemporalDevServers } = await import('../sandbox/temporal');
+
+  const { startSimulators } = await import('../sandbox/simulators');
+
+  if (values.fresh) {
+    await stopSamba();
+    await stopTemporalDevServers();
+    fs.rmSync(path.join(stateDir, 'samba'), { recursive: true, force: true });
+    fs.rmSync(path.join(stateDir, 'temporal'), { recursive: true, force: true });
+  }
+  const policyFile = benchPolicyFile();
+  const policy = parsePolicy(fs.readFileSync(policyFile, 'utf8'));
+  const setup: Record<string, number> = {};
+  let t = Date.now();
+  const samba = await ensureSamba({ policyFile });
+  setup.sambaMs = Date.now() - t;
+  t = Date.now();
+  const dev = await ensureTemporalDevServer({ port: TEMPORAL_PORT, uiPort: TEMPORAL_PORT + 1000 });
+  setup.temporalMs = Date.now() - t;
+  log(`Samba ${samba.url} (${secs(setup.sambaMs)} s), Temporal ${dev.address} (${secs(setup.temporalMs)} s)`);
+  const sims = await startSimulators({
+    skus: ['SPE_E3', 'SPE_F1', 'M365EDU_A3_FACULTY'].map((sku) => ({
+      skuPartNumber: sku,
+      enabled: people * 2,
+    })),
+  });
+  const connection = await Connection.connect({ address: dev.address });
+  const client = new TemporalClient({ connection });
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: dev.address,
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    LDAP_URL: samba.url,
+    LDAP_BIND_DN: samba.bindDn,
+    LDAP_BIND_PASSWORD: samba.bindPassword,
+    LDAP_BASE_DN: samba.baseDn,
+    LDAP_CA_CERT: samba.caCertPath,
+    TUNNUS_POLICY_FILE: policyFile,
+    ...sims.env,
+    LOG_LEVEL: 'warn',
+  };
+  const maxCached = values['max-cached-workflows'];
+  if (maxCached) workerEnv.BENCH_MAX_CACHED_WORKFLOWS = maxCached;
+  const heapMb = values['worker-heap-mb'];
+  if (heapMb) workerEnv.BENCH_WORKER_HEAP_MB = heapMb;
+  let worker: WorkerProcess | undefined;
+  const runs: Measured[] = [];
+  const mess = messFor(people);
+  const all = buildPeople(people, mess, policy, samba.baseDn);
+  const identities = all.filter((p) => p.kind !== 'orphan');
+  let setupCounts: Record<string, number> = {};
+  try {
+    // ---- AD ----
+    t = Date.now();
+    const did = await setupDirectory(samba, all);
+    setup.directoryMs = Date.now() - t;
+    log(`AD ready in ${secs(setup.directoryMs)} s: ${JSON.stringify(did)}`);
+    const reservationDir = createLdapDirectory(samba);
+    for (let k = 0; k < mess.reservations; k++) {
+      await reservationDir.reserveNames({
+        name: `cb-expired-${k}`,
+        ouDn: `${policy.ous.retiredNames},${samba.baseDn}`,
+        addresses: [`cb-expired-${k}@kerava.fi`],
+        until: '2025-01-01',
+      });
+    }
+    await reservationDir.close();
+
+    // ---- cloud (simulator state, in-process) ----
+    t = Date.now();
+    const state = sims.graph.state;
+    const skuId = new Map(state.skus.map((s) => [s.skuPartNumber, s.skuId]));
+    for (const p of all) {
+      if (!p.cloudUser) continue;
+      const user = state.createUser(
+        {
+          accountEnabled: p.kind === 'active',
+          displayName: `${p.record!.firstNames} ${p.record!.lastName}`,
+          mailNickname: p.sam,
+          userPrincipalName: `${p.sam}@kerava.test`,
+          employeeId: p.employeeId,
+          usageLocation: 'FI',
+          passwordProfile: { password: 'Bench-Password-1!' },
+        },
+        { visibleAfterMs: 0 },
+      );
+      // Straight into the state: assignLicense counts seats over every user (quadratic at 5,000).
+      if (p.sku) user.assignedLicenses.push({ skuId: skuId.get(p.sku)!, disabledPlans: [] });
+    }
+    setup.cloudMs = Date.now() - t;
+
+    // ---- person workflows with a pre-set state ----
+    t = Date.now();
+    const running = new Set<string>();
+    for await (const w of client.workflow.list({
+      query: `WorkflowType = 'personWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${TASK_QUEUE}'`,
+      pageSize: 1000,
+    })) {
+      running.add(w.workflowId);
+    }
+    const toStart = identities.filter((p) => !running.has(personWorkflowId(p.employeeId)));
+    if (toStart.length > 0) {
+      worker = startWorker(workerEnv);
+      await waitForPoller(client, worker);
+      await inBatches(toStart, 32, async (p) => {
+        try {
+          await client.workflow.start(personWorkflow, {
+            workflowId: personWorkflowId(p.employeeId),
+            taskQueue: TASK_QUEUE,
+            args: [{ employeeId: p.employeeId, state: personState(p, policy) }],
+            staticSummary: 'person: every HR event for one employee, in order',
+            typedSearchAttributes: [
+              { key: EmployeeIdKey, value: p.employeeId },
+              { key: LifecycleStageKey, value: personState(p, policy).stage },
+              { key: OrgUnitKey, value: p.record!.orgUnit },
+              { key: SourceKey, value: 'hr' },
+            ],
+          });
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+      });
+      // Each has run its first workflow task once it answers a query.
+      await inBatches(toStart, 32, async (p) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await client.workflow.getHandle(personWorkflowId(p.employeeId)).query(stateQuery);
+            return;
+          } catch (err) {
+            if (attempt > 60) throw err;
+            await sleep(500);
+          }
+        }
+      });
+      await worker.stop();
+      worker = undefined;
+    }
+    setup.workflowsMs = Date.now() - t;
+    setupCounts = {
+      accountsCreated: did.created,
+      membershipsAdded: did.memberships,
+      accountsEnabled: did.enabled,
+      workflowsStarted: toStart.length,
+      workflowsAlreadyRunning: running.size,
+    };
+    log(
+      `person workflows: ${toStart.length} started, ${running.size} already running (${secs(setup.workflowsMs)} s)`,
+    );
+
+    // ---- the measured worker: fresh process, cold workflow cache ----
+    t = Date.now();
+    worker = startWorker(workerEnv);
+    await waitForPoller(client, worker);
+    setup.workerMs = Date.now() - t;
+    const rssAtReady = procStatus(worker.pid, 'VmRSS') ?? 0;
+    log(`worker ${worker.pid} polling after ${secs(setup.workerMs)} s (RSS ${mb(rssAtReady)} MB)`);
+    const sambaPid = readPid(path.join(stateDir, 'samba', 'run', 'samba.pid'));
+    const temporalPid = readPid(path.join(stateDir, 'temporal', `dev-server-${TEMPORAL_PORT}.pid`));
+
+    for (const mode of ['report', 'enforce'] as const) {
+      const w = worker;
+      const ldapBefore = await w.counters();
+      sims.graph.admin.resetCounters();
+      const cpu0 = {
+        worker: cpuSeconds(w.pid),
+        samba: cpuSeconds(sambaPid),
+        temporal: cpuSeconds(temporalPid),
+      };
+      w.resetPeak();
+      const t0 = performance.now();
+      const workflowId = await startCleanup(client, TASK_QUEUE, mode);
+      const outcome = await waitForCleanup(client, workflowId);
+      const wallMs = performance.now() - t0;
+      if (!('report' in outcome)) throw new Error(`the ${mode} run waits for approval: ${outcome.waiting}`);
+      const ldapAfter = await w.counters();
+      const ldap = Object.fromEntries(
+        Object.entries(ldapAfter)
+          .map(([k, v]) => [k, v - (ldapBefore[k] ?? 0)] as const)
+          .filter(([, v]) => v > 0),
+      );
+      runs.push({
+        mode,
+        wallMs,
+        timings: await runTimings(client, workflowId),
+        report: outcome.report,
+        peakRss: w.peakRss,
+        ldap,
+        graph: sims.graph.admin.counters(),
+        cpu: {
+          worker: cpuSeconds(w.pid) - cpu0.worker,
+          samba: cpuSeconds(sambaPid) - cpu0.samba,
+          temporal: cpuSeconds(temporalPid) - cpu0.temporal,
+        },
+      });
+      log(`${mode}: ${secs(wallMs)} s, findings ${JSON.stringify(outcome.report.counts)}`);
+    }
+    const hwm = procStatus(worker.pid, 'VmHWM') ?? 0;
+    print({
+      people,
+      mess,
+      setup,
+      setupCounts,
+      runs,
+      rssAtReady,
+      hwm,
+      benchMs: Date.now() - benchStart,
+      maxCached: maxCached ?? 'SDK default',
+      heap: heapMb ? `${heapMb} MB` : 'Node default',
+    });
+  } finally {
+    await worker?.stop();
+    await connection.close();
+    await sims.close();
+    if (!values['keep-running']) {
+      await stopTemporalDevServers();
+      await stopSamba();
+    }
+  }
+}
+
+function print(r: {
+  people: number;
+  mess: Mess;
+  setup: Record<string, number>;
+  setupCounts: Record<string, number>;
+  runs: Measured[];
+  rssAtReady: number;
+  hwm: number;
+  benchMs: number;
+  maxCached: string;
+  heap: string;
+}): void {
+  const [report, enforce] = r.runs as [Measured, Measured];
+  const sum = (c: Counts, pred: (k: string) => boolean) =>
+    Object.entries(c)
+      .filter(([k]) => pred(k))
+      .reduce((a, [, v]) => a + v, 0);
+  const searches = (m: Measured, activity: string) => sum(m.ldap, (k) => k === `${activity} search`);
+  const writes = (m: Measured, activity: string) =>
+    sum(m.ldap, (k) => k.startsWith(`${activity} `) && /(add|modify|del|modifyDN)$/.test(k));
+  const setupMs = Object.values(r.setup).reduce((a, b) => a + b, 0);
+  const nproc = spawnSync('nproc').stdout.toString().trim();
+  const findings = (m: Measured) => Object.values(m.report.counts).reduce((a, b) => a + b, 0);
+  const lines = [
+    `### Leaver cleanup, ${r.people} identities (${new Date().toISOString()})`,
+    '',
+    `Machine: nproc ${nproc}, ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ` +
+      `Node ${process.version}. Worker maxCachedWorkflows: ${r.maxCached}, V8 heap limit: ${r.heap}. Mess: ${JSON.stringify(r.mess)}.`,
+    '',
+    '| measure | value |',
+    '|---|---:|',
+    `| setup (not measured): Samba ${secs(r.setup.sambaMs!)} s, Temporal ${secs(r.setup.temporalMs!)} s, AD ${secs(r.setup.directoryMs!)} s, cloud ${secs(r.setup.cloudMs!)} s, workflows ${secs(r.setup.workflowsMs!)} s, worker ${secs(r.setup.workerMs!)} s | ${secs(setupMs)} s |`,
+    `| … did: ${Object.entries(r.setupCounts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} | |`,
+    `| **report mode**, start → report (client wall) | **${secs(report.wallMs)} s** |`,
+    `| … collect activity run / queue (attempts) | ${secs(report.timings.collectRunMs)} s / ${secs(report.timings.collectQueueMs)} s (${report.timings.collectAttempts}) |`,
+    `| **enforce mode**, start → report (client wall) | **${secs(enforce.wallMs)} s** |`,
+    `| … collect activity run (attempts) | ${secs(enforce.timings.collectRunMs)} s (${enforce.timings.collectAttempts}) |`,
+    `| … apply: ${enforce.timings.applyActivities} activities, run sum / span | ${secs(enforce.timings.applyRunMs)} s / ${secs(enforce.timings.applySpanMs)} s |`,
+    `| findings (report) | ${findings(report)}: ${JSON.stringify(report.report.counts)} |`,
+    `| fixed (enforce) | ${JSON.stringify(enforce.report.done)}; licences ${JSON.stringify(enforce.report.licences)} |`,
+    `| collect: LDAP searches / writes (ldapts calls; a paged search counts once) | ${searches(report, 'collectCleanup')} / ${writes(report, 'collectCleanup')} |`,
+    `| apply: LDAP searches / writes | ${searches(enforce, 'applyCleanup')} / ${writes(enforce, 'applyCleanup')} |`,
+    `| Graph calls, report run / enforce run | ${report.graph.total} / ${enforce.graph.total} |`,
+    `| person workflows queried per collect | ${report.report.managedIdentities} managed identities (+ ids without a workflow) |`,
+    `| worker peak RSS, report / enforce run (VmRSS every 100 ms) | **${mb(report.peakRss)} / ${mb(enforce.peakRss)} MB** (at ready ${mb(r.rssAtReady)} MB, VmHWM ${mb(r.hwm)} MB) |`,
+    `| CPU-s during report run: worker / samba / temporal | ${report.cpu.worker.toFixed(1)} / ${report.cpu.samba.toFixed(1)} / ${report.cpu.temporal.toFixed(1)} |`,
+    `| CPU-s during enforce run: worker / samba / temporal | ${enforce.cpu.worker.toFixed(1)} / ${enforce.cpu.samba.toFixed(1)} / ${enforce.cpu.temporal.toFixed(1)} |`,
+    '',
+    `Total bench time ${secs(r.benchMs)} s.`,
+  ];
+  console.log(lines.join('\n'));
+  const json = {
+    bench: 'cleanup',
+    people: r.people,
+    nproc: Number(nproc),
+    setupS: secs(setupMs),
+    setup: Object.fromEntries(Object.entries(r.setup).map(([k, v]) => [k.replace(/Ms$/, 'S'), secs(v)])),
+    setupCounts: r.setupCounts,
+    mess: r.mess,
+    runs: r.runs.map((m) => ({
+      mode: m.mode,
+      wallS: secs(m.wallMs),
+      workflowS: secs(m.timings.workflowMs),
+      collectS: secs(m.timings.collectRunMs),
+      collectQueueS: secs(m.timings.collectQueueMs),
+      collectAttempts: m.timings.collectAttempts,
+      applyActivities: m.timings.applyActivities,
+      applyRunS: secs(m.timings.applyRunMs),
+      applySpanS: secs(m.timings.applySpanMs),
+      historyEvents: m.timings.events,
+      counts: m.report.counts,
+      done: m.report.done,
+      licences: m.report.licences,
+      ldap: m.ldap,
+      graph: m.graph,
+      peakRssMb: mb(m.peakRss),
+      cpuS: m.cpu,
+    })),
+    maxCachedWorkflows: r.maxCached,
+    workerHeap: r.heap,
+    rssAtReadyMb: mb(r.rssAtReady),
+    vmHwmMb: mb(r.hwm),
+  };
+  console.log(JSON.stringify(json));
+}
+
+if (process.argv.includes(WORKER_FLAG)) {
+  workerChild().catch((err: unknown) => {
+    process.stderr.write(
+      `worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  });
+} else {
+  main().catch((err: unknown) => {
+    process.stderr.write(
+      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  });
+}
