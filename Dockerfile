@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 #
-# Tunnus worker image. The repo runs TypeScript through tsx, which is a runtime dependency, so there
-# is no compile step: the image carries src/ and the production node_modules, nothing else (tests,
-# sandbox, simulators, docs and the sample policy stay out; see .dockerignore). The policy and the
-# DC's CA certificate are mounted at run time (docker-compose.yml).
+# Tunnus image: runs the worker (CMD below); the HR intake API is the same image with the command
+# `node --import tsx src/api/main.ts` (docker-compose.yml, service api). The repo runs TypeScript
+# through tsx, which is a runtime dependency, so there is no compile step: the image carries src/
+# and the production node_modules, nothing else (tests, sandbox, simulators, docs and the sample
+# policy stay out; see .dockerignore). The policy, CA certificates, the Graph certificate and the
+# API's clients file are mounted at run time (docker-compose.yml).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { searchAttributeDefinitions } from '../../src/workflows/messages';
 
-// Checks docker-compose.yml and the Dockerfile against the code, without Docker: variable names the
-// worker receives must be names src/config.ts reads, every interpolation must have a default or a
-// required-message, long-running services need health checks, images are pinned, and so on.
+// Checks docker-compose.yml and the Dockerfile against the code, without Docker: variable names a
+// Tunnus service receives must be names its program reads, every interpolation must have a default
+// or a required-message, long-running services need health checks, images are pinned, services
+// built from the repo are hardened, ports are published on loopback by default, the API's health
+// check asks a route the API has, and so on.
 //
-// The allowed worker variables come from the zod env schema in src/config.ts. `envSchema` is not
+// The allowed variables come from the zod env schemas: src/config.ts (every program), plus for
+// the API the schema in src/api/main.ts and the names src/api/auth.ts reads. The schemas are not
 // exported (and this test adds no export), so the keys are extracted from the source text of the
 // `const envSchema = z.object({ ... })` block with a regex (`NAME: z.`).
 
@@ -20,13 +24,22 @@ const readRepoFile = (rel: string): string | undefined => {
 };
 const repoPathExists = (rel: string): boolean => fs.existsSync(path.join(ROOT, rel));
 
-export function envSchemaKeys(configSource: string): Set<string> {
-  const start = configSource.indexOf('const envSchema = z.object({');
-  if (start < 0) throw new Error('src/config.ts: `const envSchema = z.object({` not found');
+export function envSchemaKeys(configSource: string, schema = 'envSchema'): Set<string> {
+  const marker = `const ${schema} = z.object({`;
+  const start = configSource.indexOf(marker);
+  if (start < 0) throw new Error(`\`${marker}\` not found`);
   const end = configSource.indexOf('\n});', start);
   const block = configSource.slice(start, end < 0 ? undefined : end);
   return new Set([...block.matchAll(/^\s*([A-Z][A-Z0-9_]*):\s*z\b/gm)].map((m) => m[1]!));
 }
+
+/** Names a module reads as `env.NAME` or `process.env.NAME`. */
+export function envReads(source: string): Set<string> {
+  return new Set([...source.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b/g)].map((m) => m[1]!));
+}
+
+/** The program a Tunnus container runs (its entry file) → the variables that program reads. */
+export type ProgramEnv = Readonly<Record<string, ReadonlySet<string>>>;
 
 interface Repo {
   exists(rel: string): boolean;
@@ -147,6 +160,40 @@ const normalise = (p: string): string => path.posix.normalize(p.replace(/^\.\//,
 
 /** Checks a Dockerfile's final stage: CMD/ENTRYPOINT must name files that exist and are copied in. */
 export function checkDockerfile(text: string, repo: Repo, where = 'Dockerfile'): string[] {
+  const stage = finalStage(text);
+  if (stage.length === 0) return [`${where}: no FROM`];
+  const args = dockerfileCommand(stage);
+  if (args.length === 0) return [`${where}: the final stage has no CMD or ENTRYPOINT`];
+  if (repoFiles(args).length === 0)
+    return [`${where}: CMD/ENTRYPOINT (${args.join(' ')}) names no file from the repo`];
+  return imageFileProblems(repoFiles(args), stage, repo, `${where}: CMD/ENTRYPOINT`);
+}
+
+/** ENTRYPOINT and CMD arguments of a final stage, in that order (exec or shell form). */
+function dockerfileCommand(stage: readonly string[]): string[] {
+  const last = (kind: string) => stage.filter((l) => new RegExp(`^${kind}\\s`, 'i').test(l)).pop();
+  return [last('ENTRYPOINT'), last('CMD')]
+    .filter((l): l is string => l !== undefined)
+    .flatMap((l) => {
+      const rest = l.replace(/^\S+\s+/, '');
+      try {
+        const parsed: unknown = JSON.parse(rest);
+        if (Array.isArray(parsed)) return parsed.map(String);
+      } catch {
+        // shell form
+      }
+      return rest.split(/\s+/);
+    });
+}
+
+/** The arguments of a command that name files from the repo (relative paths, scripts). */
+const repoFiles = (args: readonly string[]): string[] =>
+  args.filter(
+    (a) => !a.startsWith('-') && !a.startsWith('/') && (/\.(ts|js|mjs|cjs)$/.test(a) || a.includes('/')),
+  );
+
+/** The final stage of a Dockerfile, as logical lines without comments. */
+function finalStage(text: string): string[] {
   const lines = text
     .replace(/\\\r?\n/g, ' ')
     .split(/\r?\n/)
@@ -156,24 +203,16 @@ export function checkDockerfile(text: string, repo: Repo, where = 'Dockerfile'):
   lines.forEach((l, i) => {
     if (/^FROM\s/i.test(l)) lastFrom = i;
   });
-  if (lastFrom < 0) return [`${where}: no FROM`];
-  const stage = lines.slice(lastFrom);
-  const command = stage.filter((l) => /^(CMD|ENTRYPOINT)\s/i.test(l));
-  if (command.length === 0) return [`${where}: the final stage has no CMD or ENTRYPOINT`];
-  const args = command.flatMap((l) => {
-    const rest = l.replace(/^\S+\s+/, '');
-    try {
-      const parsed: unknown = JSON.parse(rest);
-      if (Array.isArray(parsed)) return parsed.map(String);
-    } catch {
-      // shell form
-    }
-    return rest.split(/\s+/);
-  });
-  const files = args.filter(
-    (a) => !a.startsWith('-') && !a.startsWith('/') && (/\.(ts|js|mjs|cjs)$/.test(a) || a.includes('/')),
-  );
-  if (files.length === 0) return [`${where}: CMD/ENTRYPOINT (${args.join(' ')}) names no file from the repo`];
+  return lastFrom < 0 ? [] : lines.slice(lastFrom);
+}
+
+/** Files a command names must exist, be COPYed into the final stage and not be .dockerignored. */
+function imageFileProblems(
+  files: readonly string[],
+  stage: readonly string[],
+  repo: Repo,
+  where: string,
+): string[] {
   const copied = stage
     .filter((l) => /^COPY\s/i.test(l) && !/--from=/i.test(l))
     .flatMap((l) =>
@@ -192,16 +231,40 @@ export function checkDockerfile(text: string, repo: Repo, where = 'Dockerfile'):
   const problems: string[] = [];
   for (const file of files.map(normalise)) {
     const within = (dir: string) => dir === '.' || file === dir || file.startsWith(`${dir}/`);
-    if (!repo.exists(file))
-      problems.push(`${where}: CMD/ENTRYPOINT names ${file}, which does not exist in the repo`);
+    if (!repo.exists(file)) problems.push(`${where} names ${file}, which does not exist in the repo`);
     else if (!copied.some(within)) problems.push(`${where}: ${file} is never COPYed into the final stage`);
     else if (ignored.some(within)) problems.push(`${where}: ${file} is excluded by .dockerignore`);
   }
   return problems;
 }
 
+/** A service's command or entrypoint as arguments (exec form, or shell form split on spaces). */
+function argsOf(value: unknown): string[] | undefined {
+  if (Array.isArray(value)) return value.map((v) => scalar(v));
+  if (typeof value === 'string') return value.trim().split(/\s+/);
+  return undefined;
+}
+
+/** The host IP a `ports` entry publishes on, defaults applied ('' when it names none: all interfaces). */
+function publishedHostIp(entry: unknown): string {
+  if (isDict(entry)) return withDefaults(scalar(entry.host_ip));
+  const value = withDefaults(scalar(entry));
+  const bracketed = /^\[([^\]]*)\]:/.exec(value);
+  if (bracketed) return bracketed[1]!;
+  const parts = value.split(':');
+  return parts.length >= 3 ? parts[0]! : '';
+}
+
+/** The container port of a `ports` entry. */
+function publishedTarget(entry: unknown): string {
+  if (isDict(entry)) return scalar(entry.target);
+  return (withDefaults(scalar(entry)).split(':').pop() ?? '').replace(/\/(tcp|udp)$/, '');
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
 /** Every problem found in a compose file; empty when it passes. */
-export function checkCompose(text: string, repo: Repo, workerEnv: ReadonlySet<string>): string[] {
+export function checkCompose(text: string, repo: Repo, programs: ProgramEnv): string[] {
   let doc: unknown;
   try {
     doc = parse(text);
@@ -232,13 +295,14 @@ export function checkCompose(text: string, repo: Repo, workerEnv: ReadonlySet<st
 
     // Image pinned, or built from a context that has a Dockerfile.
     const build: unknown = service.build;
+    let dockerfileText: string | undefined;
     if (build !== undefined) {
       const context = withDefaults((isDict(build) ? scalar(build.context) : scalar(build)) || '.');
       const dockerfile = withDefaults((isDict(build) && scalar(build.dockerfile)) || 'Dockerfile');
       const rel = normalise(path.posix.join(context, dockerfile));
-      const content = repo.read(rel);
-      if (content === undefined) problems.push(`${where}.build: ${rel} does not exist`);
-      else problems.push(...checkDockerfile(content, repo, rel));
+      dockerfileText = repo.read(rel);
+      if (dockerfileText === undefined) problems.push(`${where}.build: ${rel} does not exist`);
+      else problems.push(...checkDockerfile(dockerfileText, repo, rel));
     } else if (typeof service.image !== 'string') {
       problems.push(`${where}: neither image nor build`);
     }
@@ -247,21 +311,69 @@ export function checkCompose(text: string, repo: Repo, workerEnv: ReadonlySet<st
       if (problem) problems.push(`${where}.image ${service.image} ${problem}`);
     }
 
-    // Services built from this repo run Tunnus code: they get only the names src/config.ts reads.
+    // Services built from this repo run Tunnus code: they get only the names their program reads.
     const env = environmentOf(service);
     const mounts = mountsOf(service);
     const runsTunnus = build !== undefined;
     if (runsTunnus) {
+      const stage = dockerfileText === undefined ? [] : finalStage(dockerfileText);
+      // `command` replaces the image's CMD, `entrypoint` its ENTRYPOINT (and then its CMD too).
+      const entrypoint = argsOf(service.entrypoint);
+      const command = argsOf(service.command);
+      const args =
+        entrypoint === undefined && command === undefined
+          ? dockerfileCommand(stage)
+          : [...(entrypoint ?? []), ...(command ?? [])];
+      if (entrypoint !== undefined || command !== undefined)
+        problems.push(...imageFileProblems(repoFiles(args), stage, repo, `${where}.command`));
+      const program = args.map(normalise).find((a) => a in programs);
+      const allowed = program === undefined ? undefined : programs[program];
+      if (allowed === undefined)
+        problems.push(`${where}: runs ${args.join(' ')}, not a program whose variables this test knows`);
+
       if (service.env_file !== undefined)
         problems.push(`${where}.env_file: its keys cannot be checked; list them`);
       for (const [key, value] of env) {
-        if (!workerEnv.has(key))
-          problems.push(`${where}.environment.${key}: src/config.ts reads no such variable`);
+        if (allowed && !allowed.has(key))
+          problems.push(`${where}.environment.${key}: ${program} reads no such variable`);
         // A path handed to the code must be something mounted read-only into the container.
         if (value?.startsWith('/') && !mounts.some((m) => m.target === value && m.readOnly)) {
           problems.push(`${where}.environment.${key}: ${value} is not a read-only mount of this service`);
         }
       }
+
+      // Hardening: Tunnus holds directory and tenant credentials; its containers get nothing extra.
+      if (service.read_only !== true) problems.push(`${where}: read_only root file system is not set`);
+      const capDrop = Array.isArray(service.cap_drop) ? service.cap_drop.map(scalar) : [];
+      if (!capDrop.includes('ALL')) problems.push(`${where}: cap_drop does not drop ALL`);
+      if (service.cap_add !== undefined) problems.push(`${where}: cap_add gives capabilities back`);
+      const securityOpt = Array.isArray(service.security_opt) ? service.security_opt.map(scalar) : [];
+      if (!securityOpt.some((o) => /^no-new-privileges(:true)?$/.test(o)))
+        problems.push(`${where}: security_opt lacks no-new-privileges:true`);
+      if (service.privileged === true) problems.push(`${where}: privileged`);
+      if (['root', '0'].includes(scalar(service.user).split(':')[0]!))
+        problems.push(`${where}: runs as root`);
+
+      if (program === 'src/api/main.ts') problems.push(...apiServiceProblems(service, env, where, repo));
+    }
+
+    // Published ports: loopback unless the operator says otherwise (nothing here has TLS).
+    const ports = Array.isArray(service.ports) ? (service.ports as unknown[]) : [];
+    for (const entry of ports) {
+      const ip = publishedHostIp(entry);
+      if (!LOOPBACK.has(ip))
+        problems.push(
+          `${where}.ports: ${scalar(entry) || 'entry'} is published on ${ip || 'every interface'} by default`,
+        );
+    }
+
+    // A one-shot job's script, run from a mounted directory of the repo, must exist there.
+    for (const arg of [...(argsOf(service.entrypoint) ?? []), ...(argsOf(service.command) ?? [])]) {
+      const mount = mounts.find((m) => m.bind && arg.startsWith(`${m.target}/`));
+      const source = mount && withDefaults(mount.source);
+      if (!mount || !source || source.includes(REQUIRED) || source.startsWith('/')) continue;
+      const file = normalise(path.posix.join(source, arg.slice(mount.target.length + 1)));
+      if (!repo.exists(file)) problems.push(`${where}: runs ${arg}, but ${file} does not exist in the repo`);
     }
 
     // Host files mounted from the repo must exist (a required host path is checked at deploy time).
@@ -323,11 +435,101 @@ export function checkCompose(text: string, repo: Repo, workerEnv: ReadonlySet<st
       }
     }
   }
+  problems.push(...recordIndexProblems(services));
+  return problems;
+}
+
+/**
+ * The API in a container: it listens on every interface of the container when its port is
+ * published, the published container port is API_PORT, and its health check requests a route
+ * src/api/routes/health.ts defines, on that port.
+ */
+function apiServiceProblems(service: Dict, env: Map<string, string | undefined>, where: string, repo: Repo) {
+  const problems: string[] = [];
+  const host = withDefaults(env.get('API_HOST') ?? '127.0.0.1');
+  const port = withDefaults(env.get('API_PORT') ?? '8080');
+  const ports = Array.isArray(service.ports) ? (service.ports as unknown[]) : [];
+  if (ports.length > 0 && LOOPBACK.has(host))
+    problems.push(`${where}.environment.API_HOST: ${host} cannot be reached through the published port`);
+  for (const entry of ports) {
+    if (publishedTarget(entry) !== port)
+      problems.push(`${where}.ports: ${scalar(entry)} does not publish API_PORT ${port}`);
+  }
+  const hc = service.healthcheck;
+  const test = isDict(hc) ? (argsOf(hc.test) ?? []).join(' ') : '';
+  const url = /https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)(\/[\w./-]*)/.exec(test);
+  if (!url) {
+    problems.push(`${where}.healthcheck: does not request the API over HTTP on the loopback interface`);
+    return problems;
+  }
+  if (url[1] !== port) problems.push(`${where}.healthcheck: asks port ${url[1]}, but API_PORT is ${port}`);
+  const routes = repo.read('src/api/routes/health.ts') ?? '';
+  if (!routes.includes(`'${url[2]}'`))
+    problems.push(`${where}.healthcheck: ${url[2]} is not a route of src/api/routes/health.ts`);
+  return problems;
+}
+
+/**
+ * Every Tunnus service uses the same record index (the API stages import rows the worker reads), on
+ * PostgreSQL in a service of this file, and waits for a one-shot job that creates its database.
+ */
+function recordIndexProblems(services: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const tunnus = Object.entries(services).filter(
+    (e): e is [string, Dict] => isDict(e[1]) && e[1].build !== undefined,
+  );
+  const urls = new Map(tunnus.map(([name, s]) => [name, environmentOf(s).get('RECORD_INDEX_URL')]));
+  if ([...urls.values()].every((u) => u === undefined)) return problems;
+  if (new Set(urls.values()).size > 1) {
+    const list = [...urls].map(([name, url]) => `${name}: ${url ?? '(unset)'}`).join('; ');
+    problems.push(`RECORD_INDEX_URL differs between the Tunnus services (${list})`);
+  }
+  for (const [name, url] of urls) {
+    if (url === undefined) continue;
+    let host = '';
+    try {
+      const parsed = new URL(withDefaults(url).replaceAll(REQUIRED, 'required-'));
+      if (!/^postgres(ql)?:$/.test(parsed.protocol))
+        problems.push(`services.${name}.environment.RECORD_INDEX_URL: not a postgres:// URL`);
+      host = parsed.hostname;
+    } catch {
+      problems.push(`services.${name}.environment.RECORD_INDEX_URL: not a URL`);
+      continue;
+    }
+    if (!(host in services)) {
+      problems.push(`services.${name}.environment.RECORD_INDEX_URL: ${host} is not a service of this file`);
+      continue;
+    }
+    const self = services[name];
+    const deps = isDict(self) ? self.depends_on : undefined;
+    const jobs = isDict(deps)
+      ? Object.entries(deps).filter(([target, spec]) => {
+          const job = services[target];
+          return (
+            isDict(spec) &&
+            spec.condition === 'service_completed_successfully' &&
+            isDict(job) &&
+            isDict(job.depends_on) &&
+            host in job.depends_on
+          );
+        })
+      : [];
+    if (jobs.length === 0)
+      problems.push(
+        `services.${name}: does not wait for a job that sets up the record index's database on ${host}`,
+      );
+  }
   return problems;
 }
 
 const composeText = readRepoFile('docker-compose.yml') ?? '';
 const workerEnv = envSchemaKeys(readRepoFile('src/config.ts') ?? '');
+const apiEnv = new Set([
+  ...workerEnv,
+  ...envSchemaKeys(readRepoFile('src/api/main.ts') ?? '', 'apiEnvSchema'),
+  ...envReads(readRepoFile('src/api/auth.ts') ?? ''),
+]);
+const programs: ProgramEnv = { 'src/worker.ts': workerEnv, 'src/api/main.ts': apiEnv };
 const repo: Repo = { exists: repoPathExists, read: readRepoFile };
 
 describe('docker-compose.yml', () => {
@@ -343,9 +545,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it("reads the API's own variables from src/api/main.ts and src/api/auth.ts, for the API only", () => {
+    for (const key of [
+      'API_HOST',
+      'API_PORT',
+      'API_IMPORT_BODY_LIMIT_BYTES',
+      'API_CLIENTS',
+      'API_CLIENTS_FILE',
+    ]) {
+      assert.ok(apiEnv.has(key), `${key} missing from ${[...apiEnv].join(', ')}`);
+      assert.ok(!workerEnv.has(key), `${key} is not the worker's`);
+    }
+    assert.ok(
+      apiEnv.has('RECORD_INDEX_URL') && apiEnv.has('TEMPORAL_ADDRESS'),
+      'the API reads src/config.ts too',
+    );
+  });
+
   it('passes every check', () => {
     assert.ok(composeText, 'docker-compose.yml is missing');
-    assert.deepEqual(checkCompose(composeText, repo, workerEnv), []);
+    assert.deepEqual(checkCompose(composeText, repo, programs), []);
   });
 
   it('registers exactly the search attributes the workflows set', () => {
@@ -362,14 +581,46 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(registered, { ...searchAttributeDefinitions });
   });
 
-  it('gives the worker the secrets and the CA only as required variables', () => {
-    for (const name of ['LDAP_BIND_PASSWORD', 'POSTGRES_PASSWORD', 'LDAP_CA_CERT_FILE']) {
+  it('runs the worker and the API from the one image, the API with its own command', () => {
+    const doc = parse(composeText) as { services: Record<string, Dict> };
+    const { worker, api } = doc.services;
+    assert.ok(worker && api, 'services worker and api');
+    assert.deepEqual(api.build, worker.build);
+    assert.equal(worker.command, undefined, "the worker runs the image's CMD (src/worker.ts)");
+    assert.deepEqual(api.command, ['node', '--import', 'tsx', 'src/api/main.ts']);
+  });
+
+  it('gives the secrets, the host files and the external endpoints only as required variables', () => {
+    for (const name of [
+      'LDAP_BIND_PASSWORD',
+      'POSTGRES_PASSWORD',
+      'RECORD_INDEX_PASSWORD',
+      'LDAP_CA_CERT_FILE',
+      'API_CLIENTS_HOST_FILE',
+      'GRAPH_TENANT_ID',
+      'GRAPH_CLIENT_ID',
+      'GRAPH_CLIENT_CERT_FILE',
+      'PHONE_BASE_URL',
+      'PHONE_API_KEY',
+    ]) {
       assert.match(
         composeText,
         new RegExp(`\\$\\{${name}:\\?[^}]+\\}`),
         `${name} must be \${${name}:?message}`,
       );
       assert.doesNotMatch(composeText, new RegExp(`\\$\\{${name}:?-`), `${name} must have no default`);
+    }
+    assert.doesNotMatch(composeText, /^\s+GRAPH_STATIC_TOKEN:/m, 'the simulator token has no place here');
+  });
+
+  it('has deploy scripts that sh can parse', () => {
+    const scripts = fs
+      .readdirSync(path.join(ROOT, 'deploy'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.sh'));
+    assert.ok(scripts.includes(path.join('record-index', 'setup.sh')), scripts.join(', '));
+    for (const script of scripts) {
+      const result = spawnSync('sh', ['-n', path.join(ROOT, 'deploy', script)], { encoding: 'utf8' });
+      assert.equal(result.status, 0, `deploy/${script}: ${result.stderr}`);
     }
   });
 });
@@ -404,7 +655,7 @@ describe('the compose checker can fail', () => {
   it('reports a misspelt worker variable', () => {
     const broken = composeText.replace('LDAP_BIND_PASSWORD: ${', 'LDAP_BIND_PASWORD: ${');
     assert.notEqual(broken, composeText, 'the fixture must actually change the file');
-    const problems = checkCompose(broken, repo, workerEnv);
+    const problems = checkCompose(broken, repo, programs);
     assert.ok(
       problems.some((p) => p.includes('environment.LDAP_BIND_PASWORD') && p.includes('no such variable')),
       problems.join('\n'),
@@ -435,7 +686,7 @@ services:
     volumes:
       - ./config/policy.yml:/etc/tunnus/policy.yaml
 `;
-    const problems = checkCompose(broken, repo, workerEnv).join('\n');
+    const problems = checkCompose(broken, repo, programs).join('\n');
     for (const expected of [
       'services.db.image postgres has no tag',
       'services.ui.image temporalio/ui:latest uses the floating tag "latest"',
@@ -451,6 +702,84 @@ services:
     ]) {
       assert.ok(problems.includes(expected), `expected "${expected}" in:\n${problems}`);
     }
+  });
+
+  it('reports an API service that is not hardened, not reachable or checked on the wrong route', () => {
+    const broken = `
+services:
+  db:
+    image: postgres:16.9-bookworm
+    restart: unless-stopped
+    healthcheck:
+      test: ['CMD', 'pg_isready']
+  worker:
+    build: .
+    restart: unless-stopped
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: ['no-new-privileges:true']
+    healthcheck:
+      test: ['CMD', 'true']
+    environment:
+      API_PORT: '8080'
+      RECORD_INDEX_URL: postgres://tunnus:\${RECORD_INDEX_PASSWORD:?set it}@db:5432/tunnus
+  api:
+    build: .
+    command: ['node', '--import', 'tsx', 'src/api/mian.ts']
+    restart: unless-stopped
+  api2:
+    build: .
+    command: ['node', '--import', 'tsx', 'src/api/main.ts']
+    restart: unless-stopped
+    cap_drop: [NET_RAW]
+    environment:
+      API_HOST: 127.0.0.1
+      API_PORT: '8080'
+      RECORD_INDEX_URL: postgres://tunnus:secret@db:5432/other
+    ports:
+      - '\${API_BIND_ADDRESS:-0.0.0.0}:8081:9090'
+    healthcheck:
+      test: ['CMD', 'node', '-e', "fetch('http://127.0.0.1:8080/healthz')"]
+  job:
+    image: postgres:16.9-bookworm
+    volumes:
+      - ./deploy/record-index:/deploy:ro
+    entrypoint: ['/bin/sh', '/deploy/stup.sh']
+`;
+    const problems = checkCompose(broken, repo, programs).join('\n');
+    for (const expected of [
+      'services.worker.environment.API_PORT: src/worker.ts reads no such variable',
+      'services.api.command names src/api/mian.ts, which does not exist in the repo',
+      'services.api: runs node --import tsx src/api/mian.ts, not a program whose variables this test knows',
+      'services.api: read_only root file system is not set',
+      'services.api2: cap_drop does not drop ALL',
+      'services.api2: security_opt lacks no-new-privileges:true',
+      'services.api2.ports: ${API_BIND_ADDRESS:-0.0.0.0}:8081:9090 is published on 0.0.0.0 by default',
+      'services.api2.environment.API_HOST: 127.0.0.1 cannot be reached through the published port',
+      'does not publish API_PORT 8080',
+      'services.api2.healthcheck: /healthz is not a route of src/api/routes/health.ts',
+      'RECORD_INDEX_URL differs between the Tunnus services',
+      "services.worker: does not wait for a job that sets up the record index's database on db",
+      'services.job: runs /deploy/stup.sh, but deploy/record-index/stup.sh does not exist in the repo',
+    ]) {
+      assert.ok(problems.includes(expected), `expected "${expected}" in:\n${problems}`);
+    }
+  });
+
+  it('reports an API health check that asks another port, or no HTTP at all', () => {
+    const wrongPort = composeText.replace("'http://127.0.0.1:8080/ready'", "'http://127.0.0.1:8081/ready'");
+    assert.notEqual(wrongPort, composeText, 'the fixture must actually change the file');
+    assert.ok(
+      checkCompose(wrongPort, repo, programs).includes(
+        'services.api.healthcheck: asks port 8081, but API_PORT is 8080',
+      ),
+    );
+    const noHttp = composeText.replace("'http://127.0.0.1:8080/ready'", "'/ready'");
+    assert.ok(
+      checkCompose(noHttp, repo, programs).includes(
+        'services.api.healthcheck: does not request the API over HTTP on the loopback interface',
+      ),
+    );
   });
 
   it('reports a Dockerfile whose CMD names a missing file', () => {
