@@ -144,7 +144,8 @@ async function main(): Promise<void> {
     worker = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')], {
       cwd: repoRoot,
       env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      // The worker's log lines go to stderr: stdout carries only the results table.
+      stdio: ['ignore', process.stderr, 'inherit'],
     });
     // Every (N/W)-th person gets a workflow: nurses and others in the same mix.
     const step = people / workflows;
