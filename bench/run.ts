@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   results.push(await runChild('Intake API (bench/api.ts)', 'api.ts', []));
   results.push(await runChild('Plan for a policy change (bench/plan.ts)', 'plan.ts', []));
   results.push(await runChild('Snapshot diff (bench/snapshot.ts)', 'snapshot.ts', ['--postgres']));
+  results.push(await runChild('Education import, 5,000 pupils (bench/education.ts)', 'education.ts', []));
   results.push(await runChild('Leaver cleanup, 5,000 identities (bench/cleanup.ts)', 'cleanup.ts', []));
 
   console.log('\n================ results ================\n');
