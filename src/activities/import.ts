@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { deliverRecord, inBatches } from '../client';
+import { deliverRecord, inBatches, personState } from '../client';
 import { helsinkiDate } from '../domain/dates';
 import type { Policy } from '../domain/policy';
 import type { EducationRecord } from '../domain/education';
@@ -9,7 +9,7 @@ import type { HrRecord } from '../domain/record';
 import type { RecordStore, StagedRow } from '../store/import-staging';
 import { isTransientStoreError } from '../store/postgres-index';
 import { indexFingerprint, type IndexWrite, type RecordIndex } from '../store/record-index';
-import type { Source } from '../workflows/messages';
+import type { PersonState, Source } from '../workflows/messages';
 
 // Snapshot import activities: the diff against the record index, and delivery of changed persons
 // to their entity workflows. Rows come from the import's staging (src/store/import-staging.ts),
@@ -45,11 +45,34 @@ export interface ImportAnalysis {
   disables: number;
   /** Identities in the index when the analysis ran (all sources). */
   managedIdentities: number;
-  /** Index entries of this source that the snapshot does not list (not terminated: see README). */
+  /** Index entries of this source that the snapshot does not list. */
   missingFromSnapshot: number;
+  /** policy.intake.snapshotsAuthoritative for the source: whether missing persons are ended. */
+  authoritative: boolean;
+  /**
+   * Missing persons whose record would be ended (no end date, or one after today): only when
+   * authoritative, else 0. Counted as disables by the mass-change guard.
+   */
+  wouldEnd: number;
   thresholdPercent: number;
   /** The Helsinki date "already past" was judged against. */
   asOf: string;
+}
+
+/** What endMissingPersons did (cumulative across its retries, from its heartbeats). */
+export interface EndResult {
+  /** Index entries of the source that the snapshot leaves out, looked at so far. */
+  checked: number;
+  /** Persons whose record was re-delivered with an end date. */
+  ended: number;
+  /** Skipped: their record already ends today or earlier. */
+  alreadyEnded: number;
+  /** Skipped: no person workflow, or it holds no record from this source. */
+  noRecord: number;
+  failed: number;
+  failures: ImportFailure[];
+  /** Resume point: the last index key handled (index order). */
+  after: string;
 }
 
 export interface ImportFailure {
@@ -126,6 +149,53 @@ export async function classifyRows(
 export const isPastEnd = (record: { endDate?: string }, today: string) =>
   record.endDate !== undefined && record.endDate < today;
 
+/** The identity id behind an index key (a teacher's education row is keyed `education:{id}`). */
+export const identityIdOfKey = (key: string) => key.replace(/^education:/, '');
+
+/**
+ * The record that ends a person missing from an authoritative snapshot: their current record from
+ * the source with `endDate` today, or why there is nothing to end (no record from the source, or
+ * it already ends today or earlier). Access then ends at `lifecycle.lastDayEndsAt`
+ * today and the person workflow runs the leaver; for education, `mergeSources` decides what the
+ * identity keeps (a teacher keeps HR's job). A hire that has not started yet ends on its start
+ * day: the record rules refuse an end before the start.
+ */
+export function endedRecord(
+  source: Source,
+  state: PersonState | null,
+  today: string,
+): { record: SourceRecord } | { skip: 'noRecord' | 'alreadyEnded' } {
+  const current: SourceRecord | undefined =
+    source === 'hr'
+      ? (state?.records?.hr ?? (state?.records ? undefined : hrOnly(state?.record)))
+      : state?.records?.education;
+  if (!current) return { skip: 'noRecord' };
+  if (current.endDate !== undefined && current.endDate <= today) return { skip: 'alreadyEnded' };
+  const endDate = current.startDate > today ? current.startDate : today;
+  return { record: { ...current, endDate } };
+}
+
+/** Index keys of the source that the staged snapshot does not list, in index order, after `after`. */
+async function* missingKeys(index: RecordStore, ref: ImportRef, after = ''): AsyncGenerator<string> {
+  const listed = new Set<string>();
+  for (let offset = 0; ; offset += PAGE) {
+    const rows = await index.staged(ref.stagingId, offset, PAGE);
+    for (const r of rows) listed.add(indexKeyOf(ref.source, r.record));
+    if (rows.length < PAGE) break;
+  }
+  for await (const entry of index.all(PAGE)) {
+    if (entry.employeeId <= after) continue;
+    if (entry.source === ref.source && !listed.has(entry.employeeId)) yield entry.employeeId;
+  }
+}
+
+/** A record held before the education source (state without `records`): the HR record itself. */
+function hrOnly(record: PersonState['record']): HrRecord | undefined {
+  if (!record) return undefined;
+  const { education: _education, sources: _sources, ...hr } = record;
+  return hr;
+}
+
 export interface ImportActivityDeps {
   client: Client;
   /** The record store; a function so that a worker opens it only when an import first runs. */
@@ -137,6 +207,8 @@ export interface ImportActivityDeps {
   deliverEducation?: (record: EducationRecord, taskQueue: string) => Promise<void>;
   /** The clock, for "end date already past". */
   now?: () => Date;
+  /** A person's state (their workflow's `state` query); null when Tunnus has never seen the id. */
+  readState?: (identityId: string) => Promise<PersonState | null>;
 }
 
 export const createImportActivities = ({
@@ -148,6 +220,7 @@ export const createImportActivities = ({
   deliverEducation = async (record, taskQueue) =>
     void (await deliverRecord(client, record, 'education', taskQueue)),
   now = () => new Date(),
+  readState = (identityId) => personState(client, identityId),
 }: ImportActivityDeps) => ({
   /** Reads every staged row once: what would change, and how many people would be disabled now. */
   async analyseImport(ref: ImportRef): Promise<ImportAnalysis> {
@@ -163,6 +236,8 @@ export const createImportActivities = ({
         disables: 0,
         managedIdentities: await index.count(),
         missingFromSnapshot: 0,
+        authoritative: policy.intake.snapshotsAuthoritative[ref.source],
+        wouldEnd: 0,
         thresholdPercent: policy.safety.massChangeThresholdPercent,
         asOf: today,
       };
@@ -180,9 +255,25 @@ export const createImportActivities = ({
         if (rows.length < PAGE) break;
       }
       let scanned = 0;
+      const missing: string[] = [];
       for await (const entry of index.all(PAGE)) {
-        if (entry.source === ref.source && !ids.has(entry.employeeId)) analysis.missingFromSnapshot++;
+        if (entry.source === ref.source && !ids.has(entry.employeeId)) missing.push(entry.employeeId);
         if (++scanned % PAGE === 0) ctx.heartbeat({ scanned });
+      }
+      analysis.missingFromSnapshot = missing.length;
+      if (analysis.authoritative) {
+        // Exact, not the missing count: people who left long ago stay in the index and must not
+        // make every later import ask for approval. One state query per missing person.
+        for (let i = 0; i < missing.length; i += CHUNK) {
+          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('import cancelled');
+          await inBatches(missing.slice(i, i + CHUNK), IN_FLIGHT, async (key) => {
+            const state = await readState(identityIdOfKey(key)).catch((err: unknown) => {
+              throw toIntakeFailure(err);
+            });
+            if ('record' in endedRecord(ref.source, state, today)) analysis.wouldEnd++;
+          });
+          ctx.heartbeat({ scanned, checked: i + CHUNK });
+        }
       }
       return analysis;
     });
@@ -208,7 +299,13 @@ export const createImportActivities = ({
         });
       }
       const resumed = ctx.info.heartbeatDetails as BatchResult | undefined;
-      const result: BatchResult = resumed ?? { done: 0, unchanged: 0, delivered: 0, failed: 0, failures: [] };
+      const result: BatchResult = resumed ?? {
+        done: 0,
+        unchanged: 0,
+        delivered: 0,
+        failed: 0,
+        failures: [],
+      };
       const taskQueue = ctx.info.taskQueue;
 
       while (result.done < rows.length) {
@@ -244,6 +341,83 @@ export const createImportActivities = ({
         result.done += chunk.length;
         ctx.heartbeat(result);
       }
+      return result;
+    });
+  },
+
+  /**
+   * Ends the persons an authoritative snapshot leaves out (see endedRecord): re-delivers their
+   * current record with an end date and records its fingerprint, so that a later snapshot listing
+   * them again is a change (a rehire), not "unchanged". Runs after the changed rows are delivered,
+   * while the staging still holds the snapshot. Resumes from its last heartbeat (index order); a
+   * person handled again after a crash reads as already ended, or — if the signal is not yet
+   * processed — gets the same record, which the person workflow drops as a duplicate.
+   */
+  async endMissingPersons(ref: ImportRef): Promise<EndResult> {
+    return guardStore(async () => {
+      const ctx = Context.current();
+      const index = store();
+      const today = helsinkiDate(now());
+      const resumed = ctx.info.heartbeatDetails as EndResult | undefined;
+      const result: EndResult = resumed ?? {
+        checked: 0,
+        ended: 0,
+        alreadyEnded: 0,
+        noRecord: 0,
+        failed: 0,
+        failures: [],
+        after: '',
+      };
+      if (!policy.intake.snapshotsAuthoritative[ref.source]) return result;
+      const taskQueue = ctx.info.taskQueue;
+
+      const handle = async (keys: string[]) => {
+        const written: IndexWrite[] = [];
+        await inBatches(keys, IN_FLIGHT, async (key) => {
+          const identityId = identityIdOfKey(key);
+          try {
+            const end = endedRecord(ref.source, await readState(identityId), today);
+            if ('skip' in end) {
+              result[end.skip]++;
+              return;
+            }
+            if (ref.source === 'education') await deliverEducation(end.record as EducationRecord, taskQueue);
+            else await deliver(end.record as HrRecord, ref.source, taskQueue);
+            written.push({
+              employeeId: key,
+              fingerprint: indexFingerprint(end.record),
+              source: ref.source,
+            });
+          } catch (err) {
+            if (!isRejectedByTemporal(err)) throw toIntakeFailure(err);
+            result.failed++;
+            if (result.failures.length < MAX_FAILURES_LISTED) {
+              result.failures.push({
+                employeeId: identityId,
+                line: 0,
+                message: err instanceof Error ? err.message : String(err),
+              });
+            }
+          }
+        });
+        await index.putMany(written);
+        result.ended += written.length;
+        result.checked += keys.length;
+        result.after = keys[keys.length - 1]!;
+        // A copy: the SDK may send a throttled heartbeat later, while the next chunk counts.
+        ctx.heartbeat({ ...result, failures: [...result.failures] });
+      };
+
+      let chunk: string[] = [];
+      for await (const key of missingKeys(index, ref, result.after)) {
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('import cancelled');
+        chunk.push(key);
+        if (chunk.length === CHUNK) {
+          await handle(chunk);
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) await handle(chunk);
       return result;
     });
   },

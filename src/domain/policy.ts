@@ -162,6 +162,23 @@ export const policySchema = z
       .object({ massChangeThresholdPercent: z.number().min(0).max(100).default(5) })
       .strict()
       .default({ massChangeThresholdPercent: 5 }),
+    /** Snapshot imports (src/workflows/import.ts). */
+    intake: z
+      .object({
+        /**
+         * Per source: a snapshot lists everyone that source knows, so a person the index knows from
+         * the source whom a snapshot leaves out is ended today (counted by the mass-change guard).
+         * Off by default: a partial export must never end people.
+         */
+        snapshotsAuthoritative: z
+          .object({ hr: z.boolean().default(false), education: z.boolean().default(false) })
+          .strict()
+          .default(() => ({ hr: false, education: false })),
+      })
+      .strict()
+      // A fresh object per parse (zod hands out a default as is): one policy changed in place, as
+      // tests do, must not change every other.
+      .default(() => ({ snapshotsAuthoritative: { hr: false, education: false } })),
     /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
     managedGroups: z.array(groupName).default([]),
     roles: z.array(roleSchema).min(1, 'needs at least one role'),

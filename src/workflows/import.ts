@@ -10,15 +10,22 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BatchResult, ImportActivities, ImportAnalysis, ImportFailure } from '../activities/import';
+import type {
+  BatchResult,
+  EndResult,
+  ImportActivities,
+  ImportAnalysis,
+  ImportFailure,
+} from '../activities/import';
 import { guardVerdict, type GuardVerdict } from '../domain/mass-change';
 import { awaitApproval, type ApprovalReceipt } from './approval';
 import type { Source } from './messages';
 
 // A snapshot import (`import-{source}-{hash}`): analyse the staged rows against the record index,
 // stop for approval if the mass-change guard says so, then deliver only new and changed persons in
-// batches. Rows stay in staging; history carries ids and counts. Progress: the `progress` query and
-// the current details in the Web UI.
+// batches; when the policy makes the source's snapshots authoritative, end the persons the snapshot
+// leaves out (counted as disables by the guard). Rows stay in staging; history carries ids and
+// counts. Progress: the `progress` query and the current details in the Web UI.
 
 export interface ImportInput {
   importId: string;
@@ -35,6 +42,8 @@ export interface ImportInput {
   carried?: ImportProgress;
 }
 
+// Ending missing persons (authoritative snapshots) is part of 'delivering': the phase names are
+// part of the API's response schema (src/api/routes/imports.ts).
 export type ImportPhase = 'analysing' | 'awaiting approval' | 'delivering' | 'completed';
 
 export interface ImportProgress {
@@ -53,8 +62,12 @@ export interface ImportProgress {
   analysis?: ImportAnalysis;
   guard?: GuardVerdict;
   approval?: ApprovalReceipt;
-  /** Persons the index knows from this source whom the snapshot leaves out: reported, not ended. */
+  /** Persons the index knows from this source whom the snapshot leaves out, in words. */
   notInSnapshot?: string;
+  /** Persons ended because an authoritative snapshot left them out (`ends` has the details). */
+  ended?: number;
+  /** What ending the missing persons did; only when the source's snapshots are authoritative. */
+  ends?: EndResult;
   startedAt: string;
   finishedAt?: string;
 }
@@ -63,12 +76,13 @@ export const importProgressQuery = defineQuery<ImportProgress>('progress');
 
 const DEFAULT_BATCH = 1000;
 
-const { analyseImport, deliverImportBatch, dropImportStaging } = proxyActivities<ImportActivities>({
-  // A batch signals up to 1,000 persons; heartbeats every 200 rows show it is alive.
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const { analyseImport, deliverImportBatch, endMissingPersons, dropImportStaging } =
+  proxyActivities<ImportActivities>({
+    // A batch signals up to 1,000 persons; heartbeats every 200 rows show it is alive.
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
 
 export async function importWorkflow(input: ImportInput): Promise<ImportProgress> {
   const progress: ImportProgress = input.carried ?? {
@@ -97,11 +111,15 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
       if (analysis.missingFromSnapshot > 0) {
         progress.notInSnapshot =
           `${analysis.missingFromSnapshot} persons known from ${input.source} are not in this snapshot; ` +
-          'they are not ended (snapshots are not authoritative)';
+          (analysis.authoritative
+            ? `${analysis.wouldEnd} of them are ended today (snapshots are authoritative), the others ` +
+              'have ended already or hold no record'
+            : 'they are not ended (snapshots are not authoritative)');
       }
       const verdict = guardVerdict({
         managedIdentities: analysis.managedIdentities,
-        disables: analysis.disables,
+        // Persons an authoritative snapshot leaves out lose access today, like an end date past.
+        disables: analysis.disables + (analysis.wouldEnd ?? 0),
         deletes: 0,
         thresholdPercent: analysis.thresholdPercent,
       });
@@ -133,6 +151,15 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
         return await continueAsNew<typeof importWorkflow>({ ...input, carried: progress });
       }
     }
+    // After the deliveries, and while the staging still holds the snapshot (dropped below).
+    if (progress.analysis?.authoritative && !progress.ends) {
+      setCurrentDetails(`**Ending persons missing from the snapshot**: ${describeProgress(progress)}`);
+      const ends = await endMissingPersons(ref);
+      progress.ends = ends;
+      progress.ended = ends.ended;
+      progress.failed += ends.failed;
+      for (const f of ends.failures) if (progress.failures.length < 50) progress.failures.push(f);
+    }
     progress.phase = 'completed';
     progress.finishedAt = new Date().toISOString();
     setCurrentDetails(describeProgress(progress));
@@ -159,6 +186,7 @@ export function describeProgress(p: ImportProgress): string {
   const head = p.phase === 'completed' ? '**Completed**' : `**Delivering** ${p.processed}/${p.total} rows`;
   return (
     `${head}: ${p.delivered} delivered, ${p.unchanged} unchanged, ${p.failed} failed` +
+    (p.ends ? `, ${p.ends.ended} ended (missing from the snapshot)` : '') +
     (p.rejectedRows > 0 ? `; ${p.rejectedRows} rows rejected by validation` : '') +
     (p.notInSnapshot ? `.\n\n${p.notInSnapshot}` : '')
   );

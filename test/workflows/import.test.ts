@@ -16,6 +16,8 @@ import type { HrRecord } from '../../src/domain/record';
 import type { RecordStore } from '../../src/store/import-staging';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { approveUpdate, pendingApprovalQuery } from '../../src/workflows/approval';
+import type { ImportProgress } from '../../src/workflows/import';
+import type { PersonState } from '../../src/workflows/messages';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
 
 // The import workflow with its real activities and a real SQLite index/staging, on the
@@ -209,5 +211,142 @@ describe('import workflow on the time-skipping server', () => {
     assert.match(a.importId, /^import-hr-[0-9a-f]{16}$/);
     await finished(a.importId);
     assert.equal(deliveries.length, 5);
+  });
+});
+
+describe('an authoritative HR snapshot on the time-skipping server', () => {
+  // Real import activities and SQLite staging/index; the person workflows are stood in for by a
+  // map of their HR records, which the delivery fake updates and the state query fake reads.
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let store: RecordStore;
+  const taskQueue = `import-auth-test-${randomUUID()}`;
+  const authoritative = parsePolicy(
+    fs.readFileSync(path.join(__dirname, '../../config/policy.yaml'), 'utf8'),
+  );
+  authoritative.intake.snapshotsAuthoritative.hr = true;
+  const held = new Map<string, HrRecord>();
+  const deliveries: HrRecord[] = [];
+  /** Set to make one delivery fail as if Temporal were unavailable. */
+  let failOnCall: number | undefined;
+  let calls = 0;
+
+  before(async () => {
+    env = await timeSkippingEnv();
+    store = openSqliteIndex({ file: path.join(dir, 'authoritative.sqlite') });
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createImportActivities({
+        client: env.client,
+        store: () => store,
+        policy: authoritative,
+        deliver: async (record) => {
+          if (++calls === failOnCall) throw Object.assign(new Error('unavailable'), { code: 14 });
+          deliveries.push(record);
+          held.set(record.employeeId, record);
+        },
+        readState: async (id) => {
+          const hr = held.get(id);
+          return hr
+            ? ({ employeeId: id, stage: 'active', record: hr, records: { hr }, version: 1 } as PersonState)
+            : null;
+        },
+      }),
+    });
+    running = worker.run();
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await env.teardown();
+    await store.close();
+  });
+
+  const runner = () => createTemporalImports({ client: env.client, staging: store, taskQueue });
+  const startImport = async (rows: Row[]) => {
+    const prepared = prepareHrImport(csv(rows), false);
+    assert.ok(prepared.ok);
+    return (await runner().start(prepared)).importId;
+  };
+  const finished = async (importId: string): Promise<ImportProgress> =>
+    (await env.client.workflow.getHandle(importId).result()) as ImportProgress;
+  const staff = Array.from({ length: 20 }, (_, i) => ({
+    id: `F${String(i).padStart(3, '0')}`,
+    start: addDays(today, -100),
+  }));
+  const endedIds = () => deliveries.filter((d) => d.endDate === today).map((d) => d.employeeId);
+
+  it('a person left out is ended today, once: the same snapshot again finds them ended', async () => {
+    await finished(await startImport(staff));
+    assert.equal(held.size, 20);
+
+    deliveries.length = 0;
+    const first = await finished(await startImport(staff.slice(1)));
+    assert.equal(first.analysis?.wouldEnd, 1);
+    assert.equal(first.guard?.verdict, 'ok', '1 of 20 is within the 5 % threshold');
+    assert.equal(first.guard?.disables, 1);
+    assert.equal(first.ended, 1);
+    assert.deepEqual(endedIds(), ['F000']);
+    assert.equal(held.get('F000')?.jobTitle, 'Sairaanhoitaja', 'the current record, with an end date');
+    assert.match(first.notInSnapshot ?? '', /1 persons .* 1 of them are ended today/);
+
+    // Same rows in another order: another file, another import id, the same snapshot.
+    deliveries.length = 0;
+    const again = await finished(await startImport(staff.slice(1).reverse()));
+    assert.equal(again.analysis?.missingFromSnapshot, 1);
+    assert.equal(again.analysis?.wouldEnd, 0);
+    assert.deepEqual(
+      { ended: again.ended, alreadyEnded: again.ends?.alreadyEnded },
+      { ended: 0, alreadyEnded: 1 },
+    );
+    assert.equal(deliveries.length, 0);
+
+    // Listed again without an end date: a change (the index holds the ended record), so delivered.
+    const back = await finished(await startImport(staff));
+    assert.equal(back.delivered, 1);
+    assert.equal(held.get('F000')?.endDate, undefined);
+  });
+
+  it('a snapshot leaving out half stops for approval counting the ends, and ends each person once', async () => {
+    // F000 ended already and F019 was never seen by a person workflow: neither counts.
+    held.set('F000', { ...held.get('F000')!, endDate: addDays(today, -1) });
+    held.delete('F019');
+    const kept = staff.slice(1, 10);
+    deliveries.length = 0;
+    const importId = await startImport(kept);
+    const handle = env.client.workflow.getHandle(importId);
+    let pending = null;
+    for (let i = 0; i < 100 && !pending; i++) {
+      pending = await handle.query(pendingApprovalQuery).catch(() => null);
+      if (!pending) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(pending, 'the import waits for approval');
+    assert.equal(pending.verdict.disables, 9, 'F010…F018: F000 has ended, F019 holds no record');
+    assert.equal(pending.verdict.managedIdentities, 20);
+    assert.equal(deliveries.length, 0, 'nobody is ended before approval');
+
+    // The fifth delivery fails as if Temporal were down: the activity retries from its heartbeat.
+    calls = 0;
+    failOnCall = 5;
+    try {
+      await handle.executeUpdate(approveUpdate, {
+        args: [{ approvedBy: 'ops', expect: { disables: 9, deletes: 0 } }],
+      });
+      const result = await finished(importId);
+      assert.deepEqual(
+        endedIds().sort(),
+        staff.slice(10, 19).map((r) => r.id),
+        'each ended exactly once',
+      );
+      // Those ended before the failure read as already ended on the retry.
+      assert.equal((result.ended ?? 0) + (result.ends?.alreadyEnded ?? 0), 9 + 1);
+      assert.equal(result.ends?.noRecord, 1);
+      assert.equal(result.failed, 0);
+    } finally {
+      failOnCall = undefined;
+    }
   });
 });
