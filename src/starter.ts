@@ -22,7 +22,7 @@ const USAGE = `usage:
   tunnus person show <employeeId> [--json] the person's state as Tunnus knows it
   tunnus licences [--json]                 seats, used, free and people waiting, per managed SKU
   tunnus explain <employeeId> [--json]     each group, licence and OU with the rule granting it
-  tunnus runs [--stage joiner|mover|leaver|cleanup|import] [--since 7d] [--employee <id>] [--json]
+  tunnus runs [--stage joiner|mover|rehire|leaver|delete|cleanup|import] [--since 7d] [--employee <id>] [--json]
                                            runs as Temporal visibility lists them
 ${CLEANUP_USAGE}  tunnus plan --record <file.json> | --hr <file.csv> | --education <file.csv> | --policy <new.yaml>
               [--json] [--all] [--save <plan.json>] [--concurrency N]

@@ -18,7 +18,7 @@ import type { Policy } from './domain/policy';
 import { createLogger, type Logger } from './logger';
 import { TASK_QUEUE } from './workflows/messages';
 import { connectClient } from './client';
-import { ensurePhoneSyncSchedule } from './schedules';
+import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './schedules';
 import type { Client } from '@temporalio/client';
 
 // Composition root: config → logger → connectors → activities → Worker.
@@ -151,6 +151,7 @@ export async function main(): Promise<void> {
   const connection = await connectTemporal(env);
   const client = await connectClient(env);
   await ensurePhoneSyncSchedule(client, policy, env.TEMPORAL_TASK_QUEUE);
+  await ensureCleanupSchedule(client, policy, env.TEMPORAL_TASK_QUEUE);
   const worker = await buildWorker({
     connection,
     client,

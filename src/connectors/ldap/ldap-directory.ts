@@ -139,13 +139,15 @@ export function createLdapDirectory(
    */
   async function op<T>(name: string, fn: (c: Client) => Promise<T>, retryRead = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let used: Client | undefined;
+      // The client this call uses, fixed before binding: a failure must reset this one only,
+      // never a fresh client another call is binding meanwhile (that left calls hanging).
+      const used: Client = client;
       try {
-        used = await session();
+        await session();
         return await fn(used);
       } catch (err) {
         const e = classifyLdapError(err, name);
-        if (e.kind === 'unavailable') reset(used ?? client);
+        if (e.kind === 'unavailable') reset(used);
         if (e.kind === 'unavailable' && retryRead && attempt === 1) {
           log.debug({ op: name, kind: e.kind }, 'ldap read failed; retrying on a new connection');
           continue;
