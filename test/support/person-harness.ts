@@ -1,7 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createDirectoryActivities } from '../../src/activities/directory';
+import { managedGroups, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import { personWorkflowId, recordSignal, stateQuery, type PersonState } from '../../src/workflows/messages';
 import { personWorkflow } from '../../src/workflows/person';
+import { MemoryDirectory } from './memory-directory';
+import { timeSkippingEnv, workflowBundle } from './temporal';
 
 /** Drives person workflows on the time-skipping server: deliver records, skip time, read state. */
 export function personHarness(env: TestWorkflowEnvironment, taskQueue: string) {
@@ -33,6 +39,33 @@ export function personHarness(env: TestWorkflowEnvironment, taskQueue: string) {
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`condition not reached for ${id}: ${JSON.stringify(await state(id))}`);
+    },
+  };
+}
+
+/**
+ * The time-skipping server with a worker running the workflows over an in-memory directory (no
+ * cloud or telephony activities: policies given here keep those off). Stop it in `after`.
+ */
+export async function startDirectoryWorker(policy: Policy, name: string) {
+  const env = await timeSkippingEnv();
+  const directory = new MemoryDirectory(managedGroups(policy));
+  const taskQueue = `${name}-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }),
+  });
+  const running = worker.run();
+  return {
+    env,
+    directory,
+    taskQueue,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await env.teardown();
     },
   };
 }

@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createDirectoryActivities } from '../../src/activities/directory';
 import { deliverRecord } from '../../src/client';
 import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
 import type { EducationRecord } from '../../src/domain/education';
 import { recordFingerprint } from '../../src/domain/fingerprint';
-import { managedGroups, parsePolicy } from '../../src/domain/policy';
+import { parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import { personWorkflowId, recordSignal, type PersonState } from '../../src/workflows/messages';
 import { personWorkflow } from '../../src/workflows/person';
 import { MemoryDirectory } from '../support/memory-directory';
-import { personHarness } from '../support/person-harness';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+import { personHarness, startDirectoryWorker } from '../support/person-harness';
 
 // The education source on the time-skipping server: one identity for a teacher known to both
 // systems (in either order), a pupil's class move, a pupil's end date. Directory only; cloud
@@ -64,28 +60,14 @@ const pupilRow = (studentId: string, cls: string, startDate: string, endDate?: s
 describe('education source on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
   let directory: MemoryDirectory;
-  let worker: Worker;
-  let running: Promise<void>;
-  const taskQueue = `education-test-${randomUUID()}`;
+  let taskQueue: string;
+  let stop: () => Promise<void>;
   const base = 'DC=kerava,DC=test';
 
   before(async () => {
-    env = await timeSkippingEnv();
-    directory = new MemoryDirectory(managedGroups(policy));
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }),
-    });
-    running = worker.run();
+    ({ env, directory, taskQueue, stop } = await startDirectoryWorker(policy, 'education-test'));
   });
-
-  after(async () => {
-    worker.shutdown();
-    await running;
-    await env.teardown();
-  });
+  after(() => stop());
 
   const harness = () => personHarness(env, taskQueue);
   const today = async () => helsinkiDate(new Date(await harness().now()));

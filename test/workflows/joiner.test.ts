@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createDirectoryActivities } from '../../src/activities/directory';
 import { addDays, helsinkiDate, startOfDay } from '../../src/domain/dates';
-import { managedGroups, parsePolicy } from '../../src/domain/policy';
+import { parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import { provisionStatusQuery, type PersonState } from '../../src/workflows/messages';
 import { MemoryDirectory } from '../support/memory-directory';
-import { personHarness } from '../support/person-harness';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+import { personHarness, startDirectoryWorker } from '../support/person-harness';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -36,27 +32,13 @@ function nurse(employeeId: string, startDate: string): HrRecord {
 describe('joiner on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
   let directory: MemoryDirectory;
-  let worker: Worker;
-  let running: Promise<void>;
-  const taskQueue = `joiner-test-${randomUUID()}`;
+  let taskQueue: string;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    env = await timeSkippingEnv();
-    directory = new MemoryDirectory(managedGroups(policy));
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }),
-    });
-    running = worker.run();
+    ({ env, directory, taskQueue, stop } = await startDirectoryWorker(policy, 'joiner-test'));
   });
-
-  after(async () => {
-    worker.shutdown();
-    await running;
-    await env.teardown();
-  });
+  after(() => stop());
 
   const harness = () => personHarness(env, taskQueue);
   const now = () => harness().now();

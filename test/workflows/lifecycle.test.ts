@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createDirectoryActivities } from '../../src/activities/directory';
 import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
 import { managedGroups, parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import type { PersonState } from '../../src/workflows/messages';
 import { MemoryDirectory } from '../support/memory-directory';
-import { personHarness } from '../support/person-harness';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+import { personHarness, startDirectoryWorker } from '../support/person-harness';
 
 // Leaver, retention and rehire on the time-skipping server. Directory only (cloud and telephony
 // parts of the leaver are covered against their simulators in test/integration/lifecycle.test.ts).
@@ -43,28 +39,14 @@ function nurse(employeeId: string, startDate: string, endDate?: string): HrRecor
 describe('leaver, retention and rehire on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
   let directory: MemoryDirectory;
-  let worker: Worker;
-  let running: Promise<void>;
-  const taskQueue = `lifecycle-test-${randomUUID()}`;
+  let taskQueue: string;
+  let stop: () => Promise<void>;
   const disabledOu = `${policy.ous.disabled},DC=kerava,DC=test`;
 
   before(async () => {
-    env = await timeSkippingEnv();
-    directory = new MemoryDirectory(managedGroups(policy));
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }),
-    });
-    running = worker.run();
+    ({ env, directory, taskQueue, stop } = await startDirectoryWorker(policy, 'lifecycle-test'));
   });
-
-  after(async () => {
-    worker.shutdown();
-    await running;
-    await env.teardown();
-  });
+  after(() => stop());
 
   const harness = () => personHarness(env, taskQueue);
   const today = async () => helsinkiDate(new Date(await harness().now()));
