@@ -40,6 +40,7 @@ import {
   buildWorker,
   connectTemporal,
   createCloudDirectory,
+  createDirectoryFromEnv,
   createPhoneDirectoryFromEnv,
   installRuntimeLogger,
 } from '../src/worker';
@@ -116,17 +117,7 @@ async function workerChild(): Promise<void> {
     Worker.create = (options) => create({ ...options, maxCachedWorkflows: Number(maxCached) });
   }
   const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
-  const directory = createLdapDirectory(
-    {
-      url: env.LDAP_URL,
-      bindDn: env.LDAP_BIND_DN,
-      bindPassword: env.LDAP_BIND_PASSWORD!,
-      baseDn: env.LDAP_BASE_DN,
-      timeoutMs: env.LDAP_TIMEOUT_MS,
-      ...(env.LDAP_CA_CERT ? { caCertPath: env.LDAP_CA_CERT } : {}),
-    },
-    logger,
-  );
+  const directory = createDirectoryFromEnv(env, logger);
   const cloud = createCloudDirectory(env);
   const phone = createPhoneDirectoryFromEnv(env);
   const connection = await connectTemporal(env);

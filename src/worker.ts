@@ -13,7 +13,11 @@ import type { PhoneDirectory } from './connectors/phone/phone-directory';
 import { createPhoneDirectory } from './connectors/phone/phone-directory';
 import { ConfigError, loadPolicy, parseEnv, temporalTls, type Env } from './config';
 import type { Directory } from './connectors/ldap/directory';
-import { createLdapDirectory } from './connectors/ldap/ldap-directory';
+import {
+  createLdapDirectory,
+  type DirectoryLogger,
+  type LdapDirectory,
+} from './connectors/ldap/ldap-directory';
 import type { Policy } from './domain/policy';
 import { createLogger, type Logger } from './logger';
 import { TASK_QUEUE } from './workflows/messages';
@@ -129,13 +133,17 @@ export function createPhoneDirectoryFromEnv(env: Env): PhoneDirectory {
   });
 }
 
-export async function main(): Promise<void> {
-  const env = parseEnv();
-  const log = createLogger(env.LOG_LEVEL);
-  installRuntimeLogger(log);
-  const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
-  if (!env.LDAP_BIND_PASSWORD) throw new Error('LDAP_BIND_PASSWORD is required');
-  const directory = createLdapDirectory(
+/**
+ * The LDAP directory the environment names (connects on first use). `missingPassword` is the
+ * error when no bind password is set: callers say what they need it for.
+ */
+export function createDirectoryFromEnv(
+  env: Env,
+  log?: DirectoryLogger,
+  missingPassword = 'LDAP_BIND_PASSWORD is required',
+): LdapDirectory {
+  if (!env.LDAP_BIND_PASSWORD) throw new Error(missingPassword);
+  return createLdapDirectory(
     {
       url: env.LDAP_URL,
       bindDn: env.LDAP_BIND_DN,
@@ -146,6 +154,14 @@ export async function main(): Promise<void> {
     },
     log,
   );
+}
+
+export async function main(): Promise<void> {
+  const env = parseEnv();
+  const log = createLogger(env.LOG_LEVEL);
+  installRuntimeLogger(log);
+  const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
+  const directory = createDirectoryFromEnv(env, log);
   const cloud = createCloudDirectory(env);
   const phone = createPhoneDirectoryFromEnv(env);
   const connection = await connectTemporal(env);

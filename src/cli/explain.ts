@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { connectClient, personState } from '../client';
 import { loadPolicy, parseEnv, type Env } from '../config';
 import type { Directory } from '../connectors/ldap/directory';
-import { createLdapDirectory } from '../connectors/ldap/ldap-directory';
 import {
   describeReasons,
   describeUnmet,
@@ -13,7 +12,7 @@ import {
 } from '../domain/explain';
 import { managedGroups, type Policy } from '../domain/policy';
 import { employeeIdSchema } from '../domain/record';
-import { createCloudDirectory } from '../worker';
+import { createCloudDirectory, createDirectoryFromEnv } from '../worker';
 
 // `tunnus explain <employeeId> [--json]`: why the person has each group, licence and OU, and what
 // they hold that no rule grants. Reads only: the record from the person workflow, the account
@@ -78,15 +77,11 @@ export async function explainCommand(
 
 /** What the person holds: AD account, OU and groups (by LDAP); licences (by Graph, if configured). */
 export async function readHoldings(employeeId: string, policy: Policy, env: Env): Promise<Holdings> {
-  if (!env.LDAP_BIND_PASSWORD) throw new Error('LDAP_BIND_PASSWORD is required to read the directory');
-  const directory = createLdapDirectory({
-    url: env.LDAP_URL,
-    bindDn: env.LDAP_BIND_DN,
-    bindPassword: env.LDAP_BIND_PASSWORD,
-    baseDn: env.LDAP_BASE_DN,
-    timeoutMs: env.LDAP_TIMEOUT_MS,
-    ...(env.LDAP_CA_CERT ? { caCertPath: env.LDAP_CA_CERT } : {}),
-  });
+  const directory = createDirectoryFromEnv(
+    env,
+    undefined,
+    'LDAP_BIND_PASSWORD is required to read the directory',
+  );
   let account: Holdings['account'];
   try {
     const found = await directory.findByEmployeeId(employeeId);

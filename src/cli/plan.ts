@@ -5,7 +5,6 @@ import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { connectClient, deliverRecord, inBatches, personState } from '../client';
 import { parseEnv, type Env } from '../config';
-import { createLdapDirectory } from '../connectors/ldap/ldap-directory';
 import type { EducationRecord } from '../domain/education';
 import { parseEducationCsv } from '../domain/education-csv';
 import { formatCsvErrors, parseHrCsv } from '../domain/hr-csv';
@@ -22,7 +21,7 @@ import { formatSummary, formatTable } from '../simulate/format';
 import { changes, massChange, summarise, type PersonPlan, type PlanKind } from '../simulate/model';
 import { countManaged, managedRecords, mergeWithHeld } from '../simulate/records';
 import { findDrift, formatDrift, readSavedPlan, toSaved, writeSavedPlan } from '../simulate/saved';
-import { createCloudDirectory, createPhoneDirectoryFromEnv } from '../worker';
+import { createCloudDirectory, createDirectoryFromEnv, createPhoneDirectoryFromEnv } from '../worker';
 import { personWorkflowId, replanSignal } from '../workflows/messages';
 
 // `tunnus plan`: what Tunnus would do, computed by the real run's planning code against the live
@@ -197,18 +196,13 @@ async function withSession(
   fn: (s: Session) => Promise<number>,
 ): Promise<number> {
   const env = parseEnv(processEnv);
-  if (!env.LDAP_BIND_PASSWORD)
-    throw new Error('LDAP_BIND_PASSWORD is required (a read-only account suffices)');
+  const directory = createDirectoryFromEnv(
+    env,
+    undefined,
+    'LDAP_BIND_PASSWORD is required (a read-only account suffices)',
+  );
   const policyText = fs.readFileSync(env.TUNNUS_POLICY_FILE, 'utf8');
   const policy = parsePolicy(policyText);
-  const directory = createLdapDirectory({
-    url: env.LDAP_URL,
-    bindDn: env.LDAP_BIND_DN,
-    bindPassword: env.LDAP_BIND_PASSWORD,
-    baseDn: env.LDAP_BASE_DN,
-    timeoutMs: env.LDAP_TIMEOUT_MS,
-    ...(env.LDAP_CA_CERT ? { caCertPath: env.LDAP_CA_CERT } : {}),
-  });
   const cloud = createCloudDirectory(env);
   const phone = createPhoneDirectoryFromEnv(env);
   let client: Client | undefined;
