@@ -13,9 +13,9 @@ import {
   type Identity,
 } from '../domain/cleanup';
 import { ErrorType } from '../domain/error-types';
-import { managedGroups, managedSkus, type Policy } from '../domain/policy';
+import { managedGroups, type Policy } from '../domain/policy';
 import { personWorkflowId, stateQuery } from '../workflows/messages';
-import { createCloudActivities } from './cloud';
+import { createCloudActivities, removeManagedLicences } from './cloud';
 import { createDirectoryActivities } from './directory';
 import { guard } from './failures';
 
@@ -155,7 +155,6 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
         const done: Applied['done'] = {};
         const licences: Record<string, number> = {};
         const count = (kind: FindingKind) => (done[kind] = (done[kind] ?? 0) + 1);
-        const managed = new Set(managedSkus(policy));
         // Read once per batch, not once per finding: the SKU list and group DNs do not change here.
         let tenantSkus: Awaited<ReturnType<CloudDirectory['listSubscribedSkus']>> | undefined;
         const groupDns = new Map<string, string | null>();
@@ -172,17 +171,9 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
               const user = await cloud.getUser(f.userId);
               if (!user) break;
               const skus = (tenantSkus ??= await cloud.listSubscribedSkus());
-              const remove = user.assignedLicenses
-                .map((l) => skus.find((s) => s.skuId === l.skuId))
-                .filter((s) => s !== undefined && managed.has(s.skuPartNumber));
-              if (remove.length > 0) {
-                await cloud.assignLicenses(
-                  user.id,
-                  [],
-                  remove.map((s) => s!.skuId),
-                );
+              for (const sku of await removeManagedLicences(cloud, user, skus, policy)) {
+                licences[sku] = (licences[sku] ?? 0) + 1;
               }
-              for (const s of remove) licences[s!.skuPartNumber] = (licences[s!.skuPartNumber] ?? 0) + 1;
               count(f.kind);
               break;
             }

@@ -1,5 +1,10 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
-import type { CloudDirectory, CloudUser, CloudUserUpdate } from '../connectors/graph/cloud-directory';
+import type {
+  CloudDirectory,
+  CloudSku,
+  CloudUser,
+  CloudUserUpdate,
+} from '../connectors/graph/cloud-directory';
 import type { DirectoryAccount } from '../domain/account';
 import { CloudError } from '../connectors/graph/errors';
 import { planLicenceChange } from '../connectors/graph/licences';
@@ -118,17 +123,9 @@ export const createCloudActivities = (
         if (direct && (user.accountEnabled !== false || user.showInAddressList !== false)) {
           await cloud.updateUser(user.id, { accountEnabled: false, showInAddressList: false });
         }
-        const managed = new Set(managedSkus(policy));
-        const skus = await cloud.listSubscribedSkus();
-        const remove = user.assignedLicenses
-          .map((l) => l.skuId)
-          .filter((id) => managed.has(skus.find((s) => s.skuId === id)?.skuPartNumber ?? ''));
-        if (remove.length > 0) await cloud.assignLicenses(user.id, [], remove);
-        log.info('cloud user retired', { employeeId: cmd.employeeId, licencesRemoved: remove.length });
-        return {
-          found: true,
-          licencesRemoved: remove.map((id) => skus.find((s) => s.skuId === id)!.skuPartNumber),
-        };
+        const removed = await removeManagedLicences(cloud, user, await cloud.listSubscribedSkus(), policy);
+        log.info('cloud user retired', { employeeId: cmd.employeeId, licencesRemoved: removed.length });
+        return { found: true, licencesRemoved: removed };
       });
     },
 
@@ -279,6 +276,30 @@ export const createCloudActivities = (
 };
 
 export type CloudActivities = ReturnType<typeof createCloudActivities>;
+
+/**
+ * Takes back every licence the policy manages from a user (seats return to the pool); licences
+ * granted by hand outside the policy stay. Returns the part numbers removed.
+ */
+export async function removeManagedLicences(
+  cloud: CloudDirectory,
+  user: CloudUser,
+  tenantSkus: CloudSku[],
+  policy: Policy,
+): Promise<string[]> {
+  const managed = new Set(managedSkus(policy));
+  const remove = user.assignedLicenses
+    .map((l) => tenantSkus.find((s) => s.skuId === l.skuId))
+    .filter((s): s is CloudSku => s !== undefined && managed.has(s.skuPartNumber));
+  if (remove.length > 0) {
+    await cloud.assignLicenses(
+      user.id,
+      [],
+      remove.map((s) => s.skuId),
+    );
+  }
+  return remove.map((s) => s.skuPartNumber);
+}
 
 /** What differs between a direct-mode cloud user and its AD account (AD is the master). */
 export function cloudUserDrift(user: CloudUser, account: DirectoryAccount): CloudUserUpdate {
