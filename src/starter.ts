@@ -6,7 +6,10 @@ import { approveCommand } from './cli/approve';
 import { educationImportCommand, hrImportCommand } from './cli/import';
 import { parseEnv } from './config';
 import { describeErrors, parseHrRecord } from './domain/record';
-import { CLEANUP_USAGE } from './cli/cleanup';
+import { CLEANUP_USAGE, cleanupCommand } from './cli/cleanup';
+import { explainCommand } from './cli/explain';
+import { runPlan } from './cli/plan';
+import { runsCommand } from './cli/runs';
 import type { PersonState } from './workflows/messages';
 
 // The `tunnus` CLI. Validation happens here, before anything reaches Temporal: a bad record or a
@@ -34,12 +37,12 @@ ${CLEANUP_USAGE}  tunnus plan --record <file.json> | --hr <file.csv> | --educati
 export class UsageError extends Error {}
 
 export async function run(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  // `plan` parses its own options; loaded on demand (it brings LDAP, Graph and telephony).
-  if (argv[0] === 'plan') return (await import('./cli/plan')).runPlan(argv.slice(1), process.env, out);
-  // explain and runs parse their own options; loaded on demand (explain brings LDAP and Graph).
-  if (argv[0] === 'explain') return (await import('./cli/explain')).explainCommand(argv.slice(1), out);
-  if (argv[0] === 'runs') return (await import('./cli/runs')).runsCommand(argv.slice(1), out);
-  if (argv[0] === 'cleanup') return (await import('./cli/cleanup')).cleanupCommand(argv.slice(1), out);
+  // These parse their own options. Imported statically: bin/tunnus.js runs through tsx's CommonJS
+  // hook, under which a dynamic import() of a .ts module without extension cannot be resolved.
+  if (argv[0] === 'plan') return runPlan(argv.slice(1), process.env, out);
+  if (argv[0] === 'explain') return explainCommand(argv.slice(1), out);
+  if (argv[0] === 'runs') return runsCommand(argv.slice(1), out);
+  if (argv[0] === 'cleanup') return cleanupCommand(argv.slice(1), out);
   if (argv[0] === 'hr' && argv[1] === 'import') return hrImportCommand(argv.slice(2), out);
   if (argv[0] === 'education' && argv[1] === 'import') return educationImportCommand(argv.slice(2), out);
   if (argv[0] === 'approve') return approveCommand(argv.slice(1), out);
@@ -52,7 +55,8 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
   const print = (s: string) => out.write(`${s}\n`);
   if (values.help || !command) {
     print(USAGE);
-    return command ? 0 : 2;
+    // Asked for help: success. No command at all: a usage error.
+    return values.help ? 0 : 2;
   }
   const env = parseEnv();
   const withClient = async (fn: (client: Client) => Promise<number>) => {
