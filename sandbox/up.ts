@@ -110,12 +110,33 @@ async function main(): Promise<void> {
   await inBatches(records, 8, async ({ record }) => void (await deliverRecord(client, record, 'hr')));
   log.info({ people: records.length, file }, 'sample HR snapshot delivered');
 
+  // The CLI commands that read AD and the cloud themselves (explain, plan) need the same settings
+  // as the worker: one file to source. Sandbox credentials only, readable by the owner alone.
+  const envFile = path.join(stateDir, 'sandbox.env');
+  const cliEnv = {
+    LDAP_URL: samba.url,
+    LDAP_BIND_DN: samba.bindDn,
+    LDAP_BIND_PASSWORD: samba.bindPassword,
+    LDAP_BASE_DN: samba.baseDn,
+    LDAP_CA_CERT: samba.caCertPath,
+    TUNNUS_POLICY_FILE: policyFile,
+    ...sims.env,
+  };
+  fs.writeFileSync(
+    envFile,
+    Object.entries(cliEnv)
+      .map(([k, v]) => `${k}='${String(v)}'\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
+
   process.stdout.write(
     [
       '',
       `Temporal Web UI:  ${temporal.uiUrl}/namespaces/default/workflows`,
       `Directory:        ${samba.url} (${samba.baseDn}), bind ${samba.bindDn}`,
       'Try:              npx tunnus person show E1001',
+      `                  set -a; . ${path.relative(process.cwd(), envFile)}; set +a   # then: npx tunnus explain E1002`,
       `                  npx tunnus hr import ${path.relative(process.cwd(), file)}`,
       `Intake API:       ${api.url}/api/v1/openapi.json (sandbox token, this run only:)`,
       `                  export TOKEN=${apiToken}`,
