@@ -7,7 +7,7 @@
 # policy stay out; see .dockerignore). The policy, CA certificates, the Graph certificate and the
 # API's clients file are mounted at run time (docker-compose.yml).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- deps: production dependencies exactly as locked. @swc/core (the Temporal workflow bundler's
 # compiler) and esbuild (tsx) install native binaries, which is why this runs on the same base as

