@@ -1,15 +1,19 @@
-import { gradeOf } from './education';
-import { sourcesOf, type IdentityRecord } from './identity';
+import type { IdentityRecord } from './identity';
 import {
   entitlementsFor,
   managedGroups,
   managedOus,
   managedSkus,
-  roleMatches,
-  ruleSources,
   type Policy,
   type RoleRule,
 } from './policy';
+import {
+  evaluateRule,
+  type HrAttribute,
+  type Reason,
+  type ReasonAttribute,
+  type RuleEvaluation,
+} from './role-rules';
 import { addDays, helsinkiDate } from './dates';
 import { phaseAt, scheduleFor, type Phase } from './plan';
 import type { HrRecord } from './record';
@@ -18,21 +22,7 @@ import type { HrRecord } from './record';
 // rule and the HR attributes that grant it, and what they hold that no rule grants. Pure: the CLI
 // reads AD and the cloud and passes what it found.
 
-export type HrAttribute = 'jobCode' | 'orgUnit' | 'employmentType';
-/** What a rule condition reads: an HR attribute, the record's sources, or the education facet. */
-export type ReasonAttribute = HrAttribute | 'source' | 'educationRole' | 'schoolCode' | 'grade';
-
-/** One condition of a role rule, as it applies to the person. */
-export interface Reason {
-  attribute: ReasonAttribute;
-  /** The person's value. */
-  value: string;
-  /** What the rule accepts: job codes, org-unit prefixes or employment types. */
-  accepts: string[];
-  /** For orgUnit: the prefix that matched. */
-  prefix?: string;
-}
-
+export type { HrAttribute, Reason, ReasonAttribute } from './role-rules';
 /** A role rule that grants an item, and the HR attributes that make it match (none: everyone). */
 export interface Grant {
   role: string;
@@ -45,12 +35,7 @@ export interface Miss {
   unmet: Reason[];
 }
 
-export interface RoleExplanation {
-  role: string;
-  matches: boolean;
-  because: Reason[];
-  unmet: Reason[];
-}
+export type RoleExplanation = RuleEvaluation;
 
 /**
  * granted: held and a rule grants it. missing: a rule grants it, not held (yet). hand-granted:
@@ -132,59 +117,9 @@ const ATTRIBUTE_LABEL: Record<ReasonAttribute, string> = {
   grade: 'grade',
 };
 
-/** Each condition of the rule, met or not, for this person. The verdict stays roleMatches'. */
+/** Each condition of the rule, met or not, for this person (the plan's own evaluator). */
 export function explainRule(rule: RoleRule, record: IdentityRecord): RoleExplanation {
-  const because: Reason[] = [];
-  const unmet: Reason[] = [];
-  const { jobCodes, orgUnitPrefixes, employmentTypes, educationRoles, schoolCodes, grades } = rule.match;
-  // The source condition is implicit for most rules (hr); it is named only when it decides.
-  const sources = ruleSources(rule);
-  const held = sourcesOf(record);
-  if (rule.match.sources || !sources.some((s) => held.includes(s))) {
-    const reason: Reason = { attribute: 'source', value: held.join('+'), accepts: sources };
-    (sources.some((s) => held.includes(s)) ? because : unmet).push(reason);
-  }
-  const edu = record.education;
-  if (educationRoles) {
-    const reason: Reason = { attribute: 'educationRole', value: edu?.role ?? '-', accepts: educationRoles };
-    (edu && educationRoles.includes(edu.role) ? because : unmet).push(reason);
-  }
-  if (schoolCodes) {
-    const reason: Reason = { attribute: 'schoolCode', value: edu?.schoolCode ?? '-', accepts: schoolCodes };
-    (edu && schoolCodes.includes(edu.schoolCode) ? because : unmet).push(reason);
-  }
-  if (grades) {
-    const grade = gradeOf(edu?.class);
-    const range = `${grades.min ?? 0}-${grades.max ?? ''}`;
-    const reason: Reason = {
-      attribute: 'grade',
-      value: grade === undefined ? '-' : String(grade),
-      accepts: [range],
-    };
-    const inRange =
-      grade !== undefined &&
-      (grades.min === undefined || grade >= grades.min) &&
-      (grades.max === undefined || grade <= grades.max);
-    (inRange ? because : unmet).push(reason);
-  }
-  if (jobCodes) {
-    const reason: Reason = { attribute: 'jobCode', value: record.jobCode, accepts: jobCodes };
-    (jobCodes.includes(record.jobCode) ? because : unmet).push(reason);
-  }
-  if (orgUnitPrefixes) {
-    const prefix = orgUnitPrefixes.find((p) => record.orgUnit.startsWith(p));
-    const reason: Reason = { attribute: 'orgUnit', value: record.orgUnit, accepts: orgUnitPrefixes };
-    (prefix === undefined ? unmet : because).push(prefix === undefined ? reason : { ...reason, prefix });
-  }
-  if (employmentTypes) {
-    const reason: Reason = {
-      attribute: 'employmentType',
-      value: record.employmentType,
-      accepts: employmentTypes,
-    };
-    (employmentTypes.includes(record.employmentType) ? because : unmet).push(reason);
-  }
-  return { role: rule.name, matches: roleMatches(rule, record), because, unmet };
+  return evaluateRule(rule, record);
 }
 
 /** "jobCode SH01, orgUnit prefix SOTE (SOTE-110)"; a rule without conditions applies to everyone. */

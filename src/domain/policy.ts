@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { gradeOf } from './education';
-import { sourcesOf, type IdentityRecord } from './identity';
+import type { IdentityRecord } from './identity';
+import { evaluateRule } from './role-rules';
 
 // The role policy: which OU, groups (and later licences) each role gets. Loaded from YAML once at
 // start-up and validated; every error names its path. OU and group values are relative to the
@@ -228,30 +228,11 @@ export interface Entitlements {
   title?: string;
 }
 
-/** The sources a rule applies to: as written, or by default (see the schema). */
-export function ruleSources(rule: RoleRule): ('hr' | 'education')[] {
-  const m = rule.match;
-  if (m.sources) return m.sources;
-  return m.educationRoles || m.schoolCodes || m.grades ? ['education'] : ['hr'];
-}
+export { ruleSources } from './role-rules';
 
+/** Whether the rule applies to the person: the one evaluator (role-rules.ts) that explain also reads. */
 export function roleMatches(rule: RoleRule, record: IdentityRecord): boolean {
-  const { jobCodes, orgUnitPrefixes, employmentTypes, educationRoles, schoolCodes, grades } = rule.match;
-  const held = sourcesOf(record);
-  if (!ruleSources(rule).some((s) => held.includes(s))) return false;
-  if (jobCodes && !jobCodes.includes(record.jobCode)) return false;
-  if (orgUnitPrefixes && !orgUnitPrefixes.some((p) => record.orgUnit.startsWith(p))) return false;
-  if (employmentTypes && !employmentTypes.includes(record.employmentType)) return false;
-  const edu = record.education;
-  if (educationRoles && !(edu && educationRoles.includes(edu.role))) return false;
-  if (schoolCodes && !(edu && schoolCodes.includes(edu.schoolCode))) return false;
-  if (grades) {
-    const grade = gradeOf(edu?.class);
-    if (grade === undefined) return false;
-    if (grades.min !== undefined && grade < grades.min) return false;
-    if (grades.max !== undefined && grade > grades.max) return false;
-  }
-  return true;
+  return evaluateRule(rule, record).matches;
 }
 
 export const isGroupTemplate = (group: string) => /\{(schoolCode|class)\}/.test(group);
