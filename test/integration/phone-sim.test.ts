@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { caCertPath } from '../../sandbox/ca';
 import { startPhoneSimulator, type PhoneSimulator } from '../../sandbox/phone-sim';
@@ -81,6 +85,94 @@ let caPem: Buffer | undefined;
 function readCa(): Buffer {
   caPem ??= fs.readFileSync(caCertPath());
   return caPem;
+}
+
+/**
+ * An HTTPS server on 127.0.0.1 whose certificate comes from a CA of its own (made with openssl in
+ * a temporary directory), not from the sandbox CA. It answers every request 404 and counts them.
+ */
+async function startForeignCaServer(): Promise<{
+  url: string;
+  caCertPath: string;
+  requests: () => number;
+  close: () => Promise<void>;
+}> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-foreign-ca-'));
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-keyout',
+    file('ca-key.pem'),
+    '-out',
+    file('ca.pem'),
+    '-subj',
+    '/CN=Not the Tunnus CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  openssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    file('key.pem'),
+    '-out',
+    file('server.csr'),
+    '-subj',
+    '/CN=localhost',
+  ]);
+  fs.writeFileSync(
+    file('server.ext'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca-key.pem'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    file('server.ext'),
+    '-out',
+    file('cert.pem'),
+  ]);
+  let requests = 0;
+  const server = https.createServer(
+    { key: fs.readFileSync(file('key.pem')), cert: fs.readFileSync(file('cert.pem')) },
+    (_req, res) => {
+      requests += 1;
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'route_not_found' } }));
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    caCertPath: file('ca.pem'),
+    requests: () => requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 before(async () => {
@@ -210,6 +302,8 @@ describe('errors are classified', () => {
     assert.equal(err.status, 422);
     assert.equal(err.retryable, false);
     assert.equal(err.code, 'validation_failed');
+    assert.deepEqual(err.fields, ['email']);
+    assert.match(err.message, /fields: email/);
     assert.doesNotMatch(err.message, /Maija|not an address/);
   });
 
@@ -386,6 +480,43 @@ describe('TLS', () => {
     const err = await rejectsWith(connector({ caCertPath: null }).numbersFor('E5001'), 'unavailable');
     assert.equal(err.retryable, false);
     assert.match(err.message, /TLS certificate not trusted/);
+  });
+
+  it('a server whose certificate another CA signed is refused, and the API key never leaves', async () => {
+    const impostor = await startForeignCaServer();
+    try {
+      const err = await rejectsWith(
+        connector({ baseUrl: impostor.url }).upsertCatalogueEntry(entry('E5002')),
+        'unavailable',
+      );
+      assert.equal(err.retryable, false);
+      assert.match(err.message, /TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+      assert.equal(impostor.requests(), 0, 'no HTTP request reached the impostor');
+      // The same server is reachable when its own CA is the configured one: the refusal was the CA.
+      const trusting = connector({ baseUrl: impostor.url, caCertPath: impostor.caCertPath });
+      await rejectsWith(trusting.numbersFor('E5002'), 'notFound');
+      assert.equal(impostor.requests(), 1);
+    } finally {
+      await impostor.close();
+    }
+  });
+
+  it('a plain http:// base URL is refused before any request', () => {
+    assert.throws(
+      () => createPhoneDirectory({ baseUrl: sim.url.replace('https:', 'http:'), apiKey }),
+      /must be https/,
+    );
+  });
+
+  it('a proxy in the environment does not re-route the call around the verifying agent', async () => {
+    const saved = process.env.HTTPS_PROXY;
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:9';
+    try {
+      assert.deepEqual(await connector().numbersFor('E-UNKNOWN'), null);
+    } finally {
+      if (saved === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved;
+    }
   });
 
   it('plain fetch without the CA cannot reach the simulator either', async () => {

@@ -9,7 +9,12 @@ import {
   planPhoneSync,
   type PhoneNumber,
 } from '../../src/domain/phone';
-import { kindForStatus, parseRetryAfter } from '../../src/connectors/phone/errors';
+import {
+  errorFromNetwork,
+  errorFromResponse,
+  kindForStatus,
+  parseRetryAfter,
+} from '../../src/connectors/phone/errors';
 
 const work = (e164: string, primary = false): PhoneNumber => ({ type: 'work', e164, primary });
 const mobile = (e164: string, primary = false): PhoneNumber => ({ type: 'mobile', e164, primary });
@@ -193,5 +198,33 @@ describe('telephony error classification', () => {
       'conflict',
       'conflict',
     ]);
+  });
+
+  it('a 429 is retryable and carries its Retry-After; a 422 is final and names the fields, not values', () => {
+    const throttled = errorFromResponse('GET person numbers', 429, { retryAfter: '2' }, 'too_many_requests');
+    assert.deepEqual(
+      [throttled.kind, throttled.retryable, throttled.retryAfterMs],
+      ['throttled', true, 2000],
+    );
+    const invalid = errorFromResponse('PUT catalogue entry', 422, {}, 'validation_failed', ['email', 'unit']);
+    assert.deepEqual(
+      [invalid.kind, invalid.retryable, invalid.fields],
+      ['invalid', false, ['email', 'unit']],
+    );
+    assert.equal(
+      invalid.message,
+      'telephony PUT catalogue entry: HTTP 422 (validation_failed; fields: email, unit)',
+    );
+  });
+
+  it('connection errors are retried, certificate errors are not', () => {
+    const refused = errorFromNetwork(
+      'GET number changes',
+      Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+    );
+    assert.deepEqual([refused.kind, refused.retryable], ['unavailable', true]);
+    const untrusted = errorFromNetwork('GET number changes', { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    assert.deepEqual([untrusted.kind, untrusted.retryable], ['unavailable', false]);
+    assert.match(untrusted.message, /TLS certificate not trusted/);
   });
 });

@@ -10,6 +10,8 @@ export interface PhoneErrorDetails {
   status?: number;
   /** The platform's machine-readable error code, e.g. "validation_failed". */
   code?: string;
+  /** Field names the platform rejected (a 422's details), never their values. */
+  fields?: string[];
   cause?: unknown;
 }
 
@@ -22,6 +24,7 @@ export class PhoneError extends Error {
   readonly retryAfterMs?: number;
   readonly status?: number;
   readonly code?: string;
+  readonly fields?: string[];
 
   constructor(kind: PhoneErrorKind, message: string, details: PhoneErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -30,6 +33,7 @@ export class PhoneError extends Error {
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
     if (details.status !== undefined) this.status = details.status;
     if (details.code !== undefined) this.code = details.code;
+    if (details.fields !== undefined && details.fields.length > 0) this.fields = details.fields;
   }
 }
 
@@ -58,13 +62,19 @@ export function errorFromResponse(
   status: number,
   headers: { retryAfter?: string | undefined; now?: number },
   code?: string,
+  fields: readonly string[] = [],
 ): PhoneError {
   const kind = kindForStatus(status);
   const retryAfterMs = parseRetryAfter(headers.retryAfter, headers.now ?? Date.now());
-  const suffix = code === undefined ? '' : ` (${code})`;
+  const said = [
+    ...(code === undefined ? [] : [code]),
+    ...(fields.length ? [`fields: ${fields.join(', ')}`] : []),
+  ];
+  const suffix = said.length === 0 ? '' : ` (${said.join('; ')})`;
   return new PhoneError(kind, `telephony ${operation}: HTTP ${status}${suffix}`, {
     status,
     ...(code === undefined ? {} : { code }),
+    ...(fields.length === 0 ? {} : { fields: [...fields] }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
 }

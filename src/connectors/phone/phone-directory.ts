@@ -1,13 +1,11 @@
-import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { z } from 'zod';
 import type { PhoneNumber } from '../../domain/phone';
-import { PhoneError, errorFromNetwork, errorFromResponse } from './errors';
+import { PhoneError, errorFromResponse } from './errors';
+import { createPhoneHttp, type PhoneAnswer } from './http';
 
-// The telephony platform's REST API (docs/telephony-api.md). Node 20's fetch cannot be given a CA
-// without the undici package (bundled internally, not importable), so this speaks node:https with
-// an Agent that trusts exactly the configured CA: TLS stays verified, never switched off.
+// The telephony platform's REST API (docs/telephony-api.md), spoken over the axios transport in
+// http.ts (TLS always verified, the configured CA trusted). This module knows the endpoints, what
+// each status means for them, and the shapes of the answers.
 
 /** The catalogue fields Tunnus writes. */
 export interface CatalogueEntryInput {
@@ -80,7 +78,7 @@ export interface PhoneDirectoryOptions {
   /** e.g. https://phone.example.fi — the API lives under /api/v1. */
   baseUrl: string;
   apiKey: string;
-  /** PEM file of the CA to trust (the sandbox CA); the system store when omitted. */
+  /** PEM file of the CA to trust instead of the system store (the sandbox CA, a private CA). */
   caCertPath?: string;
   /** Per request, including reading the body. Default 10 s. */
   timeoutMs?: number;
@@ -127,99 +125,34 @@ function parseAnswer<T>(operation: string, schema: z.ZodType<T>, body: unknown):
 const upsertAttempts = 3;
 
 export function createPhoneDirectory(options: PhoneDirectoryOptions): PhoneDirectory {
-  const base = new URL(options.baseUrl);
-  const secure = base.protocol === 'https:';
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const ca = options.caCertPath === undefined ? undefined : fs.readFileSync(options.caCertPath);
-  const agent = secure
-    ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) })
-    : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const http = createPhoneHttp({
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    ...(options.caCertPath === undefined ? {} : { caCertPath: options.caCertPath }),
+  });
 
-  interface Answer {
-    status: number;
-    headers: http.IncomingHttpHeaders;
-    body: unknown;
-  }
-
-  function call(
-    operation: string,
-    method: string,
-    path: string,
-    init: { body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<Answer> {
-    // Keep any path prefix of the base URL (a gateway may publish the API under /telephony).
-    const url = new URL(base.pathname.replace(/\/+$/, '') + path, base);
-    const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      authorization: `Bearer ${options.apiKey}`,
-      ...init.headers,
-    };
-    if (payload) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(payload.length);
-    }
-    return new Promise<Answer>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(errorFromNetwork(operation, err));
-      };
-      const req = (secure ? https : http).request(url, { method, headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', fail);
-        res.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = undefined;
-          if (text !== '') {
-            try {
-              body = JSON.parse(text);
-            } catch {
-              // A proxy's HTML error page: the status still classifies it.
-              body = undefined;
-            }
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      });
-      const timer = setTimeout(() => {
-        const err = new PhoneError(
-          'unavailable',
-          `telephony ${operation}: no answer within ${timeoutMs} ms`,
-          {
-            code: 'ETIMEDOUT',
-          },
-        );
-        fail(err);
-        req.destroy(err);
-      }, timeoutMs);
-      req.on('error', fail);
-      req.end(payload);
-    });
-  }
-
-  function failure(operation: string, answer: Answer): PhoneError {
-    const retryAfter = answer.headers['retry-after'];
-    return errorFromResponse(operation, answer.status, { retryAfter }, errorCodeOf(answer.body));
+  function failure(operation: string, answer: PhoneAnswer): PhoneError {
+    return errorFromResponse(
+      operation,
+      answer.status,
+      { retryAfter: answer.retryAfter },
+      errorCodeOf(answer.body),
+      errorFieldsOf(answer.body),
+    );
   }
 
   const enc = encodeURIComponent;
 
   async function getCatalogueEntry(employeeId: string): Promise<CatalogueEntry | null> {
     const op = 'GET catalogue entry';
-    const answer = await call(op, 'GET', `/api/v1/catalogue/${enc(employeeId)}`);
+    const answer = await http.request(op, 'GET', `/api/v1/catalogue/${enc(employeeId)}`);
     if (answer.status === 404) return null;
     if (answer.status !== 200) throw failure(op, answer);
     return parseAnswer(op, catalogueEntrySchema, answer.body);
   }
 
-  async function put(entry: CatalogueEntryInput, condition: Record<string, string>): Promise<Answer> {
+  async function put(entry: CatalogueEntryInput, condition: Record<string, string>): Promise<PhoneAnswer> {
     const body = {
       employeeId: entry.employeeId,
       displayName: entry.displayName,
@@ -227,7 +160,7 @@ export function createPhoneDirectory(options: PhoneDirectoryOptions): PhoneDirec
       unit: entry.unit,
       email: entry.email,
     };
-    return call('PUT catalogue entry', 'PUT', `/api/v1/catalogue/${enc(entry.employeeId)}`, {
+    return http.request('PUT catalogue entry', 'PUT', `/api/v1/catalogue/${enc(entry.employeeId)}`, {
       body,
       headers: condition,
     });
@@ -236,7 +169,7 @@ export function createPhoneDirectory(options: PhoneDirectoryOptions): PhoneDirec
   return {
     async numbersFor(employeeId) {
       const op = 'GET person numbers';
-      const answer = await call(op, 'GET', `/api/v1/persons/${enc(employeeId)}/numbers`);
+      const answer = await http.request(op, 'GET', `/api/v1/persons/${enc(employeeId)}/numbers`);
       if (answer.status === 404 && errorCodeOf(answer.body) === 'person_not_found') return null;
       if (answer.status !== 200) throw failure(op, answer);
       return parseAnswer(op, personNumbersSchema, answer.body).numbers;
@@ -289,7 +222,7 @@ export function createPhoneDirectory(options: PhoneDirectoryOptions): PhoneDirec
 
     async removeCatalogueEntry(employeeId) {
       const op = 'DELETE catalogue entry';
-      const answer = await call(op, 'DELETE', `/api/v1/catalogue/${enc(employeeId)}`);
+      const answer = await http.request(op, 'DELETE', `/api/v1/catalogue/${enc(employeeId)}`);
       if (answer.status === 204 || answer.status === 200) return 'removed';
       if (answer.status === 404) return 'absent';
       throw failure(op, answer);
@@ -297,17 +230,15 @@ export function createPhoneDirectory(options: PhoneDirectoryOptions): PhoneDirec
 
     async changesSince(cursor, limit) {
       const op = 'GET number changes';
-      const query = new URLSearchParams();
-      if (cursor !== undefined) query.set('since', cursor);
-      if (limit !== undefined) query.set('limit', String(limit));
-      const qs = query.toString();
-      const answer = await call(op, 'GET', `/api/v1/numbers/changes${qs ? `?${qs}` : ''}`);
+      const answer = await http.request(op, 'GET', '/api/v1/numbers/changes', {
+        query: { since: cursor, limit },
+      });
       if (answer.status !== 200) throw failure(op, answer);
       return parseAnswer(op, changesPageSchema, answer.body);
     },
 
     async close() {
-      agent.destroy();
+      http.close();
     },
   };
 }
@@ -327,4 +258,20 @@ function errorCodeOf(body: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   const code = error.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The field names a 422 lists in `details` (docs/telephony-api.md). Names only, never the values
+ * or the platform's issue text, and only names that look like field paths.
+ */
+function errorFieldsOf(body: unknown): string[] {
+  if (typeof body !== 'object' || body === null || !('error' in body)) return [];
+  const error = body.error;
+  if (typeof error !== 'object' || error === null || !('details' in error)) return [];
+  const details = error.details;
+  if (!Array.isArray(details)) return [];
+  const names = details
+    .map((d: unknown) => (typeof d === 'object' && d !== null && 'field' in d ? d.field : undefined))
+    .filter((f): f is string => typeof f === 'string' && /^[A-Za-z0-9_.()-]{1,64}$/.test(f));
+  return [...new Set(names)];
 }
