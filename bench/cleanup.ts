@@ -36,14 +36,9 @@ import {
   type PersonState,
 } from '../src/workflows/messages';
 import { personWorkflow } from '../src/workflows/person';
-import {
-  buildWorker,
-  connectTemporal,
-  createCloudDirectory,
-  createDirectoryFromEnv,
-  createPhoneDirectoryFromEnv,
-  installRuntimeLogger,
-} from '../src/worker';
+import { installRuntimeLogger } from '../src/telemetry';
+import { createCloudDirectory, createDirectoryFromEnv, createPhoneDirectoryFromEnv } from '../src/wiring';
+import { buildWorker, connectTemporal } from '../src/worker';
 
 // The leaver cleanup over 5,000 identities (issue 4): Samba AD + the Graph simulator + the real
 // worker (buildWorker, in a child process of this script so its RSS is its own) + the real

@@ -67,7 +67,8 @@ async function main(): Promise<void> {
   const { ensureTemporalDevServer, stopTemporalDevServers } = await import('../sandbox/temporal');
   const { startSimulators } = await import('../sandbox/simulators');
   const { createLdapDirectory } = await import('../src/connectors/ldap/ldap-directory');
-  const { buildWorker, createCloudDirectory, createPhoneDirectoryFromEnv } = await import('../src/worker');
+  const { buildWorker } = await import('../src/worker');
+  const { createCloudDirectory, createPhoneDirectoryFromEnv } = await import('../src/wiring');
   const { run: cli } = await import('../src/starter');
 
   // A fresh DC and Temporal database: names from an earlier run would skew the numbering.

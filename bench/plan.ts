@@ -15,7 +15,7 @@ import { runPlan } from '../src/cli/plan';
 import { collectPlans, createPlanner, prefetchedDirectory } from '../src/simulate/collect';
 import { changes } from '../src/simulate/model';
 import { managedRecords } from '../src/simulate/records';
-import { createCloudDirectory, createPhoneDirectoryFromEnv } from '../src/worker';
+import { createCloudDirectory, createPhoneDirectoryFromEnv } from '../src/wiring';
 import { parseEnv } from '../src/config';
 
 // Plan time for a policy change over N identities (default 5,000):

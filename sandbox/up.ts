@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { deliverRecord, inBatches } from '../src/client';
 import { loadPolicy, parseEnv } from '../src/config';
-import { createLdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import { helsinkiDate } from '../src/domain/dates';
 import { formatCsvErrors, parseHrCsv } from '../src/domain/hr-csv';
 import { createLogger } from '../src/logger';
@@ -13,13 +10,9 @@ import { sha256Hex } from '../src/api/auth';
 import { createTemporalImports } from '../src/api/imports';
 import { createTemporalIntake } from '../src/api/intake';
 import { startApi } from '../src/api/server';
-import { openRecordIndex } from '../src/store/open';
-import {
-  buildWorker,
-  createCloudDirectory,
-  createPhoneDirectoryFromEnv,
-  installRuntimeLogger,
-} from '../src/worker';
+import { installTelemetry } from '../src/telemetry';
+import { wire } from '../src/wiring';
+import { buildWorker, connectTemporal } from '../src/worker';
 import { startSimulators } from './simulators';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from '../src/schedules';
 import { stateDir, repoRoot } from './paths';
@@ -31,8 +24,9 @@ import { ensureTemporalDevServer } from './temporal';
 // a Samba AD DC, the worker — then a small sample HR file through it, so runs show in the UI.
 
 async function main(): Promise<void> {
-  const log = createLogger(process.env.LOG_LEVEL ?? 'info');
-  installRuntimeLogger(log.child({ component: 'temporal-sdk' }, { level: 'warn' }));
+  // Lines for a person at a terminal; the worker and the API on their own write JSON.
+  const log = createLogger(process.env.LOG_LEVEL ?? 'info', { pretty: true });
+  installTelemetry(log.child({ component: 'temporal-sdk' }, { level: 'warn' }));
   const temporal = await ensureTemporalDevServer();
   log.info(
     { address: temporal.address, ui: temporal.uiUrl, started: temporal.started },
@@ -43,40 +37,43 @@ async function main(): Promise<void> {
 
   const policyFile = process.env.TUNNUS_POLICY_FILE ?? path.join(repoRoot, 'config', 'policy.yaml');
   const policy = loadPolicy(policyFile);
-  const directory = createLdapDirectory(
-    {
-      url: samba.url,
-      bindDn: samba.bindDn,
-      bindPassword: samba.bindPassword,
-      baseDn: samba.baseDn,
-      caCertPath: samba.caCertPath,
-    },
-    log.child({ component: 'ldap' }),
-  );
   // Fixed ports so the CLI and a separately started worker can find them too.
   const sims = await startSimulators({ graphPort: 8443, phonePort: 8444 });
   log.info({ graph: sims.graph.url, phone: sims.phone.url }, 'Graph and telephony simulators ready');
-  const simEnv = parseEnv({ ...process.env, ...sims.env });
-  const cloud = createCloudDirectory(simEnv);
-  const phone = createPhoneDirectoryFromEnv(simEnv);
-  const connection = await NativeConnection.connect({ address: temporal.address });
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
-  await ensurePhoneSyncSchedule(client, policy);
-  await ensureCleanupSchedule(client, policy);
-  // One record index for the worker's import activities, the API and the CLI (same file).
-  const store = openRecordIndex({
-    ...parseEnv(),
+  // The sandbox's settings, which the CLI reads too (written to .state/sandbox.env below).
+  const sandboxEnv = {
+    LDAP_URL: samba.url,
+    LDAP_BIND_DN: samba.bindDn,
+    LDAP_BIND_PASSWORD: samba.bindPassword,
+    LDAP_BASE_DN: samba.baseDn,
+    LDAP_CA_CERT: samba.caCertPath,
+    TUNNUS_POLICY_FILE: policyFile,
+    ...sims.env,
+  };
+  const env = parseEnv({
+    ...process.env,
+    ...sandboxEnv,
+    TEMPORAL_ADDRESS: temporal.address,
+    // One record index for the worker's import activities, the API and the CLI (same file).
     TUNNUS_INDEX_FILE: process.env.TUNNUS_INDEX_FILE ?? path.join(stateDir, 'record-index.sqlite'),
   });
+  const deps = await wire({ env, policy }, { log: log.child({ component: 'ldap' }) });
+  const { client } = deps;
+  const store = deps.store();
+  const connection = await connectTemporal(env);
+  await ensurePhoneSyncSchedule(client, policy, env.TEMPORAL_TASK_QUEUE);
+  await ensureCleanupSchedule(client, policy, env.TEMPORAL_TASK_QUEUE);
   const worker = await buildWorker({
     store,
     connection,
     client,
-    directory,
-    cloud,
-    phone,
+    directory: deps.directory,
+    cloud: deps.cloud,
+    phone: deps.phone,
     policy,
-    baseDn: samba.baseDn,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    baseDn: env.LDAP_BASE_DN,
   });
   const running = worker.run();
   log.info('worker running');
@@ -86,9 +83,9 @@ async function main(): Promise<void> {
   const apiToken = `tun_sandbox_${randomBytes(24).toString('base64url')}`;
   fs.writeFileSync(path.join(stateDir, 'sandbox-api-token'), `${apiToken}\n`, { mode: 0o600 });
   const api = await startApi({
-    intake: createTemporalIntake({ client }),
+    intake: createTemporalIntake({ client, taskQueue: env.TEMPORAL_TASK_QUEUE }),
     index: store,
-    imports: createTemporalImports({ client, staging: store }),
+    imports: createTemporalImports({ client, staging: store, taskQueue: env.TEMPORAL_TASK_QUEUE }),
     clients: [
       {
         name: 'sandbox',
@@ -107,24 +104,19 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, csv);
   const { records, errors } = parseHrCsv(csv);
   if (errors.length > 0) throw new Error(`sample data is invalid:\n${formatCsvErrors(errors)}`);
-  await inBatches(records, 8, async ({ record }) => void (await deliverRecord(client, record, 'hr')));
+  await inBatches(
+    records,
+    8,
+    async ({ record }) => void (await deliverRecord(client, record, 'hr', env.TEMPORAL_TASK_QUEUE)),
+  );
   log.info({ people: records.length, file }, 'sample HR snapshot delivered');
 
   // The CLI commands that read AD and the cloud themselves (explain, plan) need the same settings
   // as the worker: one file to source. Sandbox credentials only, readable by the owner alone.
   const envFile = path.join(stateDir, 'sandbox.env');
-  const cliEnv = {
-    LDAP_URL: samba.url,
-    LDAP_BIND_DN: samba.bindDn,
-    LDAP_BIND_PASSWORD: samba.bindPassword,
-    LDAP_BASE_DN: samba.baseDn,
-    LDAP_CA_CERT: samba.caCertPath,
-    TUNNUS_POLICY_FILE: policyFile,
-    ...sims.env,
-  };
   fs.writeFileSync(
     envFile,
-    Object.entries(cliEnv)
+    Object.entries(sandboxEnv)
       .map(([k, v]) => `${k}='${String(v)}'\n`)
       .join(''),
     { mode: 0o600 },
@@ -154,9 +146,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   await running;
   await api.app.close();
-  await store.close();
-  await directory.close();
-  await phone.close();
+  await deps.close();
   await sims.close();
   await connection.close();
 }

@@ -1,9 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { GraphClientOptions } from './connectors/graph/graph-client';
 import { parsePolicy, type Policy } from './domain/policy';
 
 // One schema for the environment, parsed once; every problem is listed, each naming its variable.
+// Every program (worker, API, CLI, sandbox, benches) reads its settings from here, and
+// src/wiring.ts turns them into connectors. The schema has two parts only so that the compose
+// check can tell which program reads which variable: envSchema (worker, CLI, shared) and
+// apiEnvSchema (the HR intake API alone).
 
 const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -23,14 +28,18 @@ const envSchema = z.object({
   /** CA bundle that signed the DC's certificate; the system store is used when unset. */
   LDAP_CA_CERT: z.string().optional(),
   LDAP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  /** Microsoft Graph (docs/graph-permissions.md): tenant, app, and a secret or a certificate. */
-  GRAPH_TENANT_ID: z.string().optional(),
-  GRAPH_CLIENT_ID: z.string().optional(),
-  GRAPH_CLIENT_SECRET: z.string().optional(),
-  GRAPH_CLIENT_CERTIFICATE_PATH: z.string().optional(),
-  GRAPH_BASE_URL: z.string().optional(),
-  GRAPH_CA_CERT_PATH: z.string().optional(),
-  GRAPH_TIMEOUT_MS: z.string().optional(),
+  /**
+   * Microsoft Graph (docs/graph-permissions.md): tenant, app, and a secret or a certificate.
+   * Which of them are required is checked by graphOptions(), when a program builds the client.
+   */
+  GRAPH_TENANT_ID: z.string().min(1).optional(),
+  GRAPH_CLIENT_ID: z.string().min(1).optional(),
+  GRAPH_CLIENT_SECRET: z.string().min(1).optional(),
+  GRAPH_CLIENT_CERTIFICATE_PATH: z.string().min(1).optional(),
+  /** National clouds, the simulator; https only (the SDK sends no token over http). */
+  GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).optional(),
+  GRAPH_CA_CERT_PATH: z.string().min(1).optional(),
+  GRAPH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** Sandbox and tests only: a fixed bearer token the Graph simulator accepts. */
   GRAPH_STATIC_TOKEN: z.string().optional(),
   /** The telephony platform's REST API (docs/telephony-api.md). */
@@ -50,9 +59,30 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** How many activities one worker runs at once. */
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().positive().default(100),
+  /** The worker's HTTP server for /metrics, /health and /ready (docs/metrics.md). */
+  TUNNUS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Loopback by default; a container sets 0.0.0.0 so Prometheus and the health check reach it. */
+  TUNNUS_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * The Temporal SDK's own Prometheus exporter, on loopback only: /metrics on the port above
+   * serves its figures together with Tunnus's. 0 turns the SDK's metrics off.
+   */
+  TUNNUS_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
 });
 
-export type Env = z.infer<typeof envSchema>;
+/** The HR intake API's own settings (src/api/main.ts); the record index is in envSchema. */
+const apiEnvSchema = z.object({
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Largest JSON body (one record); unset: the server's default (16 KiB). */
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().optional(),
+  /** Largest CSV snapshot for POST /api/v1/imports; unset: the server's default (32 MiB). */
+  API_IMPORT_BODY_LIMIT_BYTES: z.coerce.number().int().positive().optional(),
+});
+
+const configSchema = envSchema.extend(apiEnvSchema.shape);
+
+export type Env = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -62,15 +92,60 @@ export class ConfigError extends Error {
 }
 
 export function parseEnv(env: NodeJS.ProcessEnv = process.env): Env {
-  const result = envSchema.safeParse(env);
+  const result = configSchema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   return result.data;
 }
 
+/** The parsed environment and the policy file it names: what wire() builds connectors from. */
+export interface Config {
+  env: Env;
+  policy: Policy;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnv(source);
+  return { env, policy: loadPolicy(env.TUNNUS_POLICY_FILE) };
+}
+
 export function loadPolicy(file: string): Policy {
   return parsePolicy(fs.readFileSync(file, 'utf8'));
+}
+
+/**
+ * Graph client options: the simulator's static token when set (sandbox, tests), else the app's
+ * credentials, where tenant, client id and exactly one of secret or certificate are required.
+ * Every problem is listed; secret values never appear in the message.
+ */
+export function graphOptions(env: Env): GraphClientOptions {
+  const common = {
+    ...(env.GRAPH_BASE_URL ? { baseUrl: env.GRAPH_BASE_URL } : {}),
+    ...(env.GRAPH_CA_CERT_PATH ? { caCertPath: env.GRAPH_CA_CERT_PATH } : {}),
+    ...(env.GRAPH_TIMEOUT_MS ? { timeoutMs: env.GRAPH_TIMEOUT_MS } : {}),
+  };
+  if (env.GRAPH_STATIC_TOKEN)
+    return { auth: { kind: 'staticToken', token: env.GRAPH_STATIC_TOKEN }, ...common };
+  const problems: string[] = [];
+  if (!env.GRAPH_TENANT_ID) problems.push('GRAPH_TENANT_ID: is required');
+  if (!env.GRAPH_CLIENT_ID) problems.push('GRAPH_CLIENT_ID: is required');
+  const secret = env.GRAPH_CLIENT_SECRET;
+  const certificatePath = env.GRAPH_CLIENT_CERTIFICATE_PATH;
+  if (Boolean(secret) === Boolean(certificatePath)) {
+    problems.push(
+      'GRAPH_CLIENT_SECRET: set exactly one of GRAPH_CLIENT_SECRET or GRAPH_CLIENT_CERTIFICATE_PATH',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const tenantId = env.GRAPH_TENANT_ID!;
+  const clientId = env.GRAPH_CLIENT_ID!;
+  return {
+    auth: secret
+      ? { kind: 'clientSecret', tenantId, clientId, clientSecret: secret }
+      : { kind: 'clientCertificate', tenantId, clientId, certificatePath: certificatePath! },
+    ...common,
+  };
 }
 
 /** mTLS options for a Temporal connection (client or worker), or nothing when not configured. */

@@ -1,33 +1,18 @@
-import { z } from 'zod';
-import { connectClient } from '../client';
-import { ConfigError, parseEnv } from '../config';
+import { parseEnv } from '../config';
 import { createLogger } from '../logger';
-import { describeRecordIndex, openRecordIndex } from '../store/open';
+import { describeRecordIndex } from '../store/open';
+import { connectClient, openRecordIndex } from '../wiring';
 import { loadApiClients } from './auth';
 import { createTemporalImports } from './imports';
 import { createTemporalIntake } from './intake';
-import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IMPORT_BODY_LIMIT_BYTES, startApi } from './server';
+import { startApi } from './server';
 
-// `tsx src/api/main.ts`: the HR intake API as a process of its own (composition root).
-// Temporal settings come from the shared config (src/config.ts); the API's own are below.
-
-const apiEnvSchema = z.object({
-  API_HOST: z.string().default('127.0.0.1'),
-  API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(DEFAULT_BODY_LIMIT_BYTES),
-  /** Largest CSV snapshot for POST /api/v1/imports. */
-  API_IMPORT_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(DEFAULT_IMPORT_BODY_LIMIT_BYTES),
-});
-// The record index (RECORD_INDEX_URL or TUNNUS_INDEX_FILE) is in the shared config: the worker's
-// import activities open the same one.
+// `tsx src/api/main.ts`: the HR intake API as a process of its own (composition root). Its
+// settings (API_HOST, API_PORT, body limits) are part of the one configuration, src/config.ts;
+// the record index there is the same one the worker's import activities open.
 
 async function main(): Promise<void> {
   const env = parseEnv();
-  const apiEnv = apiEnvSchema.safeParse(process.env);
-  if (!apiEnv.success) {
-    throw new ConfigError(apiEnv.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  const { API_HOST, API_PORT, API_BODY_LIMIT_BYTES, API_IMPORT_BODY_LIMIT_BYTES } = apiEnv.data;
   const logger = createLogger(env.LOG_LEVEL);
   const clients = loadApiClients();
   if (clients.length === 0) logger.warn('no API clients configured (API_CLIENTS / API_CLIENTS_FILE)');
@@ -41,11 +26,11 @@ async function main(): Promise<void> {
     index,
     clients,
     logger,
-    bodyLimitBytes: API_BODY_LIMIT_BYTES,
     imports,
-    importBodyLimitBytes: API_IMPORT_BODY_LIMIT_BYTES,
-    host: API_HOST,
-    port: API_PORT,
+    ...(env.API_BODY_LIMIT_BYTES ? { bodyLimitBytes: env.API_BODY_LIMIT_BYTES } : {}),
+    ...(env.API_IMPORT_BODY_LIMIT_BYTES ? { importBodyLimitBytes: env.API_IMPORT_BODY_LIMIT_BYTES } : {}),
+    host: env.API_HOST,
+    port: env.API_PORT,
   });
   logger.info({ url, clients: clients.length, index: describeRecordIndex(env) }, 'intake API listening');
 

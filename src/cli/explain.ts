@@ -12,7 +12,7 @@ import {
 } from '../domain/explain';
 import { managedGroups, type Policy } from '../domain/policy';
 import { employeeIdSchema } from '../domain/record';
-import { createCloudDirectory, createDirectoryFromEnv } from '../worker';
+import { createCloudDirectory, createDirectoryFromEnv } from '../wiring';
 
 // `tunnus explain <employeeId> [--json]`: why the person has each group, licence and OU, and what
 // they hold that no rule grants. Reads only: the record from the person workflow, the account

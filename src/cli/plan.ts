@@ -21,7 +21,7 @@ import { formatSummary, formatTable } from '../simulate/format';
 import { changes, massChange, summarise, type PersonPlan, type PlanKind } from '../simulate/model';
 import { countManaged, managedRecords, mergeWithHeld } from '../simulate/records';
 import { findDrift, formatDrift, readSavedPlan, toSaved, writeSavedPlan } from '../simulate/saved';
-import { createCloudDirectory, createDirectoryFromEnv, createPhoneDirectoryFromEnv } from '../worker';
+import { createCloudDirectory, createDirectoryFromEnv, createPhoneDirectoryFromEnv } from '../wiring';
 import { personWorkflowId, replanSignal } from '../workflows/messages';
 
 // `tunnus plan`: what Tunnus would do, computed by the real run's planning code against the live

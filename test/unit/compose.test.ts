@@ -13,7 +13,7 @@ import { searchAttributeDefinitions } from '../../src/workflows/messages';
 // check asks a route the API has, and so on.
 //
 // The allowed variables come from the zod env schemas: src/config.ts (every program), plus for
-// the API the schema in src/api/main.ts and the names src/api/auth.ts reads. The schemas are not
+// the API its part of that file (apiEnvSchema) and the names src/api/auth.ts reads. The schemas are not
 // exported (and this test adds no export), so the keys are extracted from the source text of the
 // `const envSchema = z.object({ ... })` block with a regex (`NAME: z.`).
 
@@ -526,7 +526,7 @@ const composeText = readRepoFile('docker-compose.yml') ?? '';
 const workerEnv = envSchemaKeys(readRepoFile('src/config.ts') ?? '');
 const apiEnv = new Set([
   ...workerEnv,
-  ...envSchemaKeys(readRepoFile('src/api/main.ts') ?? '', 'apiEnvSchema'),
+  ...envSchemaKeys(readRepoFile('src/config.ts') ?? '', 'apiEnvSchema'),
   ...envReads(readRepoFile('src/api/auth.ts') ?? ''),
 ]);
 const programs: ProgramEnv = { 'src/worker.ts': workerEnv, 'src/api/main.ts': apiEnv };

@@ -15,7 +15,6 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
-import { z } from 'zod';
 
 // Builds the Microsoft Graph client, the same way for production and the sandbox: one middleware
 // chain (auth → retry off → redirect → telemetry → transport). Only the token source and the
@@ -216,52 +215,4 @@ function transportError(err: unknown): Error {
   return wrapped;
 }
 
-const envSchema = z
-  .object({
-    GRAPH_TENANT_ID: z.string().min(1).optional(),
-    GRAPH_CLIENT_ID: z.string().min(1).optional(),
-    GRAPH_CLIENT_SECRET: z.string().min(1).optional(),
-    GRAPH_CLIENT_CERTIFICATE_PATH: z.string().min(1).optional(),
-    GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).optional(),
-    GRAPH_CA_CERT_PATH: z.string().min(1).optional(),
-    GRAPH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.GRAPH_TENANT_ID)
-      ctx.addIssue({ code: 'custom', path: ['GRAPH_TENANT_ID'], message: 'is required' });
-    if (!env.GRAPH_CLIENT_ID)
-      ctx.addIssue({ code: 'custom', path: ['GRAPH_CLIENT_ID'], message: 'is required' });
-    const both = env.GRAPH_CLIENT_SECRET && env.GRAPH_CLIENT_CERTIFICATE_PATH;
-    const neither = !env.GRAPH_CLIENT_SECRET && !env.GRAPH_CLIENT_CERTIFICATE_PATH;
-    if (both || neither) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['GRAPH_CLIENT_SECRET'],
-        message: 'set exactly one of GRAPH_CLIENT_SECRET or GRAPH_CLIENT_CERTIFICATE_PATH',
-      });
-    }
-  });
-
-/**
- * Graph client options from the environment (see docs/graph-permissions.md). Throws listing every
- * problem; secret values never appear in the message.
- */
-export function graphOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): GraphClientOptions {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(
-      `invalid Graph configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  const e = parsed.data;
-  const tenantId = e.GRAPH_TENANT_ID!;
-  const clientId = e.GRAPH_CLIENT_ID!;
-  return {
-    auth: e.GRAPH_CLIENT_SECRET
-      ? { kind: 'clientSecret', tenantId, clientId, clientSecret: e.GRAPH_CLIENT_SECRET }
-      : { kind: 'clientCertificate', tenantId, clientId, certificatePath: e.GRAPH_CLIENT_CERTIFICATE_PATH! },
-    baseUrl: e.GRAPH_BASE_URL,
-    caCertPath: e.GRAPH_CA_CERT_PATH,
-    timeoutMs: e.GRAPH_TIMEOUT_MS,
-  };
-}
+// The settings come from the one configuration schema: graphOptions() in src/config.ts.
