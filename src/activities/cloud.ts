@@ -106,6 +106,26 @@ export const createCloudActivities = (
     },
 
     /**
+     * End of access, step one in the cloud (src/workflows/converge.ts runs it beside the AD
+     * disable, before every other leaver step): sessions revoked and sign-in blocked, the disable
+     * a request of its own. In synced mode sign-in follows the AD account; sessions are revoked.
+     */
+    async disableCloudSignIn(cmd: { employeeId: string }): Promise<{ found: boolean }> {
+      return guard(async () => {
+        const user = await cloud.findUserByEmployeeId(cmd.employeeId);
+        if (!user) return { found: false };
+        const direct = policy.cloud.mode === 'direct' && !user.onPremisesSyncEnabled;
+        if (direct && user.accountEnabled !== false) {
+          await cloud.updateUser(user.id, { accountEnabled: false });
+        }
+        // After the block, so no new session can start between the two; revoking twice is harmless.
+        await cloud.revokeSessions(user.id);
+        log.info('cloud sign-in blocked', { employeeId: cmd.employeeId });
+        return { found: true };
+      });
+    },
+
+    /**
      * Leaver: sessions revoked, sign-in blocked, hidden from the address list, managed licences
      * removed (their seats go back to the pool). In synced mode sign-in follows the AD account
      * through directory sync; Tunnus still revokes sessions and removes directly assigned licences.

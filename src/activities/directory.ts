@@ -4,7 +4,7 @@ import type { DirectoryAccount, ManagedAttributes } from '../domain/account';
 import { ErrorType } from '../domain/error-types';
 import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
 import { addDays, helsinkiDate } from '../domain/dates';
-import { mailBaseOf, planFor, type Plan } from '../domain/plan';
+import { mailBaseOf, planFor, type Plan, type PlanFacts } from '../domain/plan';
 import { groupsOu, managedGroups, matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { IdentityRecord } from '../domain/identity';
 import type { Directory } from '../connectors/ldap/directory';
@@ -24,6 +24,8 @@ export interface PlanRequest {
   record: IdentityRecord;
   /** The workflow's "now": plans depend on time, and workflow time is what counts. */
   asOf: string;
+  /** What the person workflow knows beyond the record (when the account was disabled, …). */
+  facts?: PlanFacts;
 }
 
 export interface PersonName {
@@ -157,7 +159,12 @@ export const createDirectoryActivities = (
         const asOf = new Date(req.asOf);
         const account = await dir.findByEmployeeId(record.employeeId);
         const manager = record.managerId ? await dir.findByEmployeeId(record.managerId) : null;
-        const context = { baseDn: config.baseDn, asOf, ...(manager ? { managerDn: manager.dn } : {}) };
+        const context = {
+          baseDn: config.baseDn,
+          asOf,
+          ...(manager ? { managerDn: manager.dn } : {}),
+          ...(req.facts ? { facts: req.facts } : {}),
+        };
         return planFor(record, policy, context, {
           account,
           managedGroupsByDn: await managedGroupsByDn(account?.memberOf),

@@ -36,6 +36,7 @@ export const personViewSchema = z.object({
     'deleting',
     'deleted',
     'failed',
+    'held',
   ]),
   status: z.string().optional().describe('what the running joiner/mover is doing right now'),
   source: sourceSchema.optional(),

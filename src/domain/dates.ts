@@ -58,3 +58,48 @@ export function addDays(date: string, days: number): string {
 export function helsinkiDate(instant: Date): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: HR_TIME_ZONE }).format(instant);
 }
+
+export { DAY_MS };
+
+/**
+ * The last end date the scheduler plans with. HR writes "no end" as 9999-12-31 (and similar
+ * far-future values); Dates that far out overflow calendar arithmetic (year 10000) and Temporal
+ * timers, so anything later than this means no end.
+ */
+export const LAST_SCHEDULABLE_DATE = '2199-12-31';
+
+/** The record's end date as the scheduler uses it: undefined for no end or a far-future sentinel. */
+export function scheduledEndDate(record: { endDate?: string | undefined }): string | undefined {
+  const end = record.endDate;
+  return end !== undefined && isCalendarDate(end) && end <= LAST_SCHEDULABLE_DATE ? end : undefined;
+}
+
+/** True for a YYYY-MM-DD string the scheduler can represent (years 1900-2199, a real day). */
+export function isCalendarDate(date: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || date < '1900-01-01' || date > LAST_SCHEDULABLE_DATE) return false;
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const at = new Date(Date.UTC(y, m - 1, d));
+  return at.getUTCMonth() === m - 1 && at.getUTCDate() === d;
+}
+
+/** Whole calendar days from `from` to `to` (positive when `to` is later). */
+export function daysBetween(from: string, to: string): number {
+  const utc = (s: string) => {
+    const [y, m, d] = s.split('-').map(Number) as [number, number, number];
+    return Date.UTC(y, m - 1, d);
+  };
+  return Math.round((utc(to) - utc(from)) / DAY_MS);
+}
+
+/**
+ * When a leaver's account may be deleted: `retentionDays` after the actual disable (never from the
+ * HR end date alone; an end date moved later than the disable counts from the end instead).
+ */
+export function retentionEndsAt(
+  disabledAt: string,
+  endAt: string | undefined,
+  retentionDays: number,
+): string {
+  const from = Math.max(Date.parse(disabledAt), endAt ? Date.parse(endAt) : 0);
+  return new Date(from + retentionDays * DAY_MS).toISOString();
+}

@@ -1,5 +1,14 @@
 import { managedAttributeKeys, type DirectoryAccount, type ManagedAttributes } from './account';
-import { addDays, startOfDay, zonedInstant } from './dates';
+import {
+  addDays,
+  daysBetween,
+  helsinkiDate,
+  isCalendarDate,
+  retentionEndsAt,
+  scheduledEndDate,
+  startOfDay,
+  zonedInstant,
+} from './dates';
 import { baseLocalPart, displayNameFor, givenNameFor } from './naming';
 import { entitlementsFor, type Entitlements, type Policy } from './policy';
 import { sourcesOf, type IdentityRecord, type RecordSource } from './identity';
@@ -38,9 +47,26 @@ export interface Schedule {
   effectiveAt?: string;
   /** When access ends (the last working day at the policy's time), if HR gave an end date. */
   endAt?: string;
-  /** When the leaver's account and cloud user are deleted (endAt + the role's retention). */
+  /**
+   * When the leaver's account and cloud user are deleted: the role's retention counted from the
+   * actual disable (PlanFacts.disabledAt). Absent until the account has been disabled, so no
+   * record can take a person from active to deleted in one run.
+   */
   deleteAt?: string;
 }
+
+/** What the person workflow knows beyond the record, and the plan needs. */
+export interface PlanFacts {
+  /** When the end of access actually disabled the account (the leaver's first step). */
+  disabledAt?: string;
+  /** An end date further in the past than `lifecycle.lateEndDateMaxDays` an operator confirmed. */
+  confirmedEndDate?: string;
+}
+
+/** Why a plan applies nothing and waits for a person instead (visible in state and the Web UI). */
+export type PlanHold =
+  | { kind: 'lateEndDate'; endDate: string; daysPast: number; reason: string }
+  | { kind: 'deleteBlocked'; reason: string };
 
 /**
  * Where a person is in their lifecycle at an instant: before the account is due (pending), an
@@ -68,6 +94,12 @@ export interface Plan {
   steps: Step[];
   /** What follows the directory steps (cloud, licences, mailbox, telephony) and how waits pace. */
   services: ServicePlan;
+  /** Whether the account exists and is enabled now (null: no account), as the plan read it. */
+  accountEnabled: boolean | null;
+  /** A dated change (effectiveDate) waits until this instant; never past the end of access. */
+  changeAt?: string;
+  /** Set when the plan applies nothing and waits for a person (steps are then empty). */
+  hold?: PlanHold;
 }
 
 export interface ServicePlan {
@@ -102,20 +134,57 @@ export function servicesFor(
   };
 }
 
-export function scheduleFor(record: IdentityRecord, policy: Policy): Schedule {
+export function scheduleFor(record: IdentityRecord, policy: Policy, facts: PlanFacts = {}): Schedule {
   const endsAt = policy.lifecycle.lastDayEndsAt;
   const retention = entitlementsFor(policy, record).retentionDays;
+  // 9999-12-31 and other far-future end dates mean no end (and never reach calendar arithmetic).
+  const endDate = scheduledEndDate(record);
+  const endAt = endDate ? zonedInstant(endDate, endsAt).toISOString() : undefined;
+  const effective =
+    record.effectiveDate && isCalendarDate(record.effectiveDate) ? record.effectiveDate : undefined;
   return {
     provisionAt: startOfDay(addDays(record.startDate, -policy.lifecycle.preHireDays)).toISOString(),
     startAt: startOfDay(record.startDate).toISOString(),
-    ...(record.effectiveDate ? { effectiveAt: startOfDay(record.effectiveDate).toISOString() } : {}),
-    ...(record.endDate
-      ? {
-          endAt: zonedInstant(record.endDate, endsAt).toISOString(),
-          deleteAt: zonedInstant(addDays(record.endDate, retention), endsAt).toISOString(),
-        }
-      : {}),
+    ...(effective ? { effectiveAt: startOfDay(effective).toISOString() } : {}),
+    ...(endAt ? { endAt } : {}),
+    ...(endAt && facts.disabledAt ? { deleteAt: retentionEndsAt(facts.disabledAt, endAt, retention) } : {}),
   };
+}
+
+/**
+ * Until when a change HR dated ahead (effectiveDate) waits: never past the end of access (an end
+ * date always wins), and not at all once the end has come.
+ */
+export function changeWaitsUntil(schedule: Schedule, asOf: Date): string | undefined {
+  const { effectiveAt, endAt } = schedule;
+  if (!effectiveAt || asOf.getTime() >= Date.parse(effectiveAt)) return undefined;
+  if (endAt && Date.parse(endAt) <= Date.parse(effectiveAt)) return undefined;
+  return effectiveAt;
+}
+
+/**
+ * Why the plan must stop for a person: an end date far in the past on an enabled account (more
+ * often a typo than a late entry) unless an operator confirmed it; a deletion due on an account
+ * that is enabled (someone re-enabled it: never delete a usable account).
+ */
+export function holdFor(
+  record: IdentityRecord,
+  policy: Policy,
+  phase: Phase,
+  facts: PlanFacts,
+  account: DirectoryAccount | null,
+  asOf: Date,
+): PlanHold | undefined {
+  if (phase === 'deleted' && account?.enabled) {
+    return { kind: 'deleteBlocked', reason: 'held: retention is over but the account is enabled' };
+  }
+  const endDate = scheduledEndDate(record);
+  if ((phase !== 'left' && phase !== 'deleted') || !endDate || !account?.enabled || facts.disabledAt) {
+    return undefined;
+  }
+  const daysPast = daysBetween(endDate, helsinkiDate(asOf));
+  if (daysPast <= policy.lifecycle.lateEndDateMaxDays || facts.confirmedEndDate === endDate) return undefined;
+  return { kind: 'lateEndDate', endDate, daysPast, reason: `held: end date ${daysPast} days in the past` };
 }
 
 export interface DesiredContext {
@@ -123,11 +192,12 @@ export interface DesiredContext {
   /** DN of the manager's account when HR names one and it exists. */
   managerDn?: string;
   asOf: Date;
+  facts?: PlanFacts;
 }
 
 export function desiredAccount(record: IdentityRecord, policy: Policy, ctx: DesiredContext): DesiredAccount {
   const ent = entitlementsFor(policy, record);
-  const phase = phaseAt(scheduleFor(record, policy), ctx.asOf);
+  const phase = phaseAt(scheduleFor(record, policy, ctx.facts), ctx.asOf);
   const left = phase === 'left' || phase === 'deleted';
   return {
     employeeId: record.employeeId,
@@ -170,6 +240,8 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
     if (desired.enabled) steps.push({ kind: 'enableAccount' });
     return steps;
   }
+  // End of access, step one: disabling comes before every step that can fail.
+  if (!desired.enabled && account.enabled) steps.push({ kind: 'disableAccount' });
   if (!sameDn(account.ou, desired.ouDn)) {
     steps.push({ kind: 'moveAccount', fromOuDn: account.ou, toOuDn: desired.ouDn });
   }
@@ -201,7 +273,6 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
   if (remove.length > 0) steps.push({ kind: 'removeFromGroups', groups: remove });
   if (add.length > 0) steps.push({ kind: 'addToGroups', groups: add });
   if (desired.enabled && !account.enabled) steps.push({ kind: 'enableAccount' });
-  if (!desired.enabled && account.enabled) steps.push({ kind: 'disableAccount' });
   return steps;
 }
 
@@ -213,15 +284,22 @@ export function planFor(
   actual: ActualState,
 ): Plan {
   const entitlements = entitlementsFor(policy, record);
-  const schedule = scheduleFor(record, policy);
+  const facts = ctx.facts ?? {};
+  const schedule = scheduleFor(record, policy, facts);
+  const phase = phaseAt(schedule, ctx.asOf);
+  const hold = holdFor(record, policy, phase, facts, actual.account, ctx.asOf);
+  const changeAt = changeWaitsUntil(schedule, ctx.asOf);
   return {
     employeeId: record.employeeId,
     asOf: ctx.asOf.toISOString(),
-    phase: phaseAt(schedule, ctx.asOf),
+    phase,
     schedule,
     entitlements,
-    steps: diff(desiredAccount(record, policy, ctx), actual),
+    steps: hold ? [] : diff(desiredAccount(record, policy, ctx), actual),
     services: servicesFor(entitlements, policy, sourcesOf(record)),
+    accountEnabled: actual.account ? actual.account.enabled : null,
+    ...(changeAt ? { changeAt } : {}),
+    ...(hold ? { hold } : {}),
   };
 }
 

@@ -97,9 +97,20 @@ export const policySchema = z
         lastDayEndsAt: clockTime.default('24:00'),
         /** Days the names of a deleted account stay reserved (mail must not reach a new person). */
         nameQuarantineDays: z.number().int().min(0).default(365),
+        /**
+         * An end date further in the past than this on an active person is more often a typo (2016
+         * for 2026) than a late entry: the leaver is held for an operator's confirmation.
+         */
+        lateEndDateMaxDays: z.number().int().min(0).default(60),
       })
       .strict()
-      .default({ preHireDays: 14, retentionDays: 90, lastDayEndsAt: '24:00', nameQuarantineDays: 365 }),
+      .default({
+        preHireDays: 14,
+        retentionDays: 90,
+        lastDayEndsAt: '24:00',
+        nameQuarantineDays: 365,
+        lateEndDateMaxDays: 60,
+      }),
     ous: z
       .object({
         default: rdnPath,

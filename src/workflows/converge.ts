@@ -1,28 +1,62 @@
-import { condition, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CloudActivities } from '../activities/cloud';
 import type { AccountRef, DirectoryActivities } from '../activities/directory';
-import type { Phase, Plan, Schedule } from '../domain/plan';
-import { describeStep, type Step } from '../domain/steps';
+import { retentionEndsAt } from '../domain/dates';
+import type { IdentityRecord } from '../domain/identity';
+import type { RunFacts, RunResult } from '../domain/person-state';
+import type { Plan, Schedule } from '../domain/plan';
 import type { HrRecord } from '../domain/record';
+import { describeStep, type Step } from '../domain/steps';
 import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
-import { cloudActivityOptions, directoryActivityOptions } from './options';
+import {
+  MAX_RUN_HISTORY_EVENTS,
+  MAX_RUN_RECHECKS,
+  MAX_TIMER_MS,
+  cloudActivityOptions,
+  directoryActivityOptions,
+} from './options';
 
-// The heart of joiner and mover runs: plan → wait for the date the plan depends on → apply →
-// re-plan, until the directory matches the latest record as of now. A newer record (signal)
-// interrupts any wait and is planned afresh, so a moved start date simply moves the timer.
+// The heart of every run (joiner, mover, rehire, leaver, delete): plan → wait for the date the
+// plan depends on → apply → re-plan, until the directory matches the latest record as of now.
+// A newer record (signal) interrupts any wait and is planned afresh, and one that arrives during
+// any step — directory, cloud, licences, mailbox, phone — is planned before the run returns: the
+// result names the record version it applied, and the person runs again for anything newer.
+// Ending access is two steps: disable (AD, cloud sign-in, sessions) first, then the rest, each
+// attempted even when another fails; what failed is reported and the person retries it.
 
 const dir = proxyActivities<DirectoryActivities>(directoryActivityOptions);
 const cloud = proxyActivities<CloudActivities>(cloudActivityOptions);
 
-export interface ProvisionResult {
+export interface ProvisionInput {
+  employeeId: string;
+  record: IdentityRecord;
+  /** The person's version of the record and what the plan needs besides (absent: version 0). */
+  facts?: RunFacts;
+  /** Carried across continue-as-new: what this run did before. */
+  progress?: ProvisionResult;
+}
+
+export interface ProvisionResult extends RunResult {
   employeeId: string;
   /** Where the person stood when the run finished, and the dates that move them on. */
-  phase: Phase;
+  phase: RunResult['phase'];
   schedule: Schedule;
   account?: AccountRef;
   /** True when this run deleted the account (retention over). */
   deleted?: boolean;
-  /** Descriptions of every step applied, in order. */
+  /** Descriptions of every step applied, in order (the latest 100 across continue-as-new). */
   applied: string[];
   enabled: boolean;
   /** Licence part numbers assigned by this run. */
@@ -32,179 +66,322 @@ export interface ProvisionResult {
   mailboxReady?: boolean;
   /** Whether the policy exports the person to the cloud, and why (the last plan's). */
   cloud?: { exported: boolean; reason: string };
+  /** The record version the run last planned and applied in full. */
+  appliedVersion: number;
 }
 
-export async function converge(initial: HrRecord): Promise<ProvisionResult> {
-  let record = initial;
-  let version = 0;
+const MAX_APPLIED = 100;
+
+export async function converge(input: ProvisionInput): Promise<ProvisionResult> {
+  const { employeeId } = input;
+  let record = input.record;
+  let facts: RunFacts = input.facts ?? { version: 0 };
+  /** When this run disabled the account (or the person already knew it). */
+  let disabledAt = facts.disabledAt ?? input.progress?.disabledAt;
+  let rechecks = 0;
   const status: ProvisionStatus = { phase: 'planning', detail: 'planning', lastSteps: [] };
-  setHandler(recordChangedSignal, (next) => {
+  setHandler(recordChangedSignal, (next, nextFacts) => {
     record = next;
-    version++;
+    // A parent from before versions sends no facts: count the change here.
+    facts = nextFacts ?? { ...facts, version: facts.version + 1 };
   });
   setHandler(provisionStatusQuery, () => status);
 
-  const result: ProvisionResult = {
-    employeeId: record.employeeId,
+  const result: ProvisionResult = input.progress ?? {
+    employeeId,
     phase: 'pending',
     schedule: { provisionAt: '', startAt: '' },
     applied: [],
     enabled: false,
     licences: [],
     licencesRemoved: [],
+    appliedVersion: facts.version,
   };
+  const changedSince = (seen: number) => facts.version !== seen;
+
+  /**
+   * Re-checking a business condition every N seconds (directory sync, mailbox, a licence seat)
+   * could run for days: after a bounded number of checks or events the run continues as new with
+   * the latest record and what it has done (the parent waits on the chain's final result).
+   */
+  const continueIfLong = async (): Promise<void> => {
+    const info = workflowInfo();
+    const long =
+      rechecks >= MAX_RUN_RECHECKS ||
+      info.historyLength >= MAX_RUN_HISTORY_EVENTS ||
+      info.continueAsNewSuggested;
+    if (!long) return;
+    await condition(allHandlersFinished);
+    log.info('run continues as new', { employeeId, rechecks, historyLength: info.historyLength });
+    await continueAsNew<typeof converge>({
+      employeeId,
+      record,
+      facts: { ...facts, ...(disabledAt ? { disabledAt } : {}) },
+      progress: {
+        ...result,
+        applied: result.applied.slice(-MAX_APPLIED),
+        ...(disabledAt ? { disabledAt } : {}),
+      },
+    });
+  };
+
   /** Waits until the instant or until a newer record arrives. */
   const waitFor = async (until: number, what: string): Promise<void> => {
-    const seen = version;
+    const seen = facts.version;
+    rechecks++;
     status.phase = 'waiting';
     status.detail = what;
     status.waitingUntil = new Date(until).toISOString();
     setCurrentDetails(what);
-    await condition(() => version !== seen, Math.max(until - Date.now(), 1), { summary: what });
+    // A wait for a date years ahead wakes once a year and plans again (timers have limits).
+    const ms = Math.min(Math.max(until - Date.now(), 1), MAX_TIMER_MS);
+    await condition(() => changedSince(seen), ms, { summary: what });
     setCurrentDetails('');
     delete status.waitingUntil;
   };
 
+  const applied = (what: string) => {
+    result.applied.push(what);
+    if (result.applied.length > MAX_APPLIED) result.applied.shift();
+  };
+
   for (;;) {
-    const seen = version;
+    await continueIfLong();
+    const seen = facts.version;
     status.phase = 'planning';
     status.detail = 'planning';
     const plan = await dir.planPerson.executeWithOptions(
       { summary: 'plan: compare HR record and policy with AD' },
-      [{ record, asOf: new Date().toISOString() }],
+      [
+        {
+          record,
+          asOf: new Date().toISOString(),
+          facts: {
+            ...(disabledAt ? { disabledAt } : {}),
+            ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
+          },
+        },
+      ],
     );
-    const asOf = Date.parse(plan.asOf);
     result.phase = plan.phase;
     result.schedule = plan.schedule;
     result.cloud = { exported: plan.services.cloud, reason: plan.services.cloudReason };
-    const effectiveAt = plan.schedule.effectiveAt ? Date.parse(plan.schedule.effectiveAt) : 0;
-    if (asOf < effectiveAt) {
-      await waitFor(effectiveAt, `waiting for the change dated ${record.effectiveDate}`);
+    delete result.hold;
+    delete result.failures;
+    // An end date always wins: no wait of a run reaches past the end of access.
+    const endAt = plan.schedule.endAt ? Date.parse(plan.schedule.endAt) : Infinity;
+    const waitUntil = (at: number, what: string) => waitFor(Math.min(at, endAt), what);
+
+    if (plan.hold) {
+      result.hold = plan.hold;
+      status.detail = plan.hold.reason;
+      log.warn('alert: run held for an operator', { employeeId, hold: plan.hold.kind });
+      if (changedSince(seen)) continue;
+      return finish(seen, 'held');
+    }
+    if (plan.changeAt) {
+      await waitUntil(Date.parse(plan.changeAt), `waiting for the change dated ${record.effectiveDate}`);
       continue;
     }
     if (plan.phase === 'pending') {
       const provisionAt = Date.parse(plan.schedule.provisionAt);
-      await waitFor(provisionAt, `waiting to create account on ${plan.schedule.provisionAt.slice(0, 10)}`);
+      await waitUntil(provisionAt, `waiting to create account on ${plan.schedule.provisionAt.slice(0, 10)}`);
       continue;
     }
     status.phase = 'applying';
     status.lastSteps = plan.steps.map(describeStep);
-    for (const step of plan.steps) {
-      status.detail = describeStep(step);
-      setCurrentDetails(`applying: ${status.detail}`);
-      const account = await applyStep(record, step);
-      if (account) result.account = account;
-      result.applied.push(describeStep(step));
-      if (step.kind === 'enableAccount') result.enabled = true;
-      if (step.kind === 'deleteAccount') result.deleted = true;
-    }
-    setCurrentDetails('');
-    if (plan.steps.length > 0)
-      log.info('plan applied', {
-        employeeId: record.employeeId,
-        steps: plan.steps.length,
-        phase: plan.phase,
-      });
-    if (version !== seen) continue;
-    if (plan.phase === 'left' || plan.phase === 'deleted') {
-      await endServices(record.employeeId, plan, result);
+    if (plan.phase === 'left') {
+      await endAccess(plan);
     } else {
-      // Cloud, licences, mailbox, telephony: each an ensure; a wait on a business condition is
-      // durable and visible, and a newer record interrupts it (then everything is planned again).
-      if (!(await ensureServices(record.employeeId, plan, result, waitFor, () => version !== seen))) continue;
-      if (plan.phase === 'prehire') {
-        await waitFor(Date.parse(plan.schedule.startAt), `waiting for start date ${record.startDate}`);
-        continue;
+      for (const step of plan.steps) {
+        status.detail = describeStep(step);
+        setCurrentDetails(`applying: ${status.detail}`);
+        const account = await applyStep(record, step);
+        if (account) result.account = account;
+        applied(describeStep(step));
+        if (step.kind === 'enableAccount') result.enabled = true;
+        if (step.kind === 'deleteAccount') result.deleted = true;
+      }
+      setCurrentDetails('');
+      if (plan.steps.length > 0) {
+        log.info('plan applied', { employeeId, steps: plan.steps.length, phase: plan.phase });
+      }
+      if (changedSince(seen)) continue;
+      if (plan.phase === 'deleted') {
+        await deleteServices(plan);
+      } else {
+        // Cloud, licences, mailbox, telephony: each an ensure; a wait on a business condition is
+        // durable and visible, and a newer record interrupts it (then everything is planned again).
+        if (!(await ensureServices(plan, seen))) continue;
+        if (plan.phase === 'prehire') {
+          await waitUntil(Date.parse(plan.schedule.startAt), `waiting for start date ${record.startDate}`);
+          continue;
+        }
       }
     }
-    if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(record.employeeId);
+    // A record that arrived during any step above is planned now, never dropped.
+    if (changedSince(seen)) continue;
+    if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(employeeId);
+    return finish(seen, plan.steps.length > 0 ? 'applied' : 'already up to date');
+  }
+
+  function finish(version: number, detail: string): ProvisionResult {
+    result.appliedVersion = version;
+    if (disabledAt && result.phase === 'left') result.disabledAt = disabledAt;
     status.phase = 'done';
-    status.detail = plan.steps.length > 0 ? 'applied' : 'already up to date';
+    status.detail = detail;
     return result;
   }
-}
 
-/**
- * Leaver (left) and deletion (deleted): the cloud user and the phone catalogue follow the AD
- * account, which the plan's steps have already disabled or deleted.
- */
-async function endServices(employeeId: string, plan: Plan, result: ProvisionResult): Promise<void> {
-  if (!plan.services.cloud) {
-    // Not a cloud identity by policy: nothing to retire there.
-  } else if (plan.phase === 'left') {
-    const retired = await cloud.retireCloudUser.executeWithOptions(
-      { summary: 'revoke sessions, block sign-in, hide from address list, remove licences' },
-      [{ employeeId }],
-    );
-    result.licencesRemoved.push(...retired.licencesRemoved);
-  } else {
-    await cloud.deleteCloudUser.executeWithOptions({ summary: 'delete and purge the cloud user' }, [
-      { employeeId },
-    ]);
-  }
-  if (plan.services.telephony) {
-    await cloud.removeCatalogueEntry.executeWithOptions({ summary: 'remove telephony catalogue entry' }, [
-      { employeeId },
-    ]);
-  }
-}
-
-/** Returns false when a newer record arrived during a wait (the caller re-plans). */
-async function ensureServices(
-  employeeId: string,
-  plan: Plan,
-  result: ProvisionResult,
-  waitFor: (until: number, what: string) => Promise<void>,
-  changed: () => boolean,
-): Promise<boolean> {
-  const s = plan.services;
-  if (s.cloud) {
-    for (;;) {
-      const user = await cloud.ensureCloudUser.executeWithOptions({ summary: 'ensure cloud user' }, [
-        { employeeId },
-      ]);
-      if (user.status === 'ready') break;
-      await waitFor(
-        Date.now() + s.provisioningRecheckMs,
-        'waiting for directory sync to create the cloud user',
-      );
-      if (changed()) return false;
-    }
-    if (s.mailbox) {
-      await cloud.ensureMailAddresses.executeWithOptions({ summary: 'set mail and proxyAddresses in AD' }, [
-        { employeeId },
-      ]);
-    }
-    for (;;) {
-      const summary = `ensure licences ${s.licences.map((l) => l.sku).join(', ') || '(none)'}`;
-      const licences = await cloud.ensureLicences.executeWithOptions({ summary }, [
-        { employeeId, licences: s.licences },
-      ]);
-      if (licences.status === 'done') {
-        result.licences.push(...licences.added);
-        break;
+  /**
+   * Leaver: step one disables — the AD account and the cloud sign-in (sessions revoked) side by
+   * side, neither waiting for the other — then every other step is attempted even if one fails
+   * (groups, OU, attributes, cloud address list and licences, phone catalogue). Failures are
+   * collected in the result (the person retries them with backoff and shows them), never silent.
+   */
+  async function endAccess(plan: Plan): Promise<void> {
+    const failures: NonNullable<ProvisionResult['failures']> = [];
+    const attempt = async (what: string, body: () => Promise<unknown>): Promise<boolean> => {
+      status.detail = what;
+      try {
+        await body();
+        applied(what);
+        return true;
+      } catch (err) {
+        const failure = describeFailure(err);
+        failures.push({ step: what, ...failure });
+        log.error('alert: end of access step failed', { employeeId, step: what, type: failure.type });
+        return false;
       }
-      await waitFor(Date.now() + s.licenceRecheckMs, `waiting for licence ${licences.skus.join(', ')}`);
-      if (changed()) return false;
+    };
+    const disable = plan.steps.find((s) => s.kind === 'disableAccount');
+    setCurrentDetails('end of access: disabling the account and cloud sign-in');
+    const disabled = await Promise.all([
+      disable ? attempt(describeStep(disable), () => applyStep(record, disable)) : Promise.resolve(true),
+      plan.services.cloud
+        ? attempt('block cloud sign-in and revoke sessions', () =>
+            cloud.disableCloudSignIn.executeWithOptions({ summary: 'block cloud sign-in, revoke sessions' }, [
+              { employeeId },
+            ]),
+          )
+        : Promise.resolve(true),
+    ]);
+    // Retention counts from here: the first moment access was off everywhere.
+    if (disabled.every(Boolean)) disabledAt ??= new Date().toISOString();
+    setCurrentDetails('end of access: removing the rest');
+    for (const step of plan.steps) {
+      if (step !== disable) await attempt(describeStep(step), () => applyStep(record, step));
     }
-    if (s.mailbox) {
-      while (
-        !(await cloud.mailboxReady.executeWithOptions({ summary: 'is the mailbox provisioned?' }, [
+    if (plan.services.cloud) {
+      await attempt('hide from address list, return licences', async () => {
+        const retired = await cloud.retireCloudUser.executeWithOptions(
+          { summary: 'revoke sessions, block sign-in, hide from address list, remove licences' },
+          [{ employeeId }],
+        );
+        result.licencesRemoved.push(...retired.licencesRemoved);
+      });
+    }
+    if (plan.services.telephony) {
+      await attempt('remove telephony catalogue entry', () =>
+        cloud.removeCatalogueEntry.executeWithOptions({ summary: 'remove telephony catalogue entry' }, [
           { employeeId },
-        ]))
-      ) {
-        await waitFor(Date.now() + s.provisioningRecheckMs, 'waiting for the mailbox to be provisioned');
-        if (changed()) return false;
-      }
-      result.mailboxReady = true;
+        ]),
+      );
+    }
+    setCurrentDetails(failures.length > 0 ? `end of access incomplete: ${failures.length} steps failed` : '');
+    if (failures.length > 0) result.failures = failures;
+    if (disabledAt && plan.schedule.endAt) {
+      result.schedule = {
+        ...plan.schedule,
+        deleteAt: retentionEndsAt(disabledAt, plan.schedule.endAt, plan.entitlements.retentionDays),
+      };
     }
   }
-  if (s.telephony) {
-    await cloud.syncPhone.executeWithOptions({ summary: 'telephony catalogue entry and phone numbers' }, [
-      { employeeId, catalogue: true, cloud: s.cloud },
-    ]);
+
+  /** Retention is over: the cloud user and the phone catalogue follow the deleted AD account. */
+  async function deleteServices(plan: Plan): Promise<void> {
+    if (plan.services.cloud) {
+      await cloud.deleteCloudUser.executeWithOptions({ summary: 'delete and purge the cloud user' }, [
+        { employeeId },
+      ]);
+    }
+    if (plan.services.telephony) {
+      await cloud.removeCatalogueEntry.executeWithOptions({ summary: 'remove telephony catalogue entry' }, [
+        { employeeId },
+      ]);
+    }
   }
-  return true;
+
+  /** Returns false when a newer record arrived during a wait (the caller re-plans). */
+  async function ensureServices(plan: Plan, seen: number): Promise<boolean> {
+    const s = plan.services;
+    const recheck = async (ms: number, what: string): Promise<boolean> => {
+      await waitFor(Date.now() + ms, what);
+      if (changedSince(seen)) return false;
+      await continueIfLong();
+      return true;
+    };
+    if (s.cloud) {
+      for (;;) {
+        const user = await cloud.ensureCloudUser.executeWithOptions({ summary: 'ensure cloud user' }, [
+          { employeeId },
+        ]);
+        if (user.status === 'ready') break;
+        if (
+          !(await recheck(s.provisioningRecheckMs, 'waiting for directory sync to create the cloud user'))
+        ) {
+          return false;
+        }
+      }
+      if (s.mailbox) {
+        await cloud.ensureMailAddresses.executeWithOptions({ summary: 'set mail and proxyAddresses in AD' }, [
+          { employeeId },
+        ]);
+      }
+      for (;;) {
+        const summary = `ensure licences ${s.licences.map((l) => l.sku).join(', ') || '(none)'}`;
+        const licences = await cloud.ensureLicences.executeWithOptions({ summary }, [
+          { employeeId, licences: s.licences },
+        ]);
+        if (licences.status === 'done') {
+          result.licences.push(...licences.added.filter((l) => !result.licences.includes(l)));
+          break;
+        }
+        if (!(await recheck(s.licenceRecheckMs, `waiting for licence ${licences.skus.join(', ')}`)))
+          return false;
+      }
+      if (s.mailbox) {
+        while (
+          !(await cloud.mailboxReady.executeWithOptions({ summary: 'is the mailbox provisioned?' }, [
+            { employeeId },
+          ]))
+        ) {
+          if (!(await recheck(s.provisioningRecheckMs, 'waiting for the mailbox to be provisioned')))
+            return false;
+        }
+        result.mailboxReady = true;
+      }
+    }
+    if (s.telephony) {
+      await cloud.syncPhone.executeWithOptions({ summary: 'telephony catalogue entry and phone numbers' }, [
+        { employeeId, catalogue: true, cloud: s.cloud },
+      ]);
+    }
+    return true;
+  }
+}
+
+/** The failure type and message of an activity or child failure (what ops see). */
+export function describeFailure(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ChildWorkflowFailure || err instanceof ActivityFailure ? err.cause : err;
+  let current: unknown = cause;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof ApplicationFailure) {
+      return { type: current.type ?? 'ApplicationFailure', message: current.message };
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return { type: 'Unknown', message: err instanceof Error ? err.message : String(err) };
 }
 
 async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | undefined> {

@@ -1,89 +1,29 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AccountRef } from '../activities/directory';
-import type { Phase, Schedule } from '../domain/plan';
-import type { EducationRecord } from '../domain/education';
-import type { IdentityRecord, RecordSource, SourceRecords } from '../domain/identity';
-import type { HrRecord } from '../domain/record';
+import type { IdentityRecord } from '../domain/identity';
+import { canonicalIdentityKey } from '../domain/identity-key';
+import type {
+  EndDateConfirmation,
+  PersonState,
+  RecordDelivery,
+  RunFacts,
+  SubmitResult,
+} from '../domain/person-state';
 
 // Signals, queries and updates, with the types they carry. Shared by workflows and clients.
 
-export type Source = RecordSource;
-
-/** A validated record from one source: an HrRecord from hr, an EducationRecord from education. */
-export interface RecordDelivery {
-  record: HrRecord | EducationRecord;
-  source: Source;
-}
-
-/** Whether the person is exported to the cloud, and the policy's reason, from the last run's plan. */
-export interface CloudExport {
-  exported: boolean;
-  reason: string;
-}
-
-export interface SubmitResult {
-  accepted: boolean;
-  /** 'duplicate' when the record equals the last accepted one (nothing new starts). */
-  reason: 'changed' | 'new' | 'duplicate';
-}
-
-export type LifecycleStage =
-  'received' | 'joining' | 'active' | 'updating' | 'leaving' | 'left' | 'deleting' | 'deleted' | 'failed';
-
-/** The child workflows a person runs; each is also the LifecycleStage search attribute of its run. */
-export type RunKind = 'joiner' | 'mover' | 'rehire' | 'leaver' | 'delete';
-
-export interface TimelineEntry {
-  at: string;
-  event: string;
-  detail?: string;
-}
-
-export interface RunRef {
-  workflowId: string;
-  kind: RunKind;
-  startedAt: string;
-  endedAt?: string;
-  outcome?: 'completed' | 'failed';
-}
-
-export interface PersonState {
-  employeeId: string;
-  stage: LifecycleStage;
-  /** The source of the last accepted record. */
-  source?: Source;
-  /**
-   * The record planning uses: merged from `records` (src/domain/identity.ts mergeSources); for
-   * HR-only people exactly the HR record. Absent until the sources make a person (a staff
-   * education row waits for the HR record).
-   */
-  record?: IdentityRecord;
-  /** The latest record of each source. Absent in state carried from before the education source. */
-  records?: SourceRecords;
-  /** Fingerprint of each source's last accepted record, for de-duplication per source. */
-  fingerprints?: Partial<Record<Source, string>>;
-  /** Fingerprint of the last accepted record (any source); kept for state carried across versions. */
-  fingerprint?: string;
-  /** Cloud export status from the last completed run's plan. */
-  cloud?: CloudExport;
-  /** Incremented per accepted record; runs catch up to it. */
-  version: number;
-  recordsReceived: number;
-  duplicatesIgnored: number;
-  account?: AccountRef;
-  /** From the last completed run: where the person stands and the dates that move them on. */
-  phase?: Phase;
-  schedule?: Schedule;
-  /** A dated run (leaver/delete) that failed is not retried by the timer; a new record or ops must. */
-  failedDueAt?: string;
-  /** What the running child is doing right now (e.g. "waiting for start date 2027-01-07"). */
-  status?: string;
-  lastError?: { type: string; message: string; at: string };
-  runs: RunRef[];
-  timeline: TimelineEntry[];
-  runSeq: number;
-}
+// The person's state and the types it carries live with its pure transitions.
+export type {
+  CloudExport,
+  LifecycleStage,
+  PersonState,
+  RecordDelivery,
+  RunKind,
+  RunRef,
+  Source,
+  SubmitResult,
+  TimelineEntry,
+} from '../domain/person-state';
 
 export interface ProvisionStatus {
   phase: 'planning' | 'applying' | 'waiting' | 'done';
@@ -103,8 +43,22 @@ export const stateQuery = defineQuery<PersonState>('state');
  */
 export const replanSignal = defineSignal<[{ reason: string }]>('replan');
 
-/** Parent → running joiner/mover: a newer record arrived; re-plan with it. */
-export const recordChangedSignal = defineSignal<[IdentityRecord]>('recordChanged');
+/**
+ * An operator confirms an end date held because it lies further in the past than
+ * `lifecycle.lateEndDateMaxDays` (state `hold`, stage `held`): the leaver then runs. Recorded in
+ * history with the operator's id. `temporal workflow update execute --workflow-id person-E1001
+ * --name confirmEndDate --input '{"endDate":"2016-03-31","operator":"ops-anna"}'`.
+ */
+export const confirmEndDateUpdate = defineUpdate<
+  { confirmed: boolean; reason: string },
+  [EndDateConfirmation]
+>('confirmEndDate');
+
+/**
+ * Parent → running child: a newer record arrived; re-plan with it. The facts carry its version,
+ * which the run reports back as `appliedVersion` once it has planned and applied it.
+ */
+export const recordChangedSignal = defineSignal<[IdentityRecord, RunFacts?]>('recordChanged');
 export const provisionStatusQuery = defineQuery<ProvisionStatus>('status');
 
 // Search attributes: business keys only, never names or other personal data.
@@ -121,4 +75,5 @@ export const searchAttributeDefinitions = {
 } as const;
 
 export const TASK_QUEUE = 'tunnus';
-export const personWorkflowId = (employeeId: string) => `person-${employeeId}`;
+/** `person-{key}`: the canonical identity key, so `e1001` and `E1001` are one workflow. */
+export const personWorkflowId = (employeeId: string) => `person-${canonicalIdentityKey(employeeId)}`;

@@ -7,5 +7,5 @@ import type { ProvisionInput } from './joiner';
  * attributes. Names never change here.
  */
 export async function moverWorkflow(input: ProvisionInput): Promise<ProvisionResult> {
-  return converge(input.record);
+  return converge(input);
 }

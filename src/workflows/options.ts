@@ -15,10 +15,18 @@ export const directoryActivityOptions: ActivityOptions = {
   },
 };
 
-export const MAX_TIMELINE = 50;
-export const MAX_RUNS = 20;
-/** Continue-as-new well before the history limits, even if the server does not suggest it. */
+export { MAX_RUNS, MAX_TIMELINE } from '../domain/person-state';
+/**
+ * Continue-as-new well before Temporal's history limits (50k events / 50 MB), even if the server
+ * does not suggest it: the person entity when idle past this many events or loop passes…
+ */
 export const MAX_HISTORY_EVENTS = 2000;
+export const MAX_PERSON_PASSES = 200;
+/** …and a run (joiner/mover/leaver) that re-checks a business condition, with its progress. */
+export const MAX_RUN_HISTORY_EVENTS = 1000;
+export const MAX_RUN_RECHECKS = 100;
+/** The longest single timer: a wait for a date further ahead re-plans on waking (a year). */
+export const MAX_TIMER_MS = 365 * 24 * 60 * 60 * 1000;
 
 export const cloudActivityOptions: ActivityOptions = {
   startToCloseTimeout: '1 minute',

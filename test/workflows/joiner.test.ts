@@ -80,13 +80,18 @@ describe('joiner on the time-skipping server', () => {
     await start(nurse(id, first));
     await until(id, () => directory.account(id) !== undefined); // within preHireDays: created now
     const child = env.client.workflow.getHandle(`joiner-${id}-1`);
-    assert.equal((await child.query(provisionStatusQuery)).detail, `waiting for start date ${first}`);
+    const detailBecomes = async (detail: string) => {
+      for (let i = 0; i < 200; i++) {
+        if ((await child.query(provisionStatusQuery)).detail === detail) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((await child.query(provisionStatusQuery)).detail, detail);
+    };
+    // The groups step may still be running when the account appears.
+    await detailBecomes(`waiting for start date ${first}`);
 
     await start(nurse(id, moved));
-    for (let i = 0; i < 100; i++) {
-      if ((await child.query(provisionStatusQuery)).detail === `waiting for start date ${moved}`) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await detailBecomes(`waiting for start date ${moved}`);
     await skipTo(startOfDay(first), DAY);
     assert.equal(directory.account(id)!.enabled, false, 'not enabled on the old start date');
     assert.equal((await state(id)).stage, 'joining');

@@ -17,6 +17,7 @@ policy.roles.forEach((role) => (role.cloud = false));
 policy.telephony.enabled = false;
 policy.lifecycle.lastDayEndsAt = '16:00';
 const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
 const retentionDays = policy.lifecycle.retentionDays;
 
 let seq = 0;
@@ -137,15 +138,17 @@ describe('leaver, retention and rehire on the time-skipping server', () => {
     assert.ok(!s.runs.some((r) => r.kind === 'leaver'), 'no leaver run');
   });
 
-  it('after the retention period the account is deleted and its names are reserved', async () => {
+  it('retentionDays after the actual disable the account is deleted and its names are reserved', async () => {
     const id = `LR${Date.now()}`;
     const lastDay = addDays(await today(), 1);
     await activeNurse(id, lastDay);
     await skipTo(lastDayEnd(lastDay));
-    await until(id, (s) => s.stage === 'left');
+    const left = await until(id, (s) => s.stage === 'left');
     const account = directory.account(id)!;
-    const deleteAt = lastDayEnd(addDays(lastDay, retentionDays));
-    assert.equal((await state(id)).schedule?.deleteAt, deleteAt.toISOString());
+    // Retention counts from the disable the leaver recorded, not from the HR end date.
+    assert.ok(left.disabledAt && Date.parse(left.disabledAt) >= lastDayEnd(lastDay).getTime());
+    const deleteAt = new Date(Date.parse(left.disabledAt) + retentionDays * DAY);
+    assert.equal(left.schedule?.deleteAt, deleteAt.toISOString());
 
     await skipTo(deleteAt, -HOUR);
     assert.ok(directory.account(id), `kept until ${retentionDays} days have passed`);
@@ -200,7 +203,9 @@ describe('leaver, retention and rehire on the time-skipping server', () => {
     const lastDay = addDays(await today(), 1);
     const record = await activeNurse(id, lastDay);
     const old = directory.account(id)!;
-    await skipTo(lastDayEnd(addDays(lastDay, retentionDays)));
+    await skipTo(lastDayEnd(lastDay));
+    const left = await until(id, (s) => s.stage === 'left' && !!s.schedule?.deleteAt);
+    await skipTo(new Date(left.schedule!.deleteAt!));
     await until(id, (s) => s.stage === 'deleted');
 
     const returnDay = addDays(await today(), 1);
