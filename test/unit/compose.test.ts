@@ -8,14 +8,16 @@ import { searchAttributeDefinitions } from '../../src/workflows/messages';
 
 // Checks docker-compose.yml and the Dockerfile against the code, without Docker: variable names a
 // Tunnus service receives must be names its program reads, every interpolation must have a default
-// or a required-message, long-running services need health checks, images are pinned, services
-// built from the repo are hardened, ports are published on loopback by default, the API's health
-// check asks a route the API has, and so on.
+// or a required-message, long-running services need health checks, images are pinned to exact
+// patch releases, services built from the repo are hardened, ports are published on loopback by
+// default, the API's health check asks a route the API has, and so on. Then the operating choices
+// docs/operations.md explains: Temporal server and tools at one version, a fixed history shard
+// count, the worker's readiness check on its metrics port, worker replicas, and the backup loop.
 //
 // The allowed variables come from the zod env schemas: src/config.ts (every program), plus for
-// the API its part of that file (apiEnvSchema) and the names src/api/auth.ts reads. The schemas are not
-// exported (and this test adds no export), so the keys are extracted from the source text of the
-// `const envSchema = z.object({ ... })` block with a regex (`NAME: z.`).
+// the API its part of that file (apiEnvSchema) and the names src/api/auth.ts reads. The schemas
+// are not exported (and this test adds no export), so the keys are extracted from the source text
+// of the `const envSchema = z.object({ ... })` block with a regex (`NAME: z.`).
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const readRepoFile = (rel: string): string | undefined => {
@@ -153,8 +155,18 @@ function imageProblem(image: string): string | undefined {
   if (colon < 0) return 'has no tag';
   const tag = lastSegment.slice(colon + 1);
   if (tag === '' || tag === 'latest') return `uses the floating tag "${tag || '(empty)'}"`;
+  const version = /^v?(\d+(?:\.\d+)*)(?:-[\w.]+)?$/.exec(tag)?.[1];
+  const parts = exactVersionParts(image.slice(0, image.length - tag.length - 1));
+  if (version === undefined || version.split('.').length !== parts)
+    return `is not pinned to an exact patch release (${parts === 2 ? 'MAJOR.MINOR' : 'X.Y.Z'})`;
   return undefined;
 }
+
+/**
+ * How many numbers an exact release has: PostgreSQL's minor release is its patch level since 10
+ * (16.15 is exact, 16 floats); everything else here numbers releases X.Y.Z.
+ */
+const exactVersionParts = (repository: string): number => (/(^|\/)postgres$/.test(repository) ? 2 : 3);
 
 const normalise = (p: string): string => path.posix.normalize(p.replace(/^\.\//, '')).replace(/\/$/, '');
 
@@ -625,12 +637,96 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('the production stack as operated', () => {
+  const doc = parse(composeText) as { services: Record<string, Dict> };
+  const services = doc.services;
+  const operations = readRepoFile('docs/operations.md') ?? '';
+  const imageOf = (name: string) => scalar(services[name]?.image);
+  const tagOf = (name: string) => imageOf(name).slice(imageOf(name).lastIndexOf(':') + 1);
+
+  it('runs Temporal server and its schema tools at one version, on the plain server image', () => {
+    assert.match(imageOf('temporal'), /^temporalio\/server:\d+\.\d+\.\d+$/);
+    for (const job of ['temporal-schema', 'temporal-setup']) {
+      assert.equal(
+        imageOf(job),
+        `temporalio/admin-tools:${tagOf('temporal')}`,
+        `${job} must match the server`,
+      );
+    }
+    const images = Object.keys(services).map(imageOf);
+    assert.ok(!images.some((i) => i.startsWith('temporalio/auto-setup')), 'auto-setup is retired');
+    assert.match(imageOf('temporal-ui'), /^temporalio\/ui:\d+\.\d+\.\d+$/);
+  });
+
+  it('runs the record index job on the same PostgreSQL image as the database it sets up', () => {
+    assert.match(imageOf('postgresql'), /^postgres:\d+\.\d+-\w+$/);
+    assert.equal(imageOf('record-index-db'), imageOf('postgresql'));
+  });
+
+  it('states the history shard count as a fixed power of two, with its sizing in the docs', () => {
+    const shards = environmentOf(services.temporal ?? {}).get('NUM_HISTORY_SHARDS');
+    assert.ok(
+      shards !== undefined,
+      'NUM_HISTORY_SHARDS must be set: the server default (4) is for development',
+    );
+    assert.match(shards, /^\d+$/, 'a literal, not a variable: it must never change on an existing database');
+    const count = Number(shards);
+    assert.ok(count >= 128 && (count & (count - 1)) === 0, `${count} is not a power of two of at least 128`);
+    assert.match(operations, new RegExp(`\\b${count}\\b[^\\n]*shards|shards[^\\n]*\\b${count}\\b`, 'i'));
+  });
+
+  it("checks the worker's readiness on its metrics port, reachable in the stack's network only", () => {
+    const worker = services.worker ?? {};
+    const env = environmentOf(worker);
+    const port = env.get('TUNNUS_METRICS_PORT') ?? '9464';
+    const test = (argsOf(isDict(worker.healthcheck) ? worker.healthcheck.test : undefined) ?? []).join(' ');
+    assert.ok(test.includes(`fetch('http://127.0.0.1:${port}/ready')`), `worker healthcheck: ${test}`);
+    assert.match(test, /process\.exit\(r\.ok\?0:1\)/, 'a non-2xx answer is unhealthy');
+    assert.match(test, /\(\)=>process\.exit\(1\)/, 'no answer is unhealthy');
+    assert.equal(env.get('TUNNUS_METRICS_HOST'), '0.0.0.0', 'listen on the container network');
+    // The route is the worker's, not the API's (which has a /ready of its own).
+    const workerSources = fs
+      .readdirSync(path.join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.startsWith(`api${path.sep}`))
+      .map((f) => readRepoFile(path.join('src', f)) ?? '');
+    assert.ok(
+      workerSources.some((text) => text.includes("'/ready'")),
+      'no /ready route outside src/api: the worker has nothing to answer the health check',
+    );
+    assert.equal(worker.ports, undefined, 'no host port: metrics stay inside, and replicas cannot clash');
+    assert.deepEqual(worker.expose, [port]);
+  });
+
+  it('can run more than one worker, and says how', () => {
+    const deploy = services.worker?.deploy;
+    assert.ok(isDict(deploy), 'worker.deploy');
+    assert.equal(withDefaults(scalar(deploy.replicas)), '1');
+    assert.match(scalar(deploy.replicas), /^\$\{TUNNUS_WORKER_REPLICAS:-1\}$/);
+    assert.equal(services.worker?.container_name, undefined, 'a fixed container name allows one replica');
+    assert.match(operations, /--scale worker=|TUNNUS_WORKER_REPLICAS/);
+    assert.match(operations, /helm/i, 'a pointer to Temporal’s Helm chart for Kubernetes');
+  });
+
+  it('points at a backup procedure that covers both databases', () => {
+    assert.match(composeText, /docs\/operations\.md/);
+    // The dump loop of docs/operations.md: `for db in …; do … pg_dump … -d "$db" …`.
+    const loop = /for db in ([^;\n]+); do\n(?:[^\n]*\n){0,3}?[^\n]*pg_dump [^\n]*-d "\$db"/.exec(operations);
+    assert.ok(loop, 'docs/operations.md dumps each database with pg_dump in a loop');
+    // Temporal's two databases (schema job) and the record index (record-index-db job).
+    assert.deepEqual(loop[1]!.trim().split(/\s+/).sort(), ['temporal', 'temporal_visibility', 'tunnus']);
+    assert.match(operations, /pg_restore [^\n]*-d "\$db"/);
+  });
+});
+
 describe('Dockerfile', () => {
   const dockerfile = readRepoFile('Dockerfile') ?? '';
 
-  it('installs production dependencies only, on node:20-bookworm-slim, and runs as a non-root user', () => {
-    assert.match(dockerfile, /node:20-bookworm-slim/);
-    assert.ok((dockerfile.match(/^FROM\s/gm) ?? []).length >= 2, 'multi-stage');
+  it('installs production dependencies only, on Node.js 24 (bookworm-slim), and runs as a non-root user', () => {
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+    assert.equal(base, 'node:24-bookworm-slim');
+    const froms = dockerfile.match(/^FROM\s+\S+/gm) ?? [];
+    assert.ok(froms.length >= 2, 'multi-stage');
+    assert.deepEqual(new Set(froms), new Set(['FROM ${NODE_IMAGE}']), 'every stage on the one Node image');
     assert.match(dockerfile, /npm ci --omit=dev/);
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     const user = /^USER\s+(\S+)/m.exec(finalStage)?.[1];
@@ -660,6 +756,23 @@ describe('the compose checker can fail', () => {
       problems.some((p) => p.includes('environment.LDAP_BIND_PASWORD') && p.includes('no such variable')),
       problems.join('\n'),
     );
+  });
+
+  it('reports an image on a tag that moves with each patch release', () => {
+    const broken = composeText
+      .replace(/image: temporalio\/ui:(\d+\.\d+)\.\d+/, 'image: temporalio/ui:$1')
+      .replace(/image: postgres:(\d+)\.\d+-bookworm/, 'image: postgres:$1-bookworm');
+    assert.notEqual(broken, composeText, 'the fixture must actually change the file');
+    const problems = checkCompose(broken, repo, programs);
+    const expected = [
+      /^services\.temporal-ui\.image temporalio\/ui:\d+\.\d+ is not pinned to an exact patch release \(X\.Y\.Z\)$/,
+      /^services\.postgresql\.image postgres:\d+-bookworm is not pinned to an exact patch release \(MAJOR\.MINOR\)$/,
+    ];
+    for (const pattern of expected)
+      assert.ok(
+        problems.some((p) => pattern.test(p)),
+        problems.join('\n'),
+      );
   });
 
   it('reports every other kind of mistake', () => {
