@@ -715,6 +715,11 @@ describe('the production stack as operated', () => {
     // Temporal's two databases (schema job) and the record index (record-index-db job).
     assert.deepEqual(loop[1]!.trim().split(/\s+/).sort(), ['temporal', 'temporal_visibility', 'tunnus']);
     assert.match(operations, /pg_restore [^\n]*-d "\$db"/);
+    // deploy/backup.sh, for cron, runs the same loop (the index under its compose name).
+    const script = readRepoFile('deploy/backup.sh') ?? '';
+    assert.match(operations, /deploy\/backup\.sh/);
+    assert.match(script, /for db in temporal temporal_visibility "\$\{RECORD_INDEX_DB:-tunnus\}"; do/);
+    assert.match(script, /pg_dump [^\n]*-Fc -d "\$db"/);
   });
 });
 
