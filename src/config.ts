@@ -68,6 +68,8 @@ const envSchema = z.object({
    * serves its figures together with Tunnus's. 0 turns the SDK's metrics off.
    */
   TUNNUS_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  /** How long gauges read from Temporal and Graph on scrape are reused (seconds). */
+  TUNNUS_METRICS_CACHE_SECONDS: z.coerce.number().min(0).default(30),
 });
 
 /** The HR intake API's own settings (src/api/main.ts); the record index is in envSchema. */

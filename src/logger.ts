@@ -35,7 +35,8 @@ export function createLogger(
   options: LoggerOptions = {},
 ): Logger {
   const settings: pino.LoggerOptions = {
-    level,
+    // An unknown level (a typo in LOG_LEVEL) must not stop the process from reporting it.
+    level: level in pino.levels.values || level === 'silent' ? level : 'info',
     base: { service: 'tunnus' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };

@@ -10,11 +10,17 @@ import type { CloudDirectory } from './connectors/graph/cloud-directory';
 import type { Directory } from './connectors/ldap/directory';
 import type { PhoneDirectory } from './connectors/phone/phone-directory';
 import type { Policy } from './domain/policy';
-import { createLogger } from './logger';
+import { createLogger, type Logger } from './logger';
+import {
+  createWorkerObservability,
+  sdkMetricsBindAddress,
+  workflowInterceptorModules,
+  type TunnusMetrics,
+} from './metrics';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './schedules';
 import type { RecordStore } from './store/import-staging';
 import { installTelemetry } from './telemetry';
-import { openRecordIndex, wire } from './wiring';
+import { createDirectoryFromEnv, openRecordIndex, wire } from './wiring';
 import { TASK_QUEUE } from './workflows/messages';
 
 // Composition root of the worker: config → logger → runtime telemetry → connectors (src/wiring.ts)
@@ -36,6 +42,11 @@ export interface WorkerDeps {
   maxConcurrentActivities?: number;
   /** Record index + import staging; by default the one the environment names, opened on first use. */
   store?: RecordStore | (() => RecordStore);
+  /**
+   * Tunnus's metrics: runs are counted by a workflow interceptor through these sinks. With a
+   * pre-built bundle, build it with `workflowInterceptorModules` (src/metrics) for the counts.
+   */
+  metrics?: TunnusMetrics;
 }
 
 export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
@@ -55,6 +66,12 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       : { workflowsPath: require.resolve('./workflows') }),
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivities ?? 100,
+    ...(deps.metrics
+      ? {
+          sinks: deps.metrics.sinks,
+          ...(deps.workflowBundle ? {} : { interceptors: { workflowModules: workflowInterceptorModules } }),
+        }
+      : {}),
   });
 }
 
@@ -70,40 +87,59 @@ export async function connectTemporal(env: Env): Promise<NativeConnection> {
   return NativeConnection.connect({ address: env.TEMPORAL_ADDRESS, ...temporalTls(env) });
 }
 
-export async function main(): Promise<void> {
+export async function main(log: Logger): Promise<void> {
   const config = loadConfig();
   const { env, policy } = config;
-  const log = createLogger(env.LOG_LEVEL);
-  installTelemetry(log);
+  log.level = env.LOG_LEVEL;
+  installTelemetry(log, { sdkMetricsBindAddress: sdkMetricsBindAddress(env) });
   const deps = await wire(config, { log });
-  const connection = await connectTemporal(env);
-  await ensurePhoneSyncSchedule(deps.client, policy, env.TEMPORAL_TASK_QUEUE);
-  await ensureCleanupSchedule(deps.client, policy, env.TEMPORAL_TASK_QUEUE);
-  const worker = await buildWorker({
-    connection,
+  const probeDirectory = createDirectoryFromEnv(env);
+  let worker: Worker | undefined;
+  const observability = createWorkerObservability({
+    env,
+    policy,
     client: deps.client,
     cloud: deps.cloud,
-    phone: deps.phone,
-    namespace: env.TEMPORAL_NAMESPACE,
-    taskQueue: env.TEMPORAL_TASK_QUEUE,
-    directory: deps.directory,
-    policy,
-    baseDn: env.LDAP_BASE_DN,
-    maxConcurrentActivities: env.WORKER_MAX_ACTIVITIES,
-    store: deps.store,
+    probeDirectory,
+    workerRunning: () => worker?.getState() === 'RUNNING',
+    cacheMs: env.TUNNUS_METRICS_CACHE_SECONDS * 1000,
   });
-  log.info({ taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker started');
+  // Before the worker bundles its workflows: /health answers (and /ready says 503) meanwhile.
+  const server = await observability.start();
+  log.info({ url: server.url }, 'metrics and health listening');
+  const connection = await connectTemporal(env);
   try {
+    await ensurePhoneSyncSchedule(deps.client, policy, env.TEMPORAL_TASK_QUEUE);
+    await ensureCleanupSchedule(deps.client, policy, env.TEMPORAL_TASK_QUEUE);
+    worker = await buildWorker({
+      connection,
+      client: deps.client,
+      cloud: deps.cloud,
+      phone: deps.phone,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      directory: deps.directory,
+      policy,
+      baseDn: env.LDAP_BASE_DN,
+      maxConcurrentActivities: env.WORKER_MAX_ACTIVITIES,
+      store: deps.store,
+      metrics: observability.metrics,
+    });
+    log.info({ taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker started');
     await worker.run();
   } finally {
+    await server.close();
+    await probeDirectory.close();
     await deps.close();
     await connection.close();
   }
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  // Every line the worker writes is JSON, its last words included.
+  const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+  main(log).catch((err: unknown) => {
+    log.fatal({ error: err instanceof Error ? err.message : String(err) }, 'worker failed');
     process.exit(1);
   });
 }

@@ -154,6 +154,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         TUNNUS_POLICY_FILE: policyFile,
         ...sims.env,
         LOG_LEVEL: 'warn',
+        // Ports of their own (ephemeral), so child workers never collide with each other or npm start.
+        TUNNUS_METRICS_PORT: '0',
+        TUNNUS_SDK_METRICS_PORT: '0',
       };
     },
     async close() {
