@@ -59,6 +59,9 @@ function resolveBinary(bin: Binary, install: boolean): string | undefined {
     if (!fs.existsSync(fromEnv)) throw new Error(`${bin.env} points at ${fromEnv}, which does not exist`);
     return fromEnv;
   }
+  // scripts/setup.sh installs the pinned versions here (a venv of the project's own).
+  const inProjectVenv = path.join(__dirname, '..', '.tools', 'python', 'bin', bin.command);
+  if (fs.existsSync(inProjectVenv)) return inProjectVenv;
   const found = onPath(bin.command);
   if (found) return found;
   const scripts = pipScriptsDir();
