@@ -21,8 +21,13 @@ import { personWorkflow } from './workflows/person';
 
 // Client-side operations shared by the CLI (and later the HTTP API).
 
-export async function connectClient(env: Env): Promise<Client> {
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS, ...temporalTls(env) });
+/** `connectTimeoutMs`: how long to wait for the server (the SDK's default is 10 s). */
+export async function connectClient(env: Env, options: { connectTimeoutMs?: number } = {}): Promise<Client> {
+  const connection = await Connection.connect({
+    address: env.TEMPORAL_ADDRESS,
+    ...temporalTls(env),
+    ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
+  });
   return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 }
 

@@ -1,69 +1,55 @@
-import { parseArgs } from 'node:util';
 import { QueryNotRegisteredError, type Client } from '@temporalio/client';
-import { connectClient } from '../client';
-import { parseEnv } from '../config';
 import { findingKinds, type CleanupReport, type Finding } from '../domain/cleanup-report';
 import { CLEANUP_SCHEDULE } from '../schedules';
 import { pendingApprovalQuery } from '../workflows/approval';
 import type { cleanupWorkflow } from '../workflows/cleanup';
+import type { CliContext } from './context';
+import { CliError } from './errors';
+import { ExitCode } from './exit-codes';
+import { withTemporal } from './temporal';
 
 // `tunnus cleanup run [--mode report|enforce] [--no-wait] [--json]` starts the leaver cleanup now
 // (through its schedule, or directly with a mode of its own); `tunnus cleanup report [--json]`
 // prints the last completed run's report — the same object the Web UI shows as its result.
 
-export const CLEANUP_USAGE = `  tunnus cleanup run [--mode report|enforce] [--no-wait] [--json]
-                                           run the leaver cleanup now and print its report
-  tunnus cleanup report [--json]           the last cleanup's report
-`;
-
-export async function cleanupCommand(
-  argv: string[],
-  out: NodeJS.WritableStream = process.stdout,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
-  const print = (s: string) => out.write(`${s}\n`);
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { mode: { type: 'string' }, 'no-wait': { type: 'boolean' }, json: { type: 'boolean' } },
-  });
-  const sub = positionals[0];
-  if (values.mode !== undefined && values.mode !== 'report' && values.mode !== 'enforce') {
-    print('--mode must be report or enforce');
-    return 2;
-  }
-  if (sub !== 'run' && sub !== 'report') {
-    print(`usage:\n${CLEANUP_USAGE}`);
-    return 2;
-  }
-  const config = parseEnv(env);
-  const client = await connectClient(config);
-  try {
-    const show = (report: CleanupReport) =>
-      print(values.json ? JSON.stringify(report, null, 2) : formatCleanupReport(report));
-    if (sub === 'report') {
-      const last = await lastCleanupReport(client, config.TEMPORAL_TASK_QUEUE);
-      if (!last) {
-        print('no completed cleanup run yet (tunnus cleanup run starts one)');
-        return 1;
-      }
-      show(last);
-      return 0;
+export async function cleanupRun(
+  ctx: CliContext,
+  options: { mode?: 'report' | 'enforce'; wait: boolean; json?: boolean },
+): Promise<ExitCode> {
+  return withTemporal(ctx.env, async (client) => {
+    const workflowId = await startCleanup(client, ctx.env.TEMPORAL_TASK_QUEUE, options.mode);
+    if (!options.wait) {
+      ctx.print(options.json ? JSON.stringify({ workflowId }) : `started ${workflowId}`);
+      return ExitCode.Ok;
     }
-    const workflowId = await startCleanup(client, config.TEMPORAL_TASK_QUEUE, values.mode);
-    print(`started ${workflowId}`);
-    if (values['no-wait']) return 0;
+    ctx.note(`started ${workflowId}`);
     const outcome = await waitForCleanup(client, workflowId);
     if ('waiting' in outcome) {
-      print(`waiting for approval: ${outcome.waiting}`);
-      print(`approve with: tunnus approve ${workflowId}`);
-      return 3;
+      // Not a failure: the run waits durably; the operator decides.
+      if (options.json) {
+        ctx.print(JSON.stringify({ workflowId, status: 'awaiting approval', reason: outcome.waiting }));
+      } else {
+        ctx.print(`waiting for approval: ${outcome.waiting}`);
+        ctx.print(`approve with: tunnus approve ${workflowId}`);
+      }
+      return ExitCode.AwaitingApproval;
     }
-    show(outcome.report);
-    return 0;
-  } finally {
-    await client.connection.close();
-  }
+    printReport(ctx, outcome.report, options.json);
+    return ExitCode.Ok;
+  });
+}
+
+export async function cleanupReport(ctx: CliContext, options: { json?: boolean }): Promise<ExitCode> {
+  const last = await withTemporal(ctx.env, (client) =>
+    lastCleanupReport(client, ctx.env.TEMPORAL_TASK_QUEUE),
+  );
+  if (!last) throw new CliError('not_found', 'no completed cleanup run yet (tunnus cleanup run starts one)');
+  printReport(ctx, last, options.json);
+  return ExitCode.Ok;
+}
+
+function printReport(ctx: CliContext, report: CleanupReport, json: boolean | undefined): void {
+  ctx.print(json ? JSON.stringify(report, null, 2) : formatCleanupReport(report));
 }
 
 /**

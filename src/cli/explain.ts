@@ -1,24 +1,29 @@
-import { parseArgs } from 'node:util';
-import { connectClient, personState } from '../client';
+import { personState } from '../client';
 import { loadPolicy, parseEnv, type Env } from '../config';
 import type { Directory } from '../connectors/ldap/directory';
 import {
   describeReasons,
   describeUnmet,
-  explain,
+  explain as explainPerson,
   type Explanation,
   type ItemExplanation,
   type ItemStatus,
 } from '../domain/explain';
 import { managedGroups, type Policy } from '../domain/policy';
-import { employeeIdSchema } from '../domain/record';
-import { createCloudDirectory, createDirectoryFromEnv } from '../wiring';
+import { CliContext } from './context';
+import { CliError } from './errors';
+import { ExitCode } from './exit-codes';
+import { runCommandLine } from './run';
+import { withTemporal } from './temporal';
 
 // `tunnus explain <employeeId> [--json]`: why the person has each group, licence and OU, and what
 // they hold that no rule grants. Reads only: the record from the person workflow, the account
 // from AD, licences from Graph. Names go to the operator's console, never to a log.
 
-const USAGE = 'usage: tunnus explain <employeeId> [--json]';
+/* eslint-disable @typescript-eslint/no-require-imports -- the connectors load once Temporal has
+   answered, so an unreachable server is reported without waiting for them */
+const wiring = () => require('../wiring') as typeof import('../wiring');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface Holdings {
   account: { sAMAccountName: string; displayName?: string; ouDn: string; groups: string[] } | null;
@@ -27,56 +32,50 @@ export interface Holdings {
   cloudUser: boolean;
 }
 
-export async function explainCommand(
-  argv: string[],
-  out: NodeJS.WritableStream = process.stdout,
-  env: Env = parseEnv(),
-): Promise<number> {
-  const print = (s: string) => out.write(`${s}\n`);
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  const [employeeId] = positionals;
-  if (values.help || !employeeId || positionals.length > 1) {
-    print(USAGE);
-    return values.help ? 0 : 2;
-  }
-  if (!employeeIdSchema.safeParse(employeeId).success) {
-    print(`not an employee id: ${employeeId} (1-32 letters, digits or -)`);
-    return 2;
-  }
-  const client = await connectClient(env);
-  const state = await personState(client, employeeId).finally(() => client.connection.close());
-  if (!state?.record) {
-    print(state ? `person ${employeeId} has no record yet` : `no person ${employeeId}`);
-    return 1;
-  }
+/** `employeeId` is validated and canonical (src/cli/options.ts). */
+export async function explain(
+  ctx: CliContext,
+  employeeId: string,
+  options: { json?: boolean },
+): Promise<ExitCode> {
+  const env = ctx.env;
+  const state = await withTemporal(env, (client) => personState(client, employeeId));
+  if (!state) throw new CliError('not_found', `no person ${employeeId}`);
+  if (!state.record) throw new CliError('not_found', `person ${employeeId} has no record yet`);
   const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
   const holdings = await readHoldings(employeeId, policy, env);
-  const explanation = explain({
+  const explanation = explainPerson({
     record: state.record,
     policy,
     baseDn: env.LDAP_BASE_DN,
-    asOf: new Date(),
+    asOf: ctx.now(),
     actual: {
       ou: holdings.account?.ouDn ?? null,
       groups: holdings.account?.groups ?? [],
       licences: holdings.licences,
     },
   });
-  if (values.json) {
+  if (options.json) {
     // Business keys and policy names only: safe to paste into a ticket.
-    print(JSON.stringify({ ...explanation, cloudUser: holdings.cloudUser }, null, 2));
+    ctx.print(JSON.stringify({ ...explanation, cloudUser: holdings.cloudUser }, null, 2));
   } else {
-    print(formatExplanation(explanation, holdings, state.record));
+    ctx.print(formatExplanation(explanation, holdings, state.record));
   }
-  return 0;
+  return ExitCode.Ok;
+}
+
+/** `tunnus explain …` with its arguments, for callers that hold one output stream (tests). */
+export async function explainCommand(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  env: Env = parseEnv(),
+): Promise<number> {
+  return runCommandLine(['explain', ...argv], new CliContext(out, out, () => env));
 }
 
 /** What the person holds: AD account, OU and groups (by LDAP); licences (by Graph, if configured). */
 export async function readHoldings(employeeId: string, policy: Policy, env: Env): Promise<Holdings> {
+  const { createCloudDirectory, createDirectoryFromEnv } = wiring();
   const directory = createDirectoryFromEnv(
     env,
     undefined,

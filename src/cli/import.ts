@@ -1,7 +1,3 @@
-import fs from 'node:fs';
-import { parseArgs } from 'node:util';
-import { connectClient } from '../client';
-import { parseEnv } from '../config';
 import {
   createTemporalImports,
   describeCsvErrors,
@@ -13,105 +9,67 @@ import { IntakeUnavailableError } from '../api/intake';
 import { openRecordIndex } from '../store/open';
 import type { ImportProgress } from '../workflows/import';
 import type { Source } from '../workflows/messages';
+import type { CliContext } from './context';
+import { CliError } from './errors';
+import { ExitCode } from './exit-codes';
+import { readInputFile } from './files';
+import { withTemporal } from './temporal';
 
 // `tunnus hr import <file.csv> [--accept-valid-rows] [--detach]` (and `tunnus education import`, the
 // same for the education snapshot): validate the whole file, start the import workflow, follow it
-// (a progress bar on a terminal, plain lines otherwise) and print the result.
+// (a progress bar on a terminal, plain lines otherwise) and print the result. The import id and
+// the result go to the output; rejected rows, progress and waits to the error stream.
 
-const usageOf = (
+export async function importSnapshot(
+  ctx: CliContext,
   source: Source,
-) => `usage: tunnus ${source} import <file.csv> [--accept-valid-rows] [--detach]
-  --accept-valid-rows   import the valid rows of a file with errors (bad rows are listed, left out)
-  --detach              start the import and print its id without following it`;
-
-export const IMPORT_USAGE = usageOf('hr');
-export const EDUCATION_IMPORT_USAGE = usageOf('education');
-
-export async function hrImportCommand(
-  argv: string[],
-  out: NodeJS.WritableStream = process.stdout,
-  env: NodeJS.ProcessEnv = process.env,
+  file: string,
+  options: { acceptValidRows?: boolean; detach?: boolean },
   pollMs = 500,
-): Promise<number> {
-  return importCommand('hr', argv, out, env, pollMs);
-}
-
-/** `tunnus education import`: pupils and teaching staff (DESIGN.md "Education record"). */
-export async function educationImportCommand(
-  argv: string[],
-  out: NodeJS.WritableStream = process.stdout,
-  env: NodeJS.ProcessEnv = process.env,
-  pollMs = 500,
-): Promise<number> {
-  return importCommand('education', argv, out, env, pollMs);
-}
-
-async function importCommand(
-  source: Source,
-  argv: string[],
-  out: NodeJS.WritableStream,
-  env: NodeJS.ProcessEnv,
-  pollMs: number,
-): Promise<number> {
-  const print = (s: string) => out.write(`${s}\n`);
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { 'accept-valid-rows': { type: 'boolean' }, detach: { type: 'boolean' } },
-  });
-  const file = positionals[0];
-  if (!file || positionals.length > 1) {
-    print(usageOf(source));
-    return 2;
-  }
-  const accept = values['accept-valid-rows'] === true;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    print(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return 2;
-  }
-
-  const prepared = prepareImport(source, text, accept);
+): Promise<ExitCode> {
+  const accept = options.acceptValidRows === true;
+  const prepared = prepareImport(source, readInputFile(file), accept);
   if (!prepared.ok) {
-    print(describeCsvErrors(prepared.errors));
-    print(
-      `${prepared.errors.length} error(s) in ${file}: nothing was applied` +
+    throw new CliError(
+      'invalid_input',
+      `${describeCsvErrors(prepared.errors)}\n` +
+        `${prepared.errors.length} error(s) in ${file}: nothing was applied` +
         (accept ? ' (no valid rows)' : '; --accept-valid-rows imports the valid rows only'),
     );
-    return 1;
   }
   if (prepared.errors.length > 0) {
-    print(describeCsvErrors(prepared.errors));
-    print(`${prepared.rejectedRows} row(s) rejected; importing the ${prepared.rows.length} valid rows`);
+    ctx.note(describeCsvErrors(prepared.errors));
+    ctx.note(`${prepared.rejectedRows} row(s) rejected; importing the ${prepared.rows.length} valid rows`);
   }
 
-  const config = parseEnv(env);
-  const client = await connectClient(config);
-  const store = openRecordIndex(config);
-  try {
-    const runner = createTemporalImports({ client, staging: store, taskQueue: config.TEMPORAL_TASK_QUEUE });
-    const started = await runner.start(prepared);
-    print(
-      started.alreadyRunning
-        ? `import ${started.importId} is already running (same file): following it`
-        : `import ${started.importId} started: ${prepared.rows.length} rows`,
-    );
-    if (values.detach) {
-      print(`follow it with: curl …/api/v1/imports/${started.importId}, or the Web UI`);
-      return 0;
+  const env = ctx.env;
+  return withTemporal(env, async (client) => {
+    const store = openRecordIndex(env);
+    try {
+      const runner = createTemporalImports({ client, staging: store, taskQueue: env.TEMPORAL_TASK_QUEUE });
+      const started = await runner.start(prepared);
+      ctx.print(
+        started.alreadyRunning
+          ? `import ${started.importId} is already running (same file): following it`
+          : `import ${started.importId} started: ${prepared.rows.length} rows`,
+      );
+      if (options.detach) {
+        ctx.note(`follow it with: curl …/api/v1/imports/${started.importId}, or the Web UI`);
+        return ExitCode.Ok;
+      }
+      const final = await follow(runner, started.importId, ctx.err, pollMs);
+      if (final.status !== 'completed') throw new CliError('failed', formatResult(final));
+      ctx.print(formatResult(final));
+      const failed = final.progress?.failed ?? 0;
+      if (failed > 0) throw new CliError('failed', `${failed} row(s) of import ${final.importId} failed`);
+      return ExitCode.Ok;
+    } finally {
+      await store.close();
     }
-    const final = await follow(runner, started.importId, out, pollMs);
-    print(formatResult(final));
-    return final.status === 'completed' && (final.progress?.failed ?? 0) === 0 ? 0 : 1;
-  } finally {
-    await store.close();
-    await client.connection.close();
-  }
+  });
 }
 
-/** Polls the import until it ends, drawing progress; returns the final status. */
+/** Polls the import until it ends, drawing progress on `out`; returns the final status. */
 async function follow(
   runner: ImportRunner,
   importId: string,

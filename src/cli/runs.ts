@@ -1,30 +1,16 @@
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../client';
 import { parseEnv, type Env } from '../config';
-import { DurationError, sinceInstant } from '../domain/durations';
-import { employeeIdSchema } from '../domain/record';
 import { EmployeeIdKey, LifecycleStageKey } from '../workflows/messages';
+import { CliContext } from './context';
+import { ExitCode } from './exit-codes';
+import { runCommandLine } from './run';
+import { stageWorkflowTypes, type Stage } from './stages';
+import { withTemporal } from './temporal';
 
 // `tunnus runs [--stage …] [--since 7d] [--employee E1001] [--json]`: runs as Temporal visibility
 // lists them, the same query ops can type into the Web UI (printed with --verbose).
 
-const USAGE = `usage: tunnus runs [--stage joiner|mover|rehire|leaver|delete|cleanup|import|person] [--since 7d|12h|YYYY-MM-DD]
-                  [--employee <employeeId>] [--limit 100] [--json] [--verbose]`;
-
-/** Stage names ops use → the workflow type that runs that stage. */
-export const stageWorkflowTypes = {
-  joiner: 'joinerWorkflow',
-  mover: 'moverWorkflow',
-  rehire: 'rehireWorkflow',
-  leaver: 'leaverWorkflow',
-  delete: 'deleteWorkflow',
-  cleanup: 'cleanupWorkflow',
-  import: 'importWorkflow',
-  person: 'personWorkflow',
-} as const;
-
-export type Stage = keyof typeof stageWorkflowTypes;
+export { stageWorkflowTypes, type Stage };
 
 export interface RunsFilter {
   stage?: Stage;
@@ -45,7 +31,7 @@ export interface RunRow {
 
 /**
  * The visibility query for a filter. Values are validated before they get here (stage from a
- * fixed list, employee id by the record schema), so quoting cannot be broken out of.
+ * fixed list, employee id by the identity key rule: src/cli/options.ts), so quoting cannot be broken out of.
  */
 export function runsQuery(filter: RunsFilter): string {
   const terms: string[] = [];
@@ -90,86 +76,50 @@ export async function listRuns(
   return { rows, more };
 }
 
-export class RunsUsageError extends Error {}
-
-/** Validates the command line into a filter; the error names the option. */
-export function parseRunsArgs(argv: string[], now: Date) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      stage: { type: 'string' },
-      since: { type: 'string' },
-      employee: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (positionals.length > 0) throw new RunsUsageError(`unexpected argument ${positionals[0]}`);
-  const filter: RunsFilter = {};
-  if (values.stage !== undefined) {
-    if (!Object.hasOwn(stageWorkflowTypes, values.stage)) {
-      throw new RunsUsageError(`--stage must be one of ${Object.keys(stageWorkflowTypes).join(', ')}`);
-    }
-    filter.stage = values.stage as Stage;
-  }
-  if (values.employee !== undefined) {
-    if (!employeeIdSchema.safeParse(values.employee).success) {
-      throw new RunsUsageError('--employee must be an employee id (1-32 letters, digits or -)');
-    }
-    filter.employeeId = values.employee;
-  }
-  if (values.since !== undefined) {
-    try {
-      filter.since = sinceInstant(values.since, now);
-    } catch (err) {
-      if (err instanceof DurationError) throw new RunsUsageError(`--since: ${err.message}`);
-      throw err;
-    }
-  }
-  const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-    throw new RunsUsageError('--limit must be a whole number from 1 to 10000');
-  }
-  return { filter, limit, json: !!values.json, verbose: !!values.verbose, help: !!values.help };
+/** The options as src/cli/program.ts parses and validates them. */
+export interface RunsOptions {
+  stage?: Stage;
+  since?: Date;
+  employee?: string;
+  limit: number;
+  json?: boolean;
+  verbose?: boolean;
 }
 
+export async function runs(ctx: CliContext, options: RunsOptions): Promise<ExitCode> {
+  const filter: RunsFilter = {
+    ...(options.stage ? { stage: options.stage } : {}),
+    ...(options.since ? { since: options.since } : {}),
+    ...(options.employee ? { employeeId: options.employee } : {}),
+  };
+  const { rows, more } = await withTemporal(ctx.env, (client) => listRuns(client, filter, options.limit));
+  if (options.json) {
+    ctx.print(JSON.stringify({ query: runsQuery(filter), runs: rows, more }, null, 2));
+    return ExitCode.Ok;
+  }
+  if (options.verbose) ctx.print(`query: ${runsQuery(filter) || '(all runs)'}`);
+  ctx.print(formatRuns(rows));
+  if (more)
+    ctx.print(`(first ${options.limit} shown: narrow with --since, --stage or --employee, or raise --limit)`);
+  return ExitCode.Ok;
+}
+
+/** `tunnus runs …` with its arguments, for callers that hold one output stream (tests). */
 export async function runsCommand(
   argv: string[],
   out: NodeJS.WritableStream = process.stdout,
   env: Env = parseEnv(),
   now = new Date(),
 ): Promise<number> {
-  const print = (s: string) => out.write(`${s}\n`);
-  let args: ReturnType<typeof parseRunsArgs>;
-  try {
-    args = parseRunsArgs(argv, now);
-  } catch (err) {
-    // parseArgs' own errors (unknown option, missing value) are usage errors too.
-    print(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    print(USAGE);
-    return 0;
-  }
-  const client = await connectClient(env);
-  try {
-    const { rows, more } = await listRuns(client, args.filter, args.limit);
-    if (args.json) {
-      print(JSON.stringify({ query: runsQuery(args.filter), runs: rows, more }, null, 2));
-      return 0;
-    }
-    if (args.verbose) print(`query: ${runsQuery(args.filter) || '(all runs)'}`);
-    print(formatRuns(rows));
-    if (more)
-      print(`(first ${args.limit} shown: narrow with --since, --stage or --employee, or raise --limit)`);
-    return 0;
-  } finally {
-    await client.connection.close();
-  }
+  return runCommandLine(
+    ['runs', ...argv],
+    new CliContext(
+      out,
+      out,
+      () => env,
+      () => now,
+    ),
+  );
 }
 
 const shortTime = (iso?: string) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');

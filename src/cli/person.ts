@@ -1,0 +1,96 @@
+import type { Client } from '@temporalio/client';
+import { licenceReport, personState } from '../client';
+import { cliOperator } from '../ops/approve';
+import { deliverGuarded } from '../ops/deliver';
+import { describeErrors, parseHrRecord } from '../domain/record';
+import type { PersonState } from '../workflows/messages';
+import type { CliContext } from './context';
+import { CliError } from './errors';
+import { ExitCode } from './exit-codes';
+import { readJsonFile } from './files';
+import { withTemporal } from './temporal';
+
+// `tunnus hire`, `tunnus person show` and `tunnus licences`: one record in, one person or the
+// licence pool out. Validation happens before anything reaches Temporal: a bad record is reported
+// with its fields and nothing is delivered.
+
+export async function hire(ctx: CliContext, file: string, options: { wait?: boolean }): Promise<ExitCode> {
+  const parsed = parseHrRecord(readJsonFile(file));
+  if (!parsed.ok) throw new CliError('invalid_input', `invalid record: ${describeErrors(parsed.errors)}`);
+  const record = parsed.value;
+  return withTemporal(ctx.env, async (client) => {
+    // Through the one intake use-case: the mass-change guard may hold it for approval.
+    const [outcome] = await deliverGuarded({ client, env: ctx.env, origin: cliOperator() }, [
+      { record, source: 'hr' },
+    ]);
+    if (outcome!.status === 'held') {
+      ctx.print(`held for approval in ${outcome!.workflowId}: ${outcome!.reason ?? ''}`);
+      ctx.print(`approve with: tunnus approve ${outcome!.workflowId}`);
+      return ExitCode.Ok;
+    }
+    ctx.print(`${outcome!.status === 'unchanged' ? 'unchanged' : 'delivered'}: ${outcome!.workflowId}`);
+    if (!options.wait) return ExitCode.Ok;
+    const state = await waitForSettled(client, record.employeeId);
+    ctx.print(formatState(state));
+    if (state.stage === 'failed') {
+      throw new CliError(
+        'failed',
+        `the run for ${record.employeeId} failed${state.lastError ? `: ${state.lastError.type}` : ''}`,
+      );
+    }
+    return ExitCode.Ok;
+  });
+}
+
+export async function personShow(
+  ctx: CliContext,
+  employeeId: string,
+  options: { json?: boolean },
+): Promise<ExitCode> {
+  const state = await withTemporal(ctx.env, (client) => personState(client, employeeId));
+  if (!state) throw new CliError('not_found', `no person ${employeeId}`);
+  ctx.print(options.json ? JSON.stringify(state, null, 2) : formatState(state));
+  return ExitCode.Ok;
+}
+
+export async function licences(ctx: CliContext, options: { json?: boolean }): Promise<ExitCode> {
+  const rows = await withTemporal(ctx.env, (client) => licenceReport(client, ctx.env.TEMPORAL_TASK_QUEUE));
+  if (options.json) {
+    ctx.print(JSON.stringify(rows, null, 2));
+    return ExitCode.Ok;
+  }
+  ctx.print('sku                    seats   used   free  waiting');
+  for (const r of rows) {
+    ctx.print(
+      `${r.sku.padEnd(20)} ${String(r.seats).padStart(7)} ${String(r.used).padStart(6)} ${String(r.free).padStart(6)} ${String(r.waiting).padStart(8)}`,
+    );
+  }
+  return ExitCode.Ok;
+}
+
+async function waitForSettled(client: Client, employeeId: string, timeoutMs = 120_000): Promise<PersonState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await personState(client, employeeId);
+    const running = state?.runs.some((r) => !r.endedAt);
+    if (state && !running && ['active', 'failed'].includes(state.stage)) return state;
+    if (Date.now() > deadline) throw new Error(`person ${employeeId} did not settle within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function formatState(s: PersonState): string {
+  const lines = [
+    `person     ${s.employeeId}`,
+    `stage      ${s.stage}`,
+    `account    ${s.account ? `${s.account.sAMAccountName} (${s.account.userPrincipalName})` : '-'}`,
+    `job        ${s.record ? `${s.record.jobCode} in ${s.record.orgUnit}, from ${s.record.startDate}` : '-'}`,
+    `records    ${s.recordsReceived} received, ${s.duplicatesIgnored} duplicates ignored`,
+  ];
+  if (s.lastError) lines.push(`error      ${s.lastError.type}: ${s.lastError.message}`);
+  lines.push('runs');
+  for (const r of s.runs) lines.push(`  ${r.workflowId}  ${r.outcome ?? 'running'}  ${r.startedAt}`);
+  lines.push('timeline');
+  for (const t of s.timeline) lines.push(`  ${t.at}  ${t.event}${t.detail ? ` (${t.detail})` : ''}`);
+  return lines.join('\n');
+}
