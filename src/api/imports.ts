@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { parseEducationCsv } from '../domain/education-csv';
 import { formatCsvErrors, parseHrCsv, type CsvFieldError } from '../domain/hr-csv';
 import type { SourceRecord } from '../domain/identity';
+import { defaultIntakeRules, type IntakeRules } from '../domain/intake-rules';
 import type { ImportStaging, StagedRow } from '../store/import-staging';
 import { importProgressQuery, importWorkflow, type ImportProgress } from '../workflows/import';
 import { SourceKey, TASK_QUEUE, type Source } from '../workflows/messages';
@@ -45,9 +46,17 @@ export function prepareHrImport(text: string, acceptValidRows: boolean): Prepare
   return prepareImport('hr', text, acceptValidRows);
 }
 
-/** Parses and validates a snapshot of either source for import (same rules for both). Pure. */
-export function prepareImport(source: Source, text: string, acceptValidRows: boolean): PreparedImport {
-  const { records, errors } = source === 'hr' ? parseHrCsv(text) : parseEducationCsv(text);
+/**
+ * Parses and validates a snapshot of either source for import (same rules for both), under the
+ * policy's intake rules for the sender (src/domain/intake-rules.ts intakeRulesOf). Pure.
+ */
+export function prepareImport(
+  source: Source,
+  text: string,
+  acceptValidRows: boolean,
+  rules: IntakeRules = defaultIntakeRules,
+): PreparedImport {
+  const { records, errors } = source === 'hr' ? parseHrCsv(text, rules) : parseEducationCsv(text, rules);
   if (errors.length > 0 && (!acceptValidRows || records.length === 0)) return { ok: false, errors };
   const rejectedLines = new Set(errors.map((e) => e.line));
   return {

@@ -1,4 +1,4 @@
-import { parseEnv } from '../config';
+import { loadPolicy, parseEnv } from '../config';
 import { createLogger } from '../logger';
 import { describeRecordIndex } from '../store/open';
 import { connectClient, openRecordIndex } from '../wiring';
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     clients,
     logger,
     imports,
+    // The door's rules (dates, sentinels, scripts, who may link staff rows) come from the policy.
+    policy: loadPolicy(env.TUNNUS_POLICY_FILE),
     ...(env.API_BODY_LIMIT_BYTES ? { bodyLimitBytes: env.API_BODY_LIMIT_BYTES } : {}),
     ...(env.API_IMPORT_BODY_LIMIT_BYTES ? { importBodyLimitBytes: env.API_IMPORT_BODY_LIMIT_BYTES } : {}),
     host: env.API_HOST,

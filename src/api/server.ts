@@ -2,7 +2,15 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { employeeIdSchema, hrRecordSchema, parseHrRecord, type FieldError } from '../domain/record';
+import { helsinkiDate } from '../domain/dates';
+import {
+  defaultIntakeRules,
+  intakeRulesOf,
+  type IntakeRules,
+  type IntakeSender,
+} from '../domain/intake-rules';
+import type { Policy } from '../domain/policy';
+import { hrRecordSchema, identityKeySchema, parseHrRecord, type FieldError } from '../domain/record';
 import type { Logger } from '../logger';
 import type { RecordIndex } from '../store/record-index';
 import { createAuthenticator, type ApiClientConfig, type AuthenticatedClient, type Scope } from './auth';
@@ -44,7 +52,12 @@ export interface ApiDeps {
   imports?: ImportRunner;
   /** Largest CSV snapshot accepted by POST /api/v1/imports. */
   importBodyLimitBytes?: number;
+  /** The policy: the door's rules (dates, sentinels, scripts, who may link staff rows). */
+  policy?: Policy;
 }
+
+/** The door's rules for a sender, as of today (Helsinki): one function for every route. */
+export type IntakeRulesFor = (sender: IntakeSender) => IntakeRules;
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
 /** 50,000 HR rows are about 12 MB; room for long names and extra columns. */
@@ -58,7 +71,13 @@ export function buildApi({
   bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES,
   imports,
   importBodyLimitBytes = DEFAULT_IMPORT_BODY_LIMIT_BYTES,
+  policy,
 }: ApiDeps) {
+  // The door's rules from the policy; the defaults of src/domain/intake-rules.ts without one.
+  const rulesFor: IntakeRulesFor = (sender) => {
+    const today = helsinkiDate(new Date());
+    return policy ? intakeRulesOf(policy, sender, today) : { ...defaultIntakeRules, today };
+  };
   const app = Fastify({
     loggerInstance: logger.child({ component: 'api' }),
     // Fastify's own request log carries the raw URL; ours (below) carries the route template.
@@ -73,7 +92,8 @@ export function buildApi({
     // (empty optionals count as absent; unknown keys are named as fields).
     if (schema === hrRecordSchema) {
       return (data: unknown) => {
-        const result = parseHrRecord(data);
+        // An HR record carries no staff link, so the sender does not change its rules.
+        const result = parseHrRecord(data, rulesFor({ kind: 'operator' }));
         return result.ok
           ? { value: result.value }
           : { error: new RequestValidationError('invalid_record', recordFieldErrors(result.errors)) };
@@ -145,7 +165,7 @@ export function buildApi({
       {
         method: request.method,
         route: request.routeOptions.url ?? '(no route)',
-        ...(typeof employeeId === 'string' && employeeIdSchema.safeParse(employeeId).success
+        ...(typeof employeeId === 'string' && identityKeySchema.safeParse(employeeId).success
           ? { employeeId }
           : {}),
         status: reply.statusCode,
@@ -198,7 +218,7 @@ export function buildApi({
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   void app.register(healthRoutes, { intake, index });
   void app.register(personRoutes, { intake, index, submitter: createRecordSubmitter(intake, index) });
-  if (imports) void app.register(importRoutes, { imports, bodyLimitBytes: importBodyLimitBytes });
+  if (imports) void app.register(importRoutes, { imports, bodyLimitBytes: importBodyLimitBytes, rulesFor });
   return app;
 }
 

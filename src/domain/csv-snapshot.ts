@@ -52,7 +52,9 @@ export function readSnapshot<C extends string>(
   const positions = new Map<C, number>();
   header.fields.forEach((raw, index) => {
     const name = raw.trim().toLowerCase();
-    if (!(name in spec.columns)) return;
+    // Own keys only: a column named `constructor` or `__proto__` is an unknown column, not a
+    // property every object inherits.
+    if (!Object.hasOwn(spec.columns, name)) return;
     const column = name as C;
     if (positions.has(column)) {
       headerErrors.push({
@@ -90,7 +92,7 @@ export function readSnapshot<C extends string>(
       });
       continue;
     }
-    const raw: Record<string, string> = {};
+    const raw = Object.create(null) as Record<string, string>;
     for (const [column, index] of positions) raw[spec.columns[column]] = (fields[index] ?? '').trim();
     rows.push({ line, raw });
   }

@@ -4,6 +4,7 @@
 
 import { columnErrorsFor, readSnapshot, type CsvFieldError, type SnapshotSpec } from './csv-snapshot';
 import { educationIdentityId, parseEducationRecord, type EducationRecord } from './education';
+import { defaultIntakeRules, type IntakeRules } from './intake-rules';
 
 export { formatCsvErrors, type CsvFieldError } from './csv-snapshot';
 
@@ -46,11 +47,12 @@ const spec: SnapshotSpec<Column> = {
 const columnErrors = columnErrorsFor(spec, ['class']);
 
 /**
- * Parses an education CSV snapshot. Valid rows become records; each bad field is an error on its
- * row's line. A row names exactly one of student_id (pupil) and hr_employee_id (staff). Two rows
- * for the same identity (compared case-insensitively) are an error and the first stands.
+ * Parses an education CSV snapshot under the policy's intake rules (defaults if not given). Valid
+ * rows become records; each bad field is an error on its row's line. A row names exactly one of
+ * student_id (pupil) and hr_employee_id (staff; refused when the rules do not trust the sender to
+ * link staff). Two rows for the same identity key are an error and the first stands.
  */
-export function parseEducationCsv(text: string): EducationCsvResult {
+export function parseEducationCsv(text: string, rules: IntakeRules = defaultIntakeRules): EducationCsvResult {
   const read = readSnapshot(text, spec);
   if ('errors' in read) return { records: [], errors: read.errors };
 
@@ -63,12 +65,12 @@ export function parseEducationCsv(text: string): EducationCsvResult {
       continue;
     }
     const { line, raw } = row;
-    const result = parseEducationRecord(raw);
+    const result = parseEducationRecord(raw, rules);
     if (!result.ok) {
       errors.push(...columnErrors(line, raw, result.errors));
       continue;
     }
-    const key = educationIdentityId(result.value).toLowerCase();
+    const key = educationIdentityId(result.value);
     const firstLine = firstLineOfId.get(key);
     if (firstLine !== undefined) {
       const column = result.value.hrEmployeeId !== undefined ? 'hr_employee_id' : 'student_id';

@@ -1,73 +1,90 @@
 import { z } from 'zod';
-import { employeeIdSchema, isoDate, name, text, type FieldError, type ParseResult } from './record';
+import { canonicalIdentityKey, studentIdProblem } from './identity-key';
+import { defaultIntakeRules, type IntakeRules } from './intake-rules';
+import {
+  accountNameProblems,
+  cleanInput,
+  code,
+  employeeIdSchema,
+  FIELD_MAX,
+  invalidFields,
+  isoDate,
+  memo,
+  name,
+  parseWith,
+  textField,
+  type ParseResult,
+} from './record';
 
 // The education record (DESIGN.md "Education record"): one row per pupil or teaching-staff member
 // from the education system. Pupils carry the student id; staff carry their HR employee id, which
-// links the row to their HR record (one identity). camelCase here, snake_case in the CSV.
+// links the row to their HR record (one identity). camelCase here, snake_case in the CSV. The same
+// door as the HR record (src/domain/record.ts): hidden characters, lengths, names, dates, ids.
 
-/** Pupils' identity ids are `S-{studentId}`, so the result stays within the 32-character id rule. */
-export const PUPIL_ID_PREFIX = 'S-';
+export { educationIdentityId, educationRoleOf } from './identity';
+export { PUPIL_ID_PREFIX } from './identity-key';
 
-export const studentIdSchema = text().regex(/^[A-Za-z0-9-]{1,30}$/, 'must be 1-30 letters, digits or -');
+/** A student id: `S-{studentId}` must stay within the 16-character identity key. */
+export const studentIdSchema = textField(studentIdProblem, canonicalIdentityKey);
 
-export const educationRecordSchema = z
-  .object({
-    studentId: studentIdSchema.optional(),
-    hrEmployeeId: employeeIdSchema.optional(),
-    firstNames: name(200),
-    callingName: name(100).optional(),
-    lastName: name(200),
-    schoolCode: text()
-      .trim()
-      .regex(/^[A-Za-z0-9-]{1,16}$/, 'must be 1-16 letters, digits or -'),
-    // Finnish classes read "7A", "9 B", "1-2C": the grade is the leading digits. Staff may have none.
-    class: text()
-      .trim()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,15}$/, 'must be 1-16 letters, digits, space . _ -')
-      .optional(),
-    startDate: isoDate,
-    endDate: isoDate.optional(),
-  })
-  .strict()
-  .superRefine((r, ctx) => {
-    if (r.studentId === undefined && r.hrEmployeeId === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['studentId'],
-        message: 'is required (or hrEmployeeId for teaching staff)',
-      });
-    }
-    if (r.studentId !== undefined && r.hrEmployeeId !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['hrEmployeeId'],
-        message: 'cannot be given together with studentId (a row is a pupil or a staff member)',
-      });
-    }
-    if (r.studentId !== undefined && r.class === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['class'], message: 'is required for a pupil' });
-    }
-    if (r.endDate !== undefined && r.endDate < r.startDate) {
-      ctx.addIssue({ code: 'custom', path: ['endDate'], message: 'is before startDate' });
-    }
-  });
+// Finnish classes read "7A", "9 B", "1-2C": the grade is the leading digits. Staff may have none.
+const className = textField((v) =>
+  /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,15}$/.test(v) ? undefined : 'must be 1-16 letters, digits, space . _ -',
+);
+
+export function educationRecordSchemaFor(rules: IntakeRules) {
+  return memo(schemas, rules, () =>
+    z
+      .object({
+        studentId: studentIdSchema.optional(),
+        hrEmployeeId: employeeIdSchema.optional(),
+        firstNames: name(FIELD_MAX.firstNames, rules),
+        callingName: name(FIELD_MAX.givenName, rules).optional(),
+        lastName: name(FIELD_MAX.lastName, rules),
+        schoolCode: code(FIELD_MAX.schoolCode),
+        class: className.optional(),
+        startDate: isoDate(rules),
+        endDate: isoDate(rules).optional(),
+      })
+      .strict()
+      .superRefine((r, ctx) => {
+        const invalid = invalidFields(ctx);
+        const valid = (...fields: string[]) => fields.every((f) => !invalid.has(f));
+        const issue = (field: string, message: string) =>
+          ctx.addIssue({ code: 'custom', path: [field], message });
+        if (r.studentId === undefined && r.hrEmployeeId === undefined) {
+          issue('studentId', 'is required (or hrEmployeeId for teaching staff)');
+        }
+        if (r.studentId !== undefined && r.hrEmployeeId !== undefined) {
+          issue(
+            'hrEmployeeId',
+            'cannot be given together with studentId (a row is a pupil or a staff member)',
+          );
+        }
+        if (r.hrEmployeeId !== undefined && !rules.trustStaffRows) {
+          issue(
+            'hrEmployeeId',
+            'may not be linked to an HR identity by this sender (policy intake.trustedStaffSources)',
+          );
+        }
+        if (r.studentId !== undefined && r.class === undefined) issue('class', 'is required for a pupil');
+        if (valid('startDate', 'endDate') && r.endDate !== undefined && r.endDate < r.startDate) {
+          issue('endDate', 'is before startDate');
+        }
+        if (valid('firstNames', 'callingName', 'lastName')) {
+          for (const [field, problem] of accountNameProblems(r)) issue(field, problem);
+        }
+      }),
+  );
+}
+
+const schemas = new Map<string, unknown>();
+
+export const educationRecordSchema = educationRecordSchemaFor(defaultIntakeRules);
 
 export type EducationRecord = z.infer<typeof educationRecordSchema>;
 
 export type EducationRole = 'pupil' | 'teacher';
-
-/** A row with an HR employee id is teaching staff; one with a student id is a pupil. */
-export const educationRoleOf = (r: EducationRecord): EducationRole =>
-  r.hrEmployeeId !== undefined ? 'teacher' : 'pupil';
-
-/**
- * The identity the row belongs to: the HR employee id for staff (their HR record's identity), the
- * prefixed student id for pupils. The prefix keeps the two systems' id spaces apart by
- * construction: a student id that happens to equal an employee id is still another person.
- */
-export function educationIdentityId(r: EducationRecord): string {
-  return r.hrEmployeeId ?? `${PUPIL_ID_PREFIX}${r.studentId!}`;
-}
 
 /** The grade of a class: its leading digits ("7A" → 7, "10" → 10); none for "Esi" (pre-school). */
 export function gradeOf(className: string | undefined): number | undefined {
@@ -77,26 +94,13 @@ export function gradeOf(className: string | undefined): number | undefined {
 
 const optionalKeys = ['studentId', 'hrEmployeeId', 'callingName', 'class', 'endDate'];
 
-/** Validates an unknown value as an education record; optional fields given as "" count as absent. */
-export function parseEducationRecord(input: unknown): ParseResult<EducationRecord> {
-  let cleaned = input;
-  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-    cleaned = Object.fromEntries(
-      Object.entries(input).filter(([k, v]) => !(optionalKeys.includes(k) && (v === '' || v === null))),
-    );
-  }
-  const result = educationRecordSchema.safeParse(cleaned);
-  if (result.success) return { ok: true, value: result.data };
-  return {
-    ok: false,
-    errors: result.error.issues.map((issue): FieldError => ({
-      field:
-        issue.path.length > 0
-          ? issue.path.join('.')
-          : issue.code === 'unrecognized_keys'
-            ? issue.keys.join(', ')
-            : '(record)',
-      message: issue.message,
-    })),
-  };
+/**
+ * Validates an unknown value as an education record under the policy's rules; optional fields
+ * given as "" count as absent, and an end-date sentinel means "no end".
+ */
+export function parseEducationRecord(
+  input: unknown,
+  rules: IntakeRules = defaultIntakeRules,
+): ParseResult<EducationRecord> {
+  return parseWith(educationRecordSchemaFor(rules), cleanInput(input, optionalKeys, rules));
 }

@@ -2,6 +2,8 @@
 // reported with its physical line and column so an operator can fix the file. Pure.
 
 import { columnErrorsFor, readSnapshot, type CsvFieldError, type SnapshotSpec } from './csv-snapshot';
+import { canonicalIdentityKey } from './identity-key';
+import { defaultIntakeRules, type IntakeRules } from './intake-rules';
 import { parseHrRecord, type HrRecord } from './record';
 
 export { formatCsvErrors, type CsvFieldError } from './csv-snapshot';
@@ -45,12 +47,13 @@ const spec: SnapshotSpec<Column> = { columns: hrColumns, required: requiredColum
 const columnErrors = columnErrorsFor(spec);
 
 /**
- * Parses an HR CSV snapshot. Valid rows become records; each bad field is an error on its row's
- * line. Cell values are trimmed (stray spaces around an id or date are never meaningful). A row
- * repeating an earlier employee_id (compared case-insensitively, as AD matches employeeID) is an
- * error and the first occurrence stands. Blank rows are skipped.
+ * Parses an HR CSV snapshot under the policy's intake rules (defaults if not given). Valid rows
+ * become records; each bad field is an error on its row's line. Cell values are trimmed (stray
+ * spaces around an id or date are never meaningful); an empty optional cell is absent. A row
+ * repeating an earlier employee_id (as canonical identity keys: AD matches employeeID
+ * case-insensitively) is an error and the first occurrence stands. Blank rows are skipped.
  */
-export function parseHrCsv(text: string): HrCsvResult {
+export function parseHrCsv(text: string, rules: IntakeRules = defaultIntakeRules): HrCsvResult {
   const read = readSnapshot(text, spec);
   if ('errors' in read) return { records: [], errors: read.errors };
 
@@ -66,7 +69,7 @@ export function parseHrCsv(text: string): HrCsvResult {
     let rowOk = true;
     const id = raw.employeeId ?? '';
     if (id !== '') {
-      const key = id.toLowerCase();
+      const key = canonicalIdentityKey(id);
       const firstLine = firstLineOfId.get(key);
       if (firstLine === undefined) {
         firstLineOfId.set(key, line);
@@ -80,7 +83,7 @@ export function parseHrCsv(text: string): HrCsvResult {
       }
     }
 
-    const result = parseHrRecord(raw);
+    const result = parseHrRecord(raw, rules);
     if (!result.ok) {
       errors.push(...columnErrors(line, raw, result.errors));
       rowOk = false;

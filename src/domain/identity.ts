@@ -1,8 +1,12 @@
-import { educationIdentityId, educationRoleOf, type EducationRecord, type EducationRole } from './education';
+import type { EducationRecord, EducationRole } from './education';
+import { canonicalIdentityKey, pupilIdentityKey } from './identity-key';
 import type { HrRecord } from './record';
 
+export { canonicalIdentityKey } from './identity-key';
+
 // One identity, several sources: the person workflow keeps the latest record of each source and
-// plans with the one record merged from them here. Pure and deterministic (workflows call it).
+// plans with the one record merged from them here. Pure and deterministic (workflows call it, so
+// this module imports only types and the tiny identity-key module: no zod, no naming tables).
 //
 // - HR is authoritative for everything both sources know (names, dates, job): with an HR record,
 //   the education row adds only its facet (school, class, role).
@@ -47,9 +51,23 @@ export interface SourceRecords {
 /** The sources a record came from (HR when it does not say). */
 export const sourcesOf = (record: IdentityRecord): RecordSource[] => record.sources ?? ['hr'];
 
-/** The identity id a source's record belongs to. */
+/**
+ * The identity key an education row belongs to: the HR employee id for staff (their HR record's
+ * identity), `S-{studentId}` for pupils (src/domain/identity-key.ts: the spaces cannot collide).
+ */
+export function educationIdentityId(r: EducationRecord): string {
+  return r.hrEmployeeId !== undefined ? canonicalIdentityKey(r.hrEmployeeId) : pupilIdentityKey(r.studentId!);
+}
+
+/** A row with an HR employee id is teaching staff; one with a student id is a pupil. */
+export const educationRoleOf = (r: EducationRecord): EducationRole =>
+  r.hrEmployeeId !== undefined ? 'teacher' : 'pupil';
+
+/** The identity key a source's record belongs to (canonical, whatever the record held). */
 export function identityIdOf(source: RecordSource, record: SourceRecord): string {
-  return source === 'hr' ? (record as HrRecord).employeeId : educationIdentityId(record as EducationRecord);
+  return source === 'hr'
+    ? canonicalIdentityKey((record as HrRecord).employeeId)
+    : educationIdentityId(record as EducationRecord);
 }
 
 /**

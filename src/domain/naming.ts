@@ -1,6 +1,9 @@
 // The naming rule (DESIGN.md "Naming rule"): how a person's names become an account's names.
 // Pure and deterministic, so the plan activity and tests compute the same answer every time.
 
+import anyAscii from 'any-ascii';
+import { APOSTROPHE_LETTERS, APOSTROPHES, codePoint } from './text';
+
 /** The parts of a record the naming rule reads. */
 export interface PersonName {
   firstNames: string;
@@ -25,13 +28,14 @@ export interface NameCandidate {
 
 export type NameField = 'firstNames' | 'callingName' | 'lastName';
 
-/** A name part leaves nothing after transliteration; the caller reports it as an InvalidRecord. */
+/** A name part the rule cannot spell; the caller reports it as an InvalidRecord (field named). */
 export class NamingError extends Error {
   constructor(
     readonly field: NameField,
-    message: string,
+    /** What is wrong, without the field name ("has no letters …"). */
+    readonly reason: string,
   ) {
-    super(message);
+    super(`${field} ${reason}`);
     this.name = 'NamingError';
   }
 }
@@ -49,9 +53,13 @@ export class NameExhaustedError extends Error {
 
 /** AD caps sAMAccountName at 20 characters; UPN and mail keep the full local part. */
 export const SAM_ACCOUNT_NAME_MAX = 20;
+/** UPN and mail local parts (and AD cn) hold 64 characters. */
+export const LOCAL_PART_MAX = 64;
+/** A base local part leaves room for a collision number up to 999 (allocateName's maxN). */
+export const BASE_LOCAL_PART_MAX = LOCAL_PART_MAX - 3;
 
-// Letters NFKD does not decompose (ø, æ, ß) or that the rule spells out explicitly. Keys are
-// lower-case: the input is lower-cased first ('ẞ'.toLowerCase() is 'ß', 'Ø' → 'ø').
+// The Nordic rule first (DESIGN.md rule 2): letters NFKD does not decompose (ø, æ, ß) or that the
+// rule spells out explicitly. Keys are lower-case: the input is lower-cased first ('ẞ' → 'ß').
 const explicit: Record<string, string> = {
   å: 'a',
   ä: 'a',
@@ -62,27 +70,50 @@ const explicit: Record<string, string> = {
   ß: 'ss',
   é: 'e',
   è: 'e',
+  // DESIGN.md: ŋ → n (Sámi "Iŋgá" is Inga); any-ascii would write "ng".
+  ŋ: 'n',
 };
-const explicitPattern = /[åäöüøæßéè]/g;
+const explicitPattern = /[åäöüøæßéèŋ]/g;
 const combiningMarks = /\p{M}/gu;
 // Typographic hyphens and dashes in HR data mean the same as '-' ("Anna‑Maija" with U+2011).
 const unicodeHyphens = /[\u2010-\u2015\u2212\uFE63\uFF0D]/g;
-const apostrophesAndSpaces = /['\u2019\u02BC\u2018\u02BB`\u00B4\s]/gu;
+const apostrophesAndSpaces = new RegExp(`[${APOSTROPHES}\\s]|${APOSTROPHE_LETTERS.source}`, 'gu');
 const notKept = /[^a-z0-9-]/g;
+const letter = /\p{L}/u;
 
-/** Rule 2: a name as the ASCII `a-z 0-9 -` it contributes to an account name ("" if nothing). */
+/**
+ * Rule 2: a name as the ASCII `a-z 0-9 -` it contributes to an account name ("" if nothing).
+ * The Nordic letters by the rule's own table, then NFKD without marks (ñ → n, č → c), then
+ * any-ascii for every other letter (ł → l, đ → d, þ → th, ı → i, ŋ → ng, œ → oe, and other scripts,
+ * which validation admits only when the policy allows it). Every letter spells at least one
+ * character: unspellableLetter finds one that would not, and baseLocalPart refuses it.
+ */
 export function transliterate(s: string): string {
+  return anyAscii(prepare(s))
+    .toLowerCase()
+    .replace(apostrophesAndSpaces, '')
+    .replace(notKept, '')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** The first letter of `s` that the rule would spell as nothing, or undefined (there is none). */
+export function unspellableLetter(s: string): string | undefined {
+  for (const ch of s) {
+    if (!letter.test(ch) || APOSTROPHE_LETTERS.test(ch)) continue;
+    if (!/[a-z0-9]/.test(anyAscii(prepare(ch)).toLowerCase())) return ch;
+  }
+  return undefined;
+}
+
+function prepare(s: string): string {
   return s
     .toLowerCase()
     .replace(explicitPattern, (c) => explicit[c] ?? c)
     .normalize('NFKD')
     .replace(combiningMarks, '')
-    .toLowerCase() // NFKD can yield capitals from compatibility forms (e.g. full-width letters)
     .replace(unicodeHyphens, '-')
-    .replace(apostrophesAndSpaces, '')
-    .replace(notKept, '')
-    .replace(/-{2,}/g, '-')
-    .replace(/^-+|-+$/g, '');
+    .replace(apostrophesAndSpaces, '');
 }
 
 /** Rule 1: the calling name if given, else the first whitespace-separated token of the first names. */
@@ -92,18 +123,51 @@ export function givenNameFor(name: { firstNames: string; callingName?: string })
   return name.firstNames.trim().split(/\s+/)[0] ?? '';
 }
 
-/** Rule 3: `given.last`. Throws NamingError naming the field whose part transliterates to nothing. */
+/** Rule 3: `given.last`. Throws NamingError naming the field the rule cannot spell. */
 export function baseLocalPart(name: PersonName): string {
-  const givenField: NameField = name.callingName?.trim() ? 'callingName' : 'firstNames';
-  const given = transliterate(givenNameFor(name));
-  if (given === '') {
-    throw new NamingError(givenField, `${givenField} has no letters or digits usable in an account name`);
+  return `${spell(givenFieldOf(name), givenNameFor(name))}.${spell('lastName', name.lastName)}`;
+}
+
+/**
+ * The base local parts an existing account's mail may carry for these names without that being a
+ * name change: this rule's, and the rule's before it kept every letter (it dropped ł, đ, ŋ …).
+ * A plan compares the account's mail with these, so the rule change alone never moves anyone to
+ * a new address; only a real change of name does.
+ */
+export function knownBaseLocalParts(name: PersonName): string[] {
+  const current = baseLocalPart(name);
+  const given = legacyTransliterate(givenNameFor(name));
+  const last = legacyTransliterate(name.lastName);
+  const legacy = given && last ? `${given}.${last}` : undefined;
+  return legacy && legacy !== current ? [current, legacy] : [current];
+}
+
+const givenFieldOf = (name: PersonName): NameField =>
+  name.callingName?.trim() ? 'callingName' : 'firstNames';
+
+function spell(field: NameField, value: string): string {
+  const unspelled = unspellableLetter(value);
+  if (unspelled !== undefined) {
+    throw new NamingError(field, `has a letter the naming rule cannot spell (${codePoint(unspelled)})`);
   }
-  const last = transliterate(name.lastName);
-  if (last === '') {
-    throw new NamingError('lastName', 'lastName has no letters or digits usable in an account name');
-  }
-  return `${given}.${last}`;
+  const out = transliterate(value);
+  if (out === '') throw new NamingError(field, 'has no letters or digits usable in an account name');
+  return out;
+}
+
+/** The rule before issue 10 (NFKD only: letters without a decomposition were dropped). */
+function legacyTransliterate(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(explicitPattern, (c) => explicit[c] ?? c)
+    .normalize('NFKD')
+    .replace(combiningMarks, '')
+    .toLowerCase()
+    .replace(unicodeHyphens, '-')
+    .replace(apostrophesAndSpaces, '')
+    .replace(notKept, '')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 /** Rules 4–6: the names for collision number n (1 = the base itself, n ≥ 2 appends n). */

@@ -14,6 +14,8 @@ const rdnPath = z
     'must be an OU path like "OU=Care,OU=Staff" (relative to the base DN)',
   );
 
+const isoDateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+
 const clockTime = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be a time HH:MM (00:00-24:00)');
 
 const groupName = z
@@ -86,6 +88,11 @@ export const policySchema = z
       .object({
         upnDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a DNS domain'),
         mailDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a DNS domain'),
+        /**
+         * Names in scripts other than Latin (Cyrillic, Arabic, Greek, CJK …): false refuses them at
+         * validation, naming the field; true lets the naming rule transliterate them (any-ascii).
+         */
+        transliterateNonLatin: z.boolean().default(false),
       })
       .strict(),
     lifecycle: z
@@ -185,11 +192,37 @@ export const policySchema = z
           .object({ hr: z.boolean().default(false), education: z.boolean().default(false) })
           .strict()
           .default(() => ({ hr: false, education: false })),
+        /** End dates that mean "no end" (HR systems write 9999-12-31): the record has no endDate. */
+        endDateSentinels: z.array(isoDateText).default(() => ['9999-12-31']),
+        /** Dates outside [earliest, latest] are refused; so are starts too far ahead (year typos). */
+        dates: z
+          .object({
+            earliest: isoDateText.default('1900-01-01'),
+            latest: isoDateText.default('2100-12-31'),
+            startAtMostYearsAhead: z.number().int().min(0).max(100).default(5),
+          })
+          .strict()
+          .default(() => ({ earliest: '1900-01-01', latest: '2100-12-31', startAtMostYearsAhead: 5 })),
+        /**
+         * Who may link a teaching-staff row (hr_employee_id) to an HR identity, giving it a teacher
+         * facet and its groups: `education` = education snapshots an operator imports on the host,
+         * `api:{client}` = that API client. An API client holding hr:write always may.
+         */
+        trustedStaffSources: z
+          .array(
+            z.string().regex(/^(education|api:[A-Za-z0-9._-]{1,64})$/, 'must be education or api:{client}'),
+          )
+          .default(() => ['education']),
       })
       .strict()
       // A fresh object per parse (zod hands out a default as is): one policy changed in place, as
       // tests do, must not change every other.
-      .default(() => ({ snapshotsAuthoritative: { hr: false, education: false } })),
+      .default(() => ({
+        snapshotsAuthoritative: { hr: false, education: false },
+        endDateSentinels: ['9999-12-31'],
+        dates: { earliest: '1900-01-01', latest: '2100-12-31', startAtMostYearsAhead: 5 },
+        trustedStaffSources: ['education'],
+      })),
     /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
     managedGroups: z.array(groupName).default([]),
     roles: z.array(roleSchema).min(1, 'needs at least one role'),

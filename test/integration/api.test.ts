@@ -593,7 +593,7 @@ describe('against the real Temporal dev server', () => {
     const intake = createTemporalIntake({ client, taskQueue: `api-it-${randomUUID()}` });
     const index = openSqliteIndex({ file: path.join(dir, 'temporal.sqlite') });
     const app = buildApi({ intake, index, clients, logger: pino({ level: 'silent' }) });
-    const record = recordFor(`API-${Date.now().toString(36)}`);
+    const record = recordFor(`API-${Date.now().toString(36).toUpperCase()}`);
     try {
       const res = await app.inject({
         method: 'PUT',

@@ -179,7 +179,7 @@ describe('parseHrCsv', () => {
     // A line break inside a name-like field is a control character, which the record rejects.
     assert.deepEqual(errors, [
       { line: 7, field: 'start_date', message: 'is not a real calendar date' },
-      { line: 8, field: 'job_title', message: 'contains control characters' },
+      { line: 8, field: 'job_title', message: 'contains a control character (U+000A)' },
     ]);
   });
 
@@ -246,7 +246,11 @@ describe('parseHrCsv', () => {
     // Row i is on line i + 2 (line 1 is the header).
     assert.deepEqual(errors, [
       { line: 9, field: 'start_date', message: 'is not a real calendar date' },
-      { line: 152, field: 'employee_id', message: 'must be 1-32 letters, digits or -' },
+      {
+        line: 152,
+        field: 'employee_id',
+        message: 'must be letters A-Z, digits or - (starting with a letter or digit)',
+      },
       {
         line: 335,
         field: 'employment_type',

@@ -8,9 +8,12 @@ import {
   candidateNames,
   displayNameFor,
   givenNameFor,
+  knownBaseLocalParts,
   transliterate,
+  unspellableLetter,
   type NameCandidate,
 } from '../../src/domain/naming';
+import { APOSTROPHE_LETTERS } from '../../src/domain/text';
 
 const domains = { upnDomain: 'kunta.fi', mailDomain: 'posti.kunta.fi' };
 
@@ -129,17 +132,18 @@ const cases: NameCase[] = [
     local: 'jean-luc.dartagnan',
   },
   { why: 'dot in the surname is not kept', firstNames: 'John', lastName: 'St. Clair', local: 'john.stclair' },
-  // Sámi: á č š decompose; đ ŋ ŧ have no decomposition, so rule 2 drops them ("Čuđe" → "cue").
-  { why: 'Sámi á č decompose, đ is dropped', firstNames: 'Áile', lastName: 'Čuđe', local: 'aile.cue' },
-  { why: 'Sámi ŋ is dropped', firstNames: 'Piera', lastName: 'Ŋanjal', local: 'piera.anjal' },
+  // Sámi: á č š decompose; đ ŋ ŧ have no decomposition: the rule spells them (issue 10: they used
+  // to be dropped, "Čuđe" → "cue").
+  { why: 'Sámi á č decompose, đ → d', firstNames: 'Áile', lastName: 'Čuđe', local: 'aile.cude' },
+  { why: 'Sámi ŋ → n', firstNames: 'Piera', lastName: 'Ŋanjal', local: 'piera.nanjal' },
   {
     why: 'Sámi name in Finnish letters',
     firstNames: 'Niillas',
     lastName: 'Valkeapää',
     local: 'niillas.valkeapaa',
   },
-  // Polish ł has no decomposition either: dropped by the rule.
-  { why: 'Polish ł is dropped, ą decomposes', firstNames: 'Łukasz', lastName: 'Wąsik', local: 'ukasz.wasik' },
+  // Polish ł has no decomposition either: any-ascii spells it (it used to be dropped).
+  { why: 'Polish ł → l, ą decomposes', firstNames: 'Łukasz', lastName: 'Wąsik', local: 'lukasz.wasik' },
   {
     why: 'extra whitespace around and between names',
     firstNames: '  Matti   Juhani ',
@@ -208,6 +212,141 @@ const cases: NameCase[] = [
   },
 ];
 
+// Real names from Finland's population, in the spelling the population register and HR keep:
+// [origin, first names, calling name, last name, expected local part]. None may lose a letter.
+const populationNames: [string, string, string | undefined, string, string][] = [
+  ['fi', 'Matti Juhani', undefined, 'Virtanen', 'matti.virtanen'],
+  ['fi', 'Aino', undefined, 'Mäkinen', 'aino.makinen'],
+  ['fi', 'Väinö', undefined, 'Hämäläinen', 'vaino.hamalainen'],
+  ['fi', 'Anna-Maija Liisa', undefined, 'Ääpälä', 'anna-maija.aapala'],
+  ['fi', 'Tuomas', undefined, 'Kärkkäinen', 'tuomas.karkkainen'],
+  ['fi', 'Päivi Annikki', 'Annikki', 'Heikkilä', 'annikki.heikkila'],
+  ['fi', 'Jyrki', undefined, 'Öhman', 'jyrki.ohman'],
+  ['fi', 'Eeva-Liisa', undefined, 'Pöyhönen', 'eeva-liisa.poyhonen'],
+  ['fi', 'Sakari', undefined, 'Ylä-Mononen', 'sakari.yla-mononen'],
+  ['fi', 'Kyösti', undefined, 'Sääskilahti', 'kyosti.saaskilahti'],
+  ['sv', 'Åsa', undefined, 'Söderström', 'asa.soderstrom'],
+  ['sv', 'Björn Erik', undefined, 'Ekström', 'bjorn.ekstrom'],
+  ['sv', 'Märta', undefined, 'af Forselles', 'marta.afforselles'],
+  ['sv', 'Gunnel', undefined, 'von Wright', 'gunnel.vonwright'],
+  ['sv', 'Linnéa', undefined, 'Åkerblom', 'linnea.akerblom'],
+  ['sv', 'Carl-Gustaf', undefined, 'Mannerheim', 'carl-gustaf.mannerheim'],
+  ['sv', 'Ulla-Britt', undefined, 'Sjöblom', 'ulla-britt.sjoblom'],
+  ['se', 'Áile', undefined, 'Čuđe', 'aile.cude'],
+  ['se', 'Iŋgá Máret', undefined, 'Guttorm', 'inga.guttorm'],
+  ['se', 'Ánte', undefined, 'Näkkäläjärvi', 'ante.nakkalajarvi'],
+  ['se', 'Niillas', undefined, 'Aikio', 'niillas.aikio'],
+  ['se', 'Biret', undefined, 'Ŧuolla', 'biret.tuolla'],
+  ['se', 'Jovnna', undefined, 'Ǥaŋŋaš', 'jovnna.gannas'],
+  ['se', 'Heaika', undefined, 'Ǯiehcci', 'heaika.zhiehcci'],
+  ['sms', 'Kaisa', undefined, 'Moshnikoff', 'kaisa.moshnikoff'],
+  ['sms', 'Jääʹnn', undefined, 'Feodoroff', 'jaann.feodoroff'],
+  ['sms', 'Ǩeʹrttu', undefined, 'Gauriloff', 'kerttu.gauriloff'],
+  ['sms', 'Mattâʹj', undefined, 'Ʒuõʹlj', 'mattaj.zhuolj'],
+  ['et', 'Jüri', undefined, 'Õunapuu', 'juri.ounapuu'],
+  ['et', 'Tõnis', undefined, 'Mägi', 'tonis.magi'],
+  ['et', 'Ülle', undefined, 'Kõrts', 'ulle.korts'],
+  ['et', 'Kadri', undefined, 'Šmidt', 'kadri.smidt'],
+  ['et', 'Märt', undefined, 'Žukov', 'mart.zukov'],
+  ['ru', 'Dmitri', undefined, 'Ivanov', 'dmitri.ivanov'],
+  ['ru', 'Jelena', undefined, 'Kuznetsova', 'jelena.kuznetsova'],
+  ['ru', 'Aleksandr', undefined, 'Šostakovitš', 'aleksandr.sostakovits'],
+  ['ru', 'Natalja', undefined, 'Žukova', 'natalja.zukova'],
+  ['ru', 'Ljudmila', undefined, 'Ščerbakova', 'ljudmila.scerbakova'],
+  ['ru', 'Jevgeni', undefined, 'Gorbatšov', 'jevgeni.gorbatsov'],
+  ['pl', 'Łukasz', undefined, 'Wąsik', 'lukasz.wasik'],
+  ['pl', 'Małgorzata', undefined, 'Szczęśniak', 'malgorzata.szczesniak'],
+  ['pl', 'Paweł', undefined, 'Wróbel', 'pawel.wrobel'],
+  ['pl', 'Zdzisław', undefined, 'Łęcki', 'zdzislaw.lecki'],
+  ['pl', 'Agnieszka', undefined, 'Dąbrowska', 'agnieszka.dabrowska'],
+  ['pl', 'Grzegorz', undefined, 'Kaźmierczak', 'grzegorz.kazmierczak'],
+  ['vi', 'Thị Hương', 'Hương', 'Nguyễn', 'huong.nguyen'],
+  ['vi', 'Văn Đức', undefined, 'Đặng', 'van.dang'],
+  ['vi', 'Minh Quân', undefined, 'Phạm', 'minh.pham'],
+  ['vi', 'Ngọc Ánh', undefined, 'Trần', 'ngoc.tran'],
+  ['vi', 'Thành', undefined, 'Lê', 'thanh.le'],
+  ['vi', 'Quốc Bảo', undefined, 'Hoàng', 'quoc.hoang'],
+  ['vi', 'Đình Tuấn', undefined, 'Vũ', 'dinh.vu'],
+  ['so', 'Cabdullaahi', undefined, 'Maxamed', 'cabdullaahi.maxamed'],
+  ['so', 'Faadumo', undefined, 'Cali', 'faadumo.cali'],
+  ['so', 'Xaliimo', undefined, 'Warsame', 'xaliimo.warsame'],
+  ['so', 'Maxamuud', undefined, 'Xasan', 'maxamuud.xasan'],
+  ['so', 'Ruqiya', undefined, "Ba'adle", 'ruqiya.baadle'],
+  ['ar', 'Mohammed', undefined, 'Al-Sayed', 'mohammed.al-sayed'],
+  ['ar', 'Omar', undefined, 'Ḥaddād', 'omar.haddad'],
+  ['ar', 'Zaynab', undefined, 'ʿAbbās', 'zaynab.abbas'],
+  ['ar', 'Hussein', undefined, 'Al Khatib', 'hussein.alkhatib'],
+  ['ar', 'Aisha', undefined, 'El-Amin', 'aisha.el-amin'],
+  ['ar', 'Ṣāliḥ', undefined, 'Ṭāhā', 'salih.taha'],
+  ['is', 'Þór', undefined, 'Guðmundsson', 'thor.gudmundsson'],
+  ['is', 'Sigríður', undefined, 'Þórðardóttir', 'sigridur.thordardottir'],
+  ['is', 'Ævar Þór', undefined, 'Jónsson', 'aevar.jonsson'],
+  ['is', 'Guðrún Ósk', undefined, 'Ólafsdóttir', 'gudrun.olafsdottir'],
+  ['is', 'Hrafnhildur', undefined, 'Þorsteinsdóttir', 'hrafnhildur.thorsteinsdottir'],
+  ['tr', 'Yılmaz', undefined, 'Öztürk', 'yilmaz.ozturk'],
+  ['tr', 'İbrahim', undefined, 'Çelik', 'ibrahim.celik'],
+  ['tr', 'Şükrü', undefined, 'Doğan', 'sukru.dogan'],
+  ['tr', 'Gülşen', undefined, 'Aydın', 'gulsen.aydin'],
+  ['tr', 'Ayşe', undefined, 'Kılıç', 'ayse.kilic'],
+  ['hr', 'Đorđe', undefined, 'Đoković', 'dorde.dokovic'],
+  ['mt', 'Ġorġ', undefined, 'Ħabib', 'gorg.habib'],
+  ['fr', 'Maëlle', undefined, 'Lœvenbruck', 'maelle.loevenbruck'],
+  ['ku', 'Şêrko', undefined, 'Bêkes', 'serko.bekes'],
+  ['hu', 'Zoltán', undefined, 'Szőke', 'zoltan.szoke'],
+];
+
+/** Letters that spell something (apostrophe-like letters, as apostrophes, spell nothing). */
+const spellingLetters = (s: string) =>
+  [...s].filter((ch) => /\p{L}/u.test(ch) && !APOSTROPHE_LETTERS.test(ch));
+
+describe("naming rule: names from Finland's population keep every letter", () => {
+  for (const [origin, firstNames, callingName, lastName, local] of populationNames) {
+    it(`${origin}: "${firstNames}"${callingName ? ` (${callingName})` : ''} "${lastName}" → ${local}`, () => {
+      const name = { firstNames, ...(callingName ? { callingName } : {}), lastName };
+      assert.equal(baseLocalPart(name), local);
+      // Generic: every letter of the names used spells at least one character.
+      for (const part of [callingName ?? firstNames.split(' ')[0]!, lastName]) {
+        assert.equal(unspellableLetter(part), undefined);
+        for (const letter of spellingLetters(part)) {
+          assert.ok(transliterate(letter).length >= 1, `${letter} in ${part} spells nothing`);
+        }
+      }
+    });
+  }
+
+  it('the table holds at least 60 names from at least 11 origins', () => {
+    assert.ok(populationNames.length >= 60, `only ${populationNames.length}`);
+    assert.ok(new Set(populationNames.map((n) => n[0])).size >= 11);
+  });
+
+  it('every letter of every name in both tables spells at least one character', () => {
+    const all = [
+      ...populationNames.flatMap((n) => [n[1], n[2] ?? '', n[3]]),
+      ...cases.flatMap((c) => [c.firstNames, c.lastName]),
+    ];
+    for (const letter of new Set(all.flatMap(spellingLetters))) {
+      assert.ok(/[a-z0-9]/.test(transliterate(letter)), `${letter} spells nothing`);
+    }
+  });
+});
+
+describe('knownBaseLocalParts: a rule change alone is not a name change', () => {
+  it('a name the old rule spelled the same has one known base', () => {
+    assert.deepEqual(knownBaseLocalParts({ firstNames: 'Matti', lastName: 'Virtanen' }), ['matti.virtanen']);
+  });
+
+  it('a name the old rule lost letters of keeps its old base as known (no new primary address)', () => {
+    assert.deepEqual(knownBaseLocalParts({ firstNames: 'Łukasz', lastName: 'Wąsik' }), [
+      'lukasz.wasik',
+      'ukasz.wasik',
+    ]);
+    assert.deepEqual(knownBaseLocalParts({ firstNames: 'Đorđe', lastName: 'Đoković' }), [
+      'dorde.dokovic',
+      'ore.okovic',
+    ]);
+  });
+});
+
 describe('naming rule: local part and sAMAccountName', () => {
   for (const c of cases) {
     const calling = c.callingName !== undefined ? ` (calling name "${c.callingName}")` : '';
@@ -241,9 +380,14 @@ describe('transliterate', () => {
     assert.equal(transliterate('Abc-123_x.y!z'), 'abc-123xyz');
   });
 
-  it('returns "" for a script with no Latin decomposition', () => {
-    assert.equal(transliterate('Дмитрий'), '');
-    assert.equal(transliterate('李'), '');
+  it('spells every Latin letter without a decomposition (ł đ ð þ ħ ı ŋ œ ŧ ǥ ʒ ǯ)', () => {
+    assert.equal(transliterate('ł đ ð þ ħ ı ŋ œ ŧ ǥ ʒ ǯ'), 'lddthhinoetgzhzh');
+  });
+
+  it('transliterates other scripts too (validation decides whether the policy allows them)', () => {
+    assert.equal(transliterate('Дмитрий'), 'dmitrii'); // й decomposes to и + breve first
+    assert.equal(transliterate('Ελένη'), 'eleni');
+    assert.equal(transliterate('李'), 'li');
   });
 });
 
@@ -268,23 +412,26 @@ describe('givenNameFor and displayNameFor', () => {
   });
 });
 
-describe('names that transliterate to nothing', () => {
+describe('names the rule cannot spell', () => {
   const expectNamingError = (name: Parameters<typeof baseLocalPart>[0], field: NamingError['field']) =>
     assert.throws(
       () => baseLocalPart(name),
       (err: unknown) => err instanceof NamingError && err.field === field && err.message.includes(field),
     );
 
-  it('a Cyrillic first name → NamingError naming firstNames', () => {
-    expectNamingError({ firstNames: 'Дмитрий', lastName: 'Virtanen' }, 'firstNames');
+  it('a first name with a letter no table spells (ꝫ) → NamingError naming firstNames', () => {
+    expectNamingError({ firstNames: 'Maꝫ', lastName: 'Virtanen' }, 'firstNames');
   });
 
-  it('a Chinese last name → NamingError naming lastName', () => {
-    expectNamingError({ firstNames: 'Li', lastName: '李' }, 'lastName');
+  it('a calling name with such a letter → NamingError naming callingName', () => {
+    expectNamingError({ firstNames: 'Matti', callingName: 'Ƹa', lastName: 'Virtanen' }, 'callingName');
   });
 
-  it('a calling name of only Tifinagh letters → NamingError naming callingName', () => {
-    expectNamingError({ firstNames: 'Matti', callingName: 'ⵜⴰⵎ', lastName: 'Virtanen' }, 'callingName');
+  it('a last name with such a letter → NamingError naming lastName, with its code point', () => {
+    assert.throws(
+      () => baseLocalPart({ firstNames: 'Li', lastName: 'ꜩꝯ' }),
+      (err: unknown) => err instanceof NamingError && err.field === 'lastName' && /U\+A76F/.test(err.message),
+    );
   });
 
   it('a first name that is only an apostrophe → NamingError naming firstNames', () => {

@@ -66,11 +66,11 @@ describe('parseHrRecord', () => {
       errors.map((e) => e.field),
       ['employeeId'],
     );
-    assert.match(errors[0]!.message, /letters, digits or -/);
+    assert.match(errors[0]!.message, /letters A-Z, digits or -/);
   });
 
-  it('an employeeId longer than 32 characters is rejected', () => {
-    assert.deepEqual(fieldsOf({ ...valid, employeeId: 'E'.repeat(33) }), ['employeeId']);
+  it('an employeeId longer than 16 characters (AD employeeID) is rejected', () => {
+    assert.deepEqual(fieldsOf({ ...valid, employeeId: 'E'.repeat(17) }), ['employeeId']);
   });
 
   it('2026-02-30 is rejected as not a real calendar date', () => {

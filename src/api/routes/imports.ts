@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Scope } from '../auth';
 import { importIdPattern, prepareImport, type ImportRunner } from '../imports';
 import { errorSchema } from '../schemas';
+import type { IntakeRulesFor } from '../server';
 
 // Snapshot imports over HTTP: the CSV is the body; validation is complete before anything starts.
 
@@ -11,6 +12,8 @@ export interface ImportRoutesOptions {
   imports: ImportRunner;
   /** Largest CSV accepted; 50,000 HR rows are about 12 MB. */
   bodyLimitBytes: number;
+  /** The door's rules for the requesting client (whether it may link staff rows, dates …). */
+  rulesFor: IntakeRulesFor;
 }
 
 const sourceSchema = z.enum(['hr', 'education']);
@@ -102,7 +105,7 @@ const scopeOfSource = (request: FastifyRequest): Scope | undefined => {
 
 export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (
   app,
-  { imports, bodyLimitBytes },
+  { imports, bodyLimitBytes, rulesFor },
 ) => {
   // Only inside this plugin: the person routes stay JSON-only.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_req, body, done) =>
@@ -148,7 +151,9 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (
     },
     async (request, reply) => {
       const { source, acceptValidRows } = request.query;
-      const prepared = prepareImport(source, request.body, acceptValidRows);
+      const client = request.apiClient!; // the route's scope rule authenticated it
+      const rules = rulesFor({ kind: 'api', client: client.name, scopes: client.scopes });
+      const prepared = prepareImport(source, request.body, acceptValidRows, rules);
       if (!prepared.ok) {
         return reply.code(400).send({
           error: 'invalid_csv' as const,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { employeeIdSchema, hrRecordSchema } from '../../domain/record';
+import { employeeIdSchema, hrRecordSchema, identityKeySchema } from '../../domain/record';
 import type { RecordIndex } from '../../store/record-index';
 import type { Intake } from '../intake';
 import { acceptedSchema, errorSchema, personView, personViewSchema } from '../schemas';
@@ -12,7 +12,12 @@ export interface PersonRoutesOptions {
   submitter: RecordSubmitter;
 }
 
-const params = z.object({ employeeId: employeeIdSchema.describe('HR employee id') });
+// Path ids are canonical identity keys (src/domain/identity-key.ts): `e1001` is `E1001`. A PUT
+// takes HR ids only (an `S-` id is a pupil's); a GET reads any identity, pupils included.
+const params = z.object({ employeeId: employeeIdSchema.describe('HR employee id (case-insensitive)') });
+const readParams = z.object({
+  employeeId: identityKeySchema.describe('identity key: HR employee id or S-{student id} (case-insensitive)'),
+});
 
 export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
   app,
@@ -63,7 +68,7 @@ export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
         summary: "The person's state: account, pending dated events, last runs",
         tags: ['persons'],
         security: [{ bearer: ['ops:read'] }],
-        params,
+        params: readParams,
         response: {
           200: personViewSchema,
           400: errorSchema,
