@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Worker } from '@temporalio/worker';
 import { deliverRecord, inBatches } from '../src/client';
 import { loadPolicy, parseEnv } from '../src/config';
 import { helsinkiDate } from '../src/domain/dates';
@@ -10,8 +11,9 @@ import { sha256Hex } from '../src/api/auth';
 import { createTemporalImports } from '../src/api/imports';
 import { createTemporalIntake } from '../src/api/intake';
 import { startApi } from '../src/api/server';
+import { createWorkerObservability, sdkMetricsBindAddress } from '../src/metrics';
 import { installTelemetry } from '../src/telemetry';
-import { wire } from '../src/wiring';
+import { createDirectoryFromEnv, wire } from '../src/wiring';
 import { buildWorker, connectTemporal } from '../src/worker';
 import { startSimulators } from './simulators';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from '../src/schedules';
@@ -26,7 +28,9 @@ import { ensureTemporalDevServer } from './temporal';
 async function main(): Promise<void> {
   // Lines for a person at a terminal; the worker and the API on their own write JSON.
   const log = createLogger(process.env.LOG_LEVEL ?? 'info', { pretty: true });
-  installTelemetry(log.child({ component: 'temporal-sdk' }, { level: 'warn' }));
+  installTelemetry(log.child({ component: 'temporal-sdk' }, { level: 'warn' }), {
+    sdkMetricsBindAddress: sdkMetricsBindAddress(parseEnv()),
+  });
   const temporal = await ensureTemporalDevServer();
   log.info(
     { address: temporal.address, ui: temporal.uiUrl, started: temporal.started },
@@ -60,10 +64,23 @@ async function main(): Promise<void> {
   const deps = await wire({ env, policy }, { log: log.child({ component: 'ldap' }) });
   const { client } = deps;
   const store = deps.store();
+  // The worker's /metrics, /health and /ready, as a production worker serves them (loopback).
+  const probeDirectory = createDirectoryFromEnv(env);
+  let worker: Worker | undefined = undefined; // set once built; probes before that say 503
+  const observability = createWorkerObservability({
+    env,
+    policy,
+    client,
+    cloud: deps.cloud,
+    probeDirectory,
+    workerRunning: () => worker?.getState() === 'RUNNING',
+    cacheMs: env.TUNNUS_METRICS_CACHE_SECONDS * 1000,
+  });
+  const metricsServer = await observability.start();
   const connection = await connectTemporal(env);
   await ensurePhoneSyncSchedule(client, policy, env.TEMPORAL_TASK_QUEUE);
   await ensureCleanupSchedule(client, policy, env.TEMPORAL_TASK_QUEUE);
-  const worker = await buildWorker({
+  worker = await buildWorker({
     store,
     connection,
     client,
@@ -74,9 +91,10 @@ async function main(): Promise<void> {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     baseDn: env.LDAP_BASE_DN,
+    metrics: observability.metrics,
   });
   const running = worker.run();
-  log.info('worker running');
+  log.info({ metrics: `${metricsServer.url}/metrics` }, 'worker running');
 
   // The intake API with a token made for this sandbox run (every scope; printed below, and kept in
   // .state/sandbox-api-token for scripts). Real clients get theirs from src/api/token.ts.
@@ -130,6 +148,7 @@ async function main(): Promise<void> {
       'Try:              npx tunnus person show E1001',
       `                  set -a; . ${path.relative(process.cwd(), envFile)}; set +a   # then: npx tunnus explain E1002`,
       `                  npx tunnus hr import ${path.relative(process.cwd(), file)}`,
+      `Worker metrics:   ${metricsServer.url}/metrics  (health: ${metricsServer.url}/ready)`,
       `Intake API:       ${api.url}/api/v1/openapi.json (sandbox token, this run only:)`,
       `                  export TOKEN=${apiToken}`,
       `                  curl -H "Authorization: Bearer $TOKEN" ${api.url}/api/v1/persons/E1001`,
@@ -146,6 +165,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   await running;
   await api.app.close();
+  await metricsServer.close();
+  await probeDirectory.close();
   await deps.close();
   await sims.close();
   await connection.close();

@@ -1,5 +1,5 @@
 import { loadPolicy, parseEnv } from '../config';
-import { createLogger } from '../logger';
+import { createLogger, type Logger } from '../logger';
 import { describeRecordIndex } from '../store/open';
 import { connectClient, openRecordIndex } from '../wiring';
 import { loadApiClients } from './auth';
@@ -11,9 +11,9 @@ import { startApi } from './server';
 // settings (API_HOST, API_PORT, body limits) are part of the one configuration, src/config.ts;
 // the record index there is the same one the worker's import activities open.
 
-async function main(): Promise<void> {
+async function main(logger: Logger): Promise<void> {
   const env = parseEnv();
-  const logger = createLogger(env.LOG_LEVEL);
+  logger.level = env.LOG_LEVEL;
   const clients = loadApiClients();
   if (clients.length === 0) logger.warn('no API clients configured (API_CLIENTS / API_CLIENTS_FILE)');
 
@@ -47,7 +47,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`intake API failed: ${err instanceof Error ? err.message : String(err)}\n`);
+// Every line the API writes is JSON, its last words included.
+const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+main(log).catch((err: unknown) => {
+  log.fatal({ error: err instanceof Error ? err.message : String(err) }, 'intake API failed');
   process.exitCode = 1;
 });
