@@ -9,7 +9,7 @@ import pretty from 'pino-pretty';
 export type Logger = pino.Logger;
 
 export interface LoggerOptions {
-  /** Human-readable, coloured lines (the sandbox); JSON otherwise. */
+  /** Human-readable lines (the sandbox; coloured on a terminal); JSON otherwise. */
   pretty?: boolean;
   /** Where lines go; stdout by default. */
   destination?: NodeJS.WritableStream;
@@ -43,7 +43,6 @@ export function createLogger(
   if (options.pretty) {
     // In-process (not a transport thread): lines stay in order with the sandbox's own output.
     const stream = pretty({
-      colorize: true,
       translateTime: 'HH:MM:ss',
       ignore: 'pid,hostname,service',
       destination: options.destination ?? process.stdout,
