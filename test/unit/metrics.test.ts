@@ -74,13 +74,13 @@ describe('metrics', () => {
   it('counts runs started, completed, failed and cancelled by kind from the sinks, every kind from zero', async () => {
     const metrics = createTunnusMetrics();
     const sinks = metrics.sinks.runMetrics;
-    sinks.started.fn(info, 'joiner');
-    sinks.started.fn(info, 'joiner');
-    sinks.finished.fn(info, 'joiner', 'completed');
-    sinks.finished.fn(info, 'joiner', 'failed');
-    sinks.started.fn(info, 'import');
-    sinks.finished.fn(info, 'import', 'cancelled');
-    sinks.approved.fn(info, 'import');
+    void sinks.started.fn(info, 'joiner');
+    void sinks.started.fn(info, 'joiner');
+    void sinks.finished.fn(info, 'joiner', 'completed');
+    void sinks.finished.fn(info, 'joiner', 'failed');
+    void sinks.started.fn(info, 'import');
+    void sinks.finished.fn(info, 'import', 'cancelled');
+    void sinks.approved.fn(info, 'import');
     const text = await metrics.render();
     assert.equal(line(text, 'tunnus_runs_started_total{kind="joiner"}'), 2);
     assert.equal(line(text, 'tunnus_runs_completed_total{kind="joiner"}'), 1);
