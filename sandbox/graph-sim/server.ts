@@ -22,6 +22,8 @@ export interface GraphSimulatorOptions {
   skus?: (SkuSeats | Sku)[];
   /** How long a just-created user stays invisible to reads (default 0). */
   replicationLagMs?: number;
+  /** How long deletedItems lags behind a delete and a purge (default 0; see StateOptions). */
+  recycleBinLagMs?: number;
   /** How long after an Exchange plan is assigned the mailbox exists (default 0). */
   mailboxDelayMs?: number;
   /** Server-driven paging: pages never exceed this, whatever $top asks (default 999, as Graph). */
@@ -59,6 +61,7 @@ export interface GraphSimAdmin {
   failNext(count: number, status: FailStatus, options?: { retryAfterSeconds?: number; route?: string }): void;
   commitThen504(count?: number, route?: string): void;
   setReplicationLag(ms: number): void;
+  setRecycleBinLag(ms: number): void;
   setMailboxDelay(ms: number): void;
   setSkus(skus: (SkuSeats | Sku)[]): void;
   /** What directory sync does in mode "synced": the user appears in the cloud after `visibleAfterMs`. */
@@ -181,6 +184,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
   const state = new GraphState({
     skus: options.skus ?? defaultSeats,
     replicationLagMs: options.replicationLagMs ?? 0,
+    recycleBinLagMs: options.recycleBinLagMs ?? 0,
     mailboxDelayMs: options.mailboxDelayMs ?? 0,
   });
   const maxPageSize = options.maxPageSize ?? 999;
@@ -220,6 +224,9 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     },
     setReplicationLag(ms) {
       state.replicationLagMs = ms;
+    },
+    setRecycleBinLag(ms) {
+      state.recycleBinLagMs = ms;
     },
     setMailboxDelay(ms) {
       state.mailboxDelayMs = ms;
@@ -283,7 +290,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         return {
           status: 200,
           body: listPage(
-            [...state.deleted.values()],
+            state.listDeleted(),
             query,
             `${origin}/v1.0/directory/deletedItems/microsoft.graph.user`,
             `${context}#directoryObjects/microsoft.graph.user`,
@@ -396,6 +403,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         return { status: 204 };
       case 'PUT /_admin/config':
         if (typeof b.replicationLagMs === 'number') admin.setReplicationLag(b.replicationLagMs);
+        if (typeof b.recycleBinLagMs === 'number') admin.setRecycleBinLag(b.recycleBinLagMs);
         if (typeof b.mailboxDelayMs === 'number') admin.setMailboxDelay(b.mailboxDelayMs);
         return { status: 204 };
       case 'PUT /_admin/skus':

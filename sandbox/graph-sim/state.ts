@@ -55,6 +55,8 @@ export interface SimUser {
 interface UserMeta {
   /** Reads and writes by id 404 before this instant (replication lag). */
   visibleAt: number;
+  /** A soft-deleted user shows in deletedItems only from this instant (recycle-bin lag). */
+  deletedVisibleAt?: number;
   /** When the Exchange mailbox exists; null while no Exchange plan is enabled. */
   mailboxReadyAt: number | null;
   password: string;
@@ -66,6 +68,12 @@ export interface StateOptions {
   skus: (SkuSeats | Sku)[];
   replicationLagMs: number;
   mailboxDelayMs: number;
+  /**
+   * Recycle-bin lag: a soft-deleted user appears in deletedItems only this long after the delete
+   * (reads by id and listings 404 or omit it, and so does a purge sent meanwhile), and a purged one
+   * still reads from deletedItems this long after the purge. Default 0.
+   */
+  recycleBinLagMs?: number;
   now?: () => number;
 }
 
@@ -115,10 +123,14 @@ const readOnly = new Set([
 
 export class GraphState {
   readonly users = new Map<string, SimUser>();
+  /** Soft-deleted users as the primary holds them (reads see them after the recycle-bin lag). */
   readonly deleted = new Map<string, SimUser>();
+  /** Purged users that stale replicas still return, until the instant. */
+  private readonly purged = new Map<string, { user: SimUser; until: number }>();
   private readonly meta = new Map<string, UserMeta>();
   skus: Sku[];
   replicationLagMs: number;
+  recycleBinLagMs: number;
   mailboxDelayMs: number;
   private readonly now: () => number;
 
@@ -126,15 +138,18 @@ export class GraphState {
     this.skus = resolveSkus(options.skus);
     this.replicationLagMs = options.replicationLagMs;
     this.mailboxDelayMs = options.mailboxDelayMs;
+    this.recycleBinLagMs = options.recycleBinLagMs ?? 0;
     this.now = options.now ?? Date.now;
   }
 
   reset(): void {
     this.users.clear();
     this.deleted.clear();
+    this.purged.clear();
     this.meta.clear();
     this.skus = resolveSkus(this.options.skus);
     this.replicationLagMs = this.options.replicationLagMs;
+    this.recycleBinLagMs = this.options.recycleBinLagMs ?? 0;
     this.mailboxDelayMs = this.options.mailboxDelayMs;
   }
 
@@ -298,18 +313,43 @@ export class GraphState {
     this.users.delete(user.id);
     user.deletedDateTime = new Date(this.now()).toISOString();
     this.deleted.set(user.id, user);
-    this.meta.get(user.id)!.mailboxReadyAt = null;
+    const meta = this.meta.get(user.id)!;
+    meta.mailboxReadyAt = null;
+    meta.deletedVisibleAt = this.now() + this.recycleBinLagMs;
   }
 
+  /** What a read of deletedItems/{id} returns: visible soft-deleted users, and stale purged ones. */
   getDeleted(id: string): SimUser {
     const user = this.deleted.get(id);
-    if (!user) throw notFound(id);
+    if (user && this.deletedVisible(id)) return user;
+    const ghost = this.purged.get(id);
+    if (ghost && this.now() < ghost.until) return ghost.user;
+    throw notFound(id);
+  }
+
+  /** What a listing of deletedItems returns (the same lag as reads by id). */
+  listDeleted(): SimUser[] {
+    const now = this.now();
+    return [
+      ...[...this.deleted.values()].filter((u) => this.deletedVisible(u.id)),
+      ...[...this.purged.values()].filter((g) => now < g.until).map((g) => g.user),
+    ];
+  }
+
+  /** A write (restore, purge) needs the item in the recycle bin and past the lag. */
+  private deletedForWrite(id: string): SimUser {
+    const user = this.deleted.get(id);
+    if (!user || !this.deletedVisible(id)) throw notFound(id);
     return user;
+  }
+
+  private deletedVisible(id: string): boolean {
+    return this.now() >= (this.meta.get(id)?.deletedVisibleAt ?? 0);
   }
 
   /** Restores a soft-deleted user; licences come back only as far as seats allow. */
   restoreUser(id: string): SimUser {
-    const user = this.getDeleted(id);
+    const user = this.deletedForWrite(id);
     this.assertUnique('userPrincipalName', user.userPrincipalName);
     user.assignedLicenses = user.assignedLicenses.filter((l) => {
       const sku = this.skus.find((s) => s.skuId === l.skuId);
@@ -324,9 +364,10 @@ export class GraphState {
   }
 
   purgeDeleted(id: string): void {
-    this.getDeleted(id);
+    const user = this.deletedForWrite(id);
     this.deleted.delete(id);
     this.meta.delete(id);
+    if (this.recycleBinLagMs > 0) this.purged.set(id, { user, until: this.now() + this.recycleBinLagMs });
   }
 
   revokeSessions(idOrUpn: string): void {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type {
   CloudDirectory,
   CloudSku,
@@ -13,8 +13,8 @@ import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import { ErrorType } from '../domain/error-types';
 import { planPhoneSync } from '../domain/phone';
 import { managedSkus, type Policy } from '../domain/policy';
-import { generatePassword } from './directory';
-import { guard } from './failures';
+import { generatePassword, requireDirectoryAccount } from './directory';
+import { boundedFailure, guard } from './failures';
 
 // Cloud (Graph) and telephony activities. Each looks the person up by employeeId first, so a
 // write that committed but answered 504 is found, not repeated. Waiting on a business condition
@@ -36,6 +36,23 @@ export interface EnsureLicences {
 export type LicenceResult =
   { status: 'done'; added: string[]; removed: string[] } | { status: 'waitingForSeats'; skus: string[] };
 
+/** End of access in the cloud: sign-in blocked (direct mode) and sessions revoked. */
+export interface BlockSignInResult {
+  /**
+   * blocked: this call set accountEnabled false; alreadyBlocked: it was; syncedFromAd: a synced
+   * user, whose sign-in follows the disabled AD account through directory sync; noCloudUser.
+   */
+  status: 'blocked' | 'alreadyBlocked' | 'syncedFromAd' | 'noCloudUser';
+  sessionsRevoked: boolean;
+}
+
+export interface CloudActivitiesOptions {
+  /** How often the purge looks at the recycle bin before giving up this attempt (default 8). */
+  purgePolls?: number;
+  /** First wait between those looks, doubling up to 5 s (default 500 ms). */
+  purgePollMs?: number;
+}
+
 export interface SkuPool {
   sku: string;
   seats: number;
@@ -48,13 +65,41 @@ export const createCloudActivities = (
   dir: Directory,
   phone: PhoneDirectory,
   policy: Policy,
+  options: CloudActivitiesOptions = {},
 ) => {
+  const purgePolls = options.purgePolls ?? 8;
+  const purgePollMs = options.purgePollMs ?? 500;
+
   async function requireAdAccount(employeeId: string) {
-    const account = await dir.findByEmployeeId(employeeId);
-    if (!account) {
-      throw ApplicationFailure.create({ type: ErrorType.DirectoryUnavailable, message: 'no AD account yet' });
+    return requireDirectoryAccount(dir, employeeId);
+  }
+
+  /** Sign-in blocked by a PATCH of accountEnabled alone, read back; then sessions revoked. */
+  async function blockSignIn(employeeId: string): Promise<BlockSignInResult> {
+    const user = await cloud.findUserByEmployeeId(employeeId);
+    if (!user) return { status: 'noCloudUser', sessionsRevoked: false };
+    let status: BlockSignInResult['status'] = 'syncedFromAd';
+    if (policy.cloud.mode === 'direct' && !user.onPremisesSyncEnabled) {
+      status = 'alreadyBlocked';
+      if (user.accountEnabled !== false) {
+        // Nothing else in this request: an optional property Graph refuses must never keep a
+        // leaver able to sign in.
+        await cloud.updateUser(user.id, { accountEnabled: false });
+        const after = await cloud.getUser(user.id);
+        if (after && after.accountEnabled !== false) {
+          throw new CloudError('blockSignIn: the user still reads as enabled', {
+            kind: 'unavailable',
+            retryable: true,
+          });
+        }
+        status = 'blocked';
+      }
     }
-    return account;
+    // Its own call, every time: revoking again is harmless, and a retry after a crash between
+    // the block and the revoke must not skip it.
+    await cloud.revokeSessions(user.id);
+    log.info('cloud sign-in ended', { employeeId, status });
+    return { status, sessionsRevoked: true };
   }
 
   async function requireCloudUser(employeeId: string) {
@@ -77,11 +122,16 @@ export const createCloudActivities = (
           // In direct mode the cloud user follows the AD account: enabled state (start date,
           // leaver, rehire), names and job (mover), and a rehire shows in the address list again.
           const account = policy.cloud.mode === 'direct' ? await dir.findByEmployeeId(cmd.employeeId) : null;
-          const change: CloudUserUpdate = {
+          const { accountEnabled, showInAddressList, ...change }: CloudUserUpdate = {
             ...(existing.usageLocation !== usageLocation ? { usageLocation } : {}),
             ...(account ? cloudUserDrift(existing, account) : {}),
           };
+          // Sign-in state is a request of its own (never bundled), the address list best-effort.
+          if (accountEnabled !== undefined) await cloud.updateUser(existing.id, { accountEnabled });
           if (Object.keys(change).length > 0) await cloud.updateUser(existing.id, change);
+          if (showInAddressList !== undefined) {
+            await bestEffortAddressList(cloud, existing.id, showInAddressList, cmd.employeeId);
+          }
           return { status: 'ready', userId: existing.id, created: false };
         }
         if (policy.cloud.mode === 'synced') return { status: 'notYetSynced' };
@@ -126,38 +176,104 @@ export const createCloudActivities = (
     },
 
     /**
-     * Leaver: sessions revoked, sign-in blocked, hidden from the address list, managed licences
-     * removed (their seats go back to the pool). In synced mode sign-in follows the AD account
-     * through directory sync; Tunnus still revokes sessions and removes directly assigned licences.
+     * End of access in the cloud (with the directory's disableAccount, the leaver's first step):
+     * in direct mode sign-in blocked by a PATCH of accountEnabled alone, read back; sessions
+     * revoked as a call of its own. A synced user's sign-in follows AD through directory sync;
+     * its sessions are revoked here. Already blocked is success.
+     */
+    async blockCloudSignIn(cmd: { employeeId: string }): Promise<BlockSignInResult> {
+      return guard(() => blockSignIn(cmd.employeeId));
+    },
+
+    /**
+     * Leaver, after the end of access: sign-in blocked and sessions revoked (again: harmless, and
+     * safe if the run skipped blockCloudSignIn), hidden from the address list (best-effort: Graph
+     * documents showInAddressList as not for use, so a refusal is logged, not a failure), managed
+     * licences removed (their seats go back to the pool).
      */
     async retireCloudUser(cmd: {
       employeeId: string;
-    }): Promise<{ found: boolean; licencesRemoved: string[] }> {
+    }): Promise<{ found: boolean; licencesRemoved: string[]; hiddenFromAddressList?: boolean }> {
       return guard(async () => {
+        const blocked = await blockSignIn(cmd.employeeId);
+        if (blocked.status === 'noCloudUser') return { found: false, licencesRemoved: [] };
         const user = await cloud.findUserByEmployeeId(cmd.employeeId);
         if (!user) return { found: false, licencesRemoved: [] };
         const direct = policy.cloud.mode === 'direct' && !user.onPremisesSyncEnabled;
-        // Revoke while still enabled: a retry after the disable skips it, and a disabled user
-        // cannot get new tokens anyway.
-        if (user.accountEnabled !== false || !direct) await cloud.revokeSessions(user.id);
-        if (direct && (user.accountEnabled !== false || user.showInAddressList !== false)) {
-          await cloud.updateUser(user.id, { accountEnabled: false, showInAddressList: false });
-        }
+        let hidden = user.showInAddressList === false;
+        if (direct && !hidden) hidden = await bestEffortAddressList(cloud, user.id, false, cmd.employeeId);
         const removed = await removeManagedLicences(cloud, user, await cloud.listSubscribedSkus(), policy);
         log.info('cloud user retired', { employeeId: cmd.employeeId, licencesRemoved: removed.length });
-        return { found: true, licencesRemoved: removed };
+        return {
+          found: true,
+          licencesRemoved: removed,
+          ...(direct ? { hiddenFromAddressList: hidden } : {}),
+        };
       });
     },
 
-    /** Retention is over: the cloud user is deleted and purged from the recycle bin. */
-    async deleteCloudUser(cmd: { employeeId: string }): Promise<{ deleted: boolean }> {
+    /**
+     * Retention is over: the cloud user is deleted and purged from the recycle bin, and the purge
+     * is verified — the deleted item must have been seen and then be gone. Recycle-bin reads lag
+     * behind the delete, so the purge waits (bounded) for the item to appear; an item that never
+     * appears or never leaves is a CloudPurgeUnverified failure, never a silent skip.
+     */
+    async deleteCloudUser(cmd: { employeeId: string }): Promise<{ deleted: boolean; purged: boolean }> {
       return guard(async () => {
-        const user = await cloud.findUserByEmployeeId(cmd.employeeId);
-        if (user) await cloud.deleteUser(user.id);
-        // Soft-deleted users keep personal data for 30 days: purge so the deletion is real.
-        const soft = await cloud.findDeletedUserByEmployeeId(cmd.employeeId);
-        if (soft) await cloud.purgeDeletedUser(soft.id);
-        return { deleted: !!user || !!soft };
+        const progress = purgeProgress();
+        const live = await cloud.findUserByEmployeeId(cmd.employeeId);
+        if (live) {
+          if (
+            policy.cloud.mode === 'direct' &&
+            !live.onPremisesSyncEnabled &&
+            live.accountEnabled !== false
+          ) {
+            throw ApplicationFailure.create({
+              type: ErrorType.AccountStillEnabled,
+              message: `cloud user with employeeId ${cmd.employeeId} can still sign in: not deleted`,
+              nonRetryable: true,
+            });
+          }
+          // Recorded before the delete: a retry after a crash still knows which item to purge.
+          progress.record({ userId: live.id });
+          await cloud.deleteUser(live.id);
+        }
+        let userId = progress.state.userId;
+        if (!userId) {
+          // No live user and no earlier attempt of ours: soft-deleted by an earlier run, by hand,
+          // or never there. On a retry, give the recycle bin time to show an item we deleted.
+          const soft = await pollFor(
+            () => cloud.findDeletedUserByEmployeeId(cmd.employeeId),
+            (u) => u !== null,
+            progress.attempt > 1 ? purgePolls : 1,
+          );
+          if (!soft) return { deleted: false, purged: false };
+          userId = soft.id;
+          progress.record({ userId });
+        }
+        let purgeSent = progress.state.purgeSent === true;
+        for (let look = 1; look <= purgePolls; look++) {
+          const item = await cloud.getDeletedUser(userId);
+          if (item) {
+            progress.record({ userId, purgeSent: true });
+            await cloud.purgeDeletedUser(userId);
+            purgeSent = true;
+          } else if (purgeSent) {
+            // Gone by id after our purge; the listing by employeeId must agree.
+            const listed = await cloud.findDeletedUserByEmployeeId(cmd.employeeId);
+            if (!listed || listed.id !== userId) {
+              log.info('cloud user deleted and purged', { employeeId: cmd.employeeId });
+              return { deleted: true, purged: true };
+            }
+          }
+          await pause(Math.min(purgePollMs * 2 ** (look - 1), 5_000));
+        }
+        throw boundedFailure(
+          ErrorType.CloudPurgeUnverified,
+          purgeSent
+            ? 'the purged cloud user still reads from the recycle bin'
+            : 'the deleted cloud user did not appear in the recycle bin',
+        );
       });
     },
 
@@ -296,6 +412,79 @@ export const createCloudActivities = (
 };
 
 export type CloudActivities = ReturnType<typeof createCloudActivities>;
+
+/**
+ * Sets showInAddressList alone. Graph documents the property as "do not use", so a refusal is
+ * logged and reported, never a failure of the step around it; transient errors still retry.
+ */
+async function bestEffortAddressList(
+  cloud: CloudDirectory,
+  userId: string,
+  show: boolean | null,
+  employeeId: string,
+): Promise<boolean> {
+  try {
+    await cloud.updateUser(userId, { showInAddressList: show });
+    return true;
+  } catch (err) {
+    if (err instanceof CloudError && !err.retryable) {
+      log.warn('address list visibility not changed: Graph refused showInAddressList', {
+        employeeId,
+        kind: err.kind,
+        status: err.status,
+      });
+      return false;
+    }
+    throw err;
+  }
+}
+
+interface PurgeState {
+  userId?: string;
+  purgeSent?: boolean;
+}
+
+/** What the purge did in earlier attempts (heartbeat details), and a way to record progress. */
+function purgeProgress() {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    ctx = undefined; // called outside an activity (tests, tools): nothing to resume from
+  }
+  const earlier = ctx?.info.heartbeatDetails as PurgeState | undefined;
+  const state: PurgeState = { ...(earlier ?? {}) };
+  const progress = {
+    attempt: ctx?.info.attempt ?? 1,
+    state,
+    record(next: PurgeState) {
+      progress.state = next;
+      ctx?.heartbeat(next);
+    },
+  };
+  return progress;
+}
+
+async function pollFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, looks: number): Promise<T> {
+  let value = await read();
+  for (let look = 1; look < looks && !ok(value); look++) {
+    await pause(Math.min(500 * 2 ** (look - 1), 5_000));
+    value = await read();
+  }
+  return value;
+}
+
+/** Sleeps inside an activity (cancellable) or outside one. */
+async function pause(ms: number): Promise<void> {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    ctx = undefined;
+  }
+  if (ctx) await ctx.sleep(ms);
+  else await new Promise((r) => setTimeout(r, ms));
+}
 
 /**
  * Takes back every licence the policy manages from a user (seats return to the pool); licences

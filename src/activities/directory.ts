@@ -7,10 +7,10 @@ import { addDays, helsinkiDate } from '../domain/dates';
 import { mailBaseOf, planFor, type Plan, type PlanFacts } from '../domain/plan';
 import { groupsOu, managedGroups, matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { IdentityRecord } from '../domain/identity';
-import type { Directory } from '../connectors/ldap/directory';
-import { DirectoryError } from '../connectors/ldap/errors';
+import type { Directory, NameReservation } from '../connectors/ldap/directory';
+import { DirectoryError, isNameConflict } from '../connectors/ldap/errors';
 import { parseRdn, splitDn } from '../connectors/ldap/escape';
-import { guard } from './failures';
+import { boundedFailure, guard } from './failures';
 
 // Directory activities: each one finds the account by employeeID first (the idempotency key),
 // then makes the directory match. Running any of them twice changes nothing the second time.
@@ -52,6 +52,11 @@ export interface AccountRef {
 export interface GroupChange {
   employeeId: string;
   groups: string[];
+}
+
+/** The first step of every end of access; `alreadyDisabled` is success too (a retry, a rerun). */
+export interface DisableResult {
+  status: 'disabled' | 'alreadyDisabled';
 }
 
 /** How many times a create may lose a race for a name before giving up (and retrying later). */
@@ -108,15 +113,7 @@ export const createDirectoryActivities = (
   }
 
   async function requireAccount(employeeId: string): Promise<DirectoryAccount> {
-    const account = await dir.findByEmployeeId(employeeId);
-    if (!account) {
-      // The plan said it exists; it may be replicating or was deleted by hand. Retrying is right.
-      throw ApplicationFailure.create({
-        type: ErrorType.DirectoryUnavailable,
-        message: `no account with employeeID ${employeeId}`,
-      });
-    }
-    return account;
+    return requireDirectoryAccount(dir, employeeId);
   }
 
   /**
@@ -194,9 +191,10 @@ export const createDirectoryActivities = (
               });
               return refOf(account, true);
             } catch (err) {
-              // Another joiner took the name between our check and our write: AD refused it. Look again.
-              const lostRace =
-                err instanceof DirectoryError && (err.kind === 'alreadyExists' || err.kind === 'constraint');
+              // Another joiner took the name between our check and our write: AD refused it. Look
+              // again. Only a uniqueness conflict is that race; any other constraint (a value over
+              // the schema limit, the password policy) is permanent and names its field.
+              const lostRace = isNameConflict(err);
               if (lostRace && attempt < CREATE_RACE_LIMIT) continue;
               if (lostRace) {
                 // Many joiners with the same name at once: back off and let Temporal retry later,
@@ -224,7 +222,21 @@ export const createDirectoryActivities = (
     async moveAccount(cmd: { employeeId: string; toOuDn: string }): Promise<void> {
       return guard(async () => {
         const account = await requireAccount(cmd.employeeId);
-        if (account.ou.toLowerCase() !== cmd.toOuDn.toLowerCase()) await dir.move(account.dn, cmd.toOuDn);
+        if (account.ou.toLowerCase() === cmd.toOuDn.toLowerCase()) return;
+        try {
+          await dir.move(account.dn, cmd.toOuDn);
+        } catch (err) {
+          // The account is there (just read), so "no such object" is the target OU.
+          if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
+            throw ApplicationFailure.create({
+              type: ErrorType.PolicyTargetMissing,
+              message: 'the OU named by the policy does not exist in the directory',
+              nonRetryable: true,
+              cause: err,
+            });
+          }
+          throw err;
+        }
       });
     },
 
@@ -265,9 +277,21 @@ export const createDirectoryActivities = (
 
     async setAccountEnabled(cmd: { employeeId: string; enabled: boolean }): Promise<void> {
       return guard(async () => {
+        if (!cmd.enabled) return void (await disableDirectoryAccount(dir, cmd.employeeId));
         const account = await requireAccount(cmd.employeeId);
-        if (account.enabled !== cmd.enabled) await dir.setEnabled(account.dn, cmd.enabled);
+        if (account.enabled) return;
+        await dir.setEnabled(account.dn, true);
+        await expectEnabled(dir, cmd.employeeId, true);
       });
+    },
+
+    /**
+     * End of access, step one: the AD account disabled — one modify of userAccountControl and
+     * nothing else, so no optional attribute can stand in its way. Already disabled is success;
+     * the result is read back, not assumed. Call it before any other leaver step.
+     */
+    async disableAccount(cmd: { employeeId: string }): Promise<DisableResult> {
+      return guard(() => disableDirectoryAccount(dir, cmd.employeeId));
     },
 
     /**
@@ -296,7 +320,28 @@ export const createDirectoryActivities = (
       return guard(async () => {
         const account = await dir.findByEmployeeId(cmd.employeeId);
         if (!account) return { deleted: false };
-        await dir.reserveNames(reservationFor(account, policy, config.baseDn, new Date()));
+        if (account.enabled) {
+          // Deletion comes only after an end of access: an enabled account here means the disable
+          // never happened (or was undone by hand). Never delete someone who may still work here.
+          throw ApplicationFailure.create({
+            type: ErrorType.AccountStillEnabled,
+            message: `account with employeeID ${cmd.employeeId} is enabled: not deleted`,
+            nonRetryable: true,
+          });
+        }
+        try {
+          await dir.reserveNames(reservationFor(account, policy, config.baseDn, new Date()));
+        } catch (err) {
+          // Without the reservation a later person could get this person's names: no delete.
+          if (err instanceof DirectoryError && err.kind === 'unavailable') throw err;
+          if (err instanceof DirectoryError && err.kind === 'credentials') throw err;
+          throw ApplicationFailure.create({
+            type: ErrorType.NameReservationFailed,
+            message: `names not reserved, account not deleted: ${err instanceof Error ? err.message : 'error'}`,
+            nonRetryable: true,
+            cause: err instanceof Error ? err : undefined,
+          });
+        }
         await dir.deleteEntry(account.dn);
         log.info('account deleted after retention', { employeeId: cmd.employeeId });
         return { deleted: true };
@@ -331,12 +376,27 @@ async function allocateFreeName(dir: Directory, base: string, domains: NamingDom
   });
 }
 
-/** The names an account answered to, reserved until the end of the quarantine. */
-export function reservationFor(account: DirectoryAccount, policy: Policy, baseDn: string, now: Date) {
+/**
+ * The names an account answered to, reserved until the end of the quarantine: the
+ * sAMAccountName as it is (cut to 20 characters or not: the contact's name), the UPN, mail and
+ * every address of every proxyAddresses entry (smtp:, sip:, … — X.400/X.500 hold no names).
+ */
+export function reservationFor(
+  account: DirectoryAccount,
+  policy: Policy,
+  baseDn: string,
+  now: Date,
+): NameReservation {
+  const proxies = account.proxyAddresses
+    .map((p) => /^([a-z0-9]+):(.+@.+)$/i.exec(p))
+    .filter((m): m is RegExpExecArray => m !== null && !/^x[45]00$/i.test(m[1]!))
+    .map((m) => m[2]!);
   const addresses = [
-    account.userPrincipalName,
-    ...(account.mail ? [account.mail] : []),
-    ...account.proxyAddresses.filter((p) => /^smtp:/i.test(p)).map((p) => p.slice(5)),
+    ...new Set(
+      [account.userPrincipalName, ...(account.mail ? [account.mail] : []), ...proxies]
+        .filter((a) => a !== '')
+        .map((a) => a.toLowerCase()),
+    ),
   ];
   return {
     name: account.sAMAccountName,
@@ -344,6 +404,37 @@ export function reservationFor(account: DirectoryAccount, policy: Policy, baseDn
     addresses,
     until: addDays(helsinkiDate(now), policy.lifecycle.nameQuarantineDays),
   };
+}
+
+/**
+ * The account a step works on. Missing although the plan saw it: replication, or deleted by hand.
+ * A few retries cover the first; then AccountMissing, non-retryable, for a person to decide.
+ */
+export async function requireDirectoryAccount(dir: Directory, employeeId: string): Promise<DirectoryAccount> {
+  const account = await dir.findByEmployeeId(employeeId);
+  if (!account) throw boundedFailure(ErrorType.AccountMissing, `no account with employeeID ${employeeId}`);
+  return account;
+}
+
+/** Disables the account (userAccountControl only) and reads it back. */
+export async function disableDirectoryAccount(dir: Directory, employeeId: string): Promise<DisableResult> {
+  const account = await requireDirectoryAccount(dir, employeeId);
+  if (!account.enabled) return { status: 'alreadyDisabled' };
+  await dir.setEnabled(account.dn, false);
+  await expectEnabled(dir, employeeId, false);
+  log.info('account disabled', { employeeId });
+  return { status: 'disabled' };
+}
+
+async function expectEnabled(dir: Directory, employeeId: string, enabled: boolean): Promise<void> {
+  const after = await requireDirectoryAccount(dir, employeeId);
+  if (after.enabled !== enabled) {
+    // The write answered success but the account does not read so: try the whole step again.
+    throw ApplicationFailure.create({
+      type: ErrorType.DirectoryUnavailable,
+      message: `account still reads as ${after.enabled ? 'enabled' : 'disabled'} after the change`,
+    });
+  }
 }
 
 function refOf(account: DirectoryAccount, created: boolean): AccountRef {

@@ -36,6 +36,31 @@ export const ErrorType = {
   PhoneRejected: 'PhoneRejected',
   /** A workflow (e.g. a person's, asked for its record) could not answer now; retried. */
   TemporalUnavailable: 'TemporalUnavailable',
+  /**
+   * The directory or Graph refused Tunnus's own credentials (LDAP 49/50 on bind, Graph 401, no
+   * token): a rotated password or secret. Retried with a long backoff and an alert, so runs wait
+   * and resume once ops correct it, instead of every run in flight failing for good.
+   */
+  CredentialsRejected: 'CredentialsRejected',
+  /**
+   * The account the run works on is gone (deleted by hand) although it existed. Retried a few
+   * times (replication), then non-retryable: a person must decide (recreate, or end the person).
+   */
+  AccountMissing: 'AccountMissing',
+  /** A delete found the account enabled: deletion only ever follows an end of access. */
+  AccountStillEnabled: 'AccountStillEnabled',
+  /** The names of a deleted account could not be reserved; the account is not deleted then. */
+  NameReservationFailed: 'NameReservationFailed',
+  /**
+   * The soft-deleted cloud user did not show up in (or did not leave) the recycle bin within the
+   * bounded wait: the purge is not verified. Retried a few times, then non-retryable.
+   */
+  CloudPurgeUnverified: 'CloudPurgeUnverified',
+  /**
+   * An exception no classifier recognised (a bug, or an answer nobody has seen yet). Retried a
+   * few times with an alert, then non-retryable, so it is never an endless silent retry.
+   */
+  Unclassified: 'Unclassified',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -53,4 +78,19 @@ export const nonRetryableErrorTypes: ErrorType[] = [
   ErrorType.CloudPermission,
   ErrorType.UnknownSku,
   ErrorType.PhoneRejected,
+  ErrorType.NameReservationFailed,
+  ErrorType.AccountStillEnabled,
 ];
+
+/**
+ * Types that are retried a bounded number of times and then raised as non-retryable by the
+ * activity itself (it knows its attempt number): the retry policy must not list them.
+ */
+export const boundedRetryErrorTypes: ErrorType[] = [
+  ErrorType.AccountMissing,
+  ErrorType.CloudPurgeUnverified,
+  ErrorType.Unclassified,
+];
+
+/** Attempts after which a bounded type becomes non-retryable (with the backoffs: ~30-60 s). */
+export const BOUNDED_ATTEMPTS = 6;

@@ -44,7 +44,10 @@ export class MemoryDirectory implements Directory {
         .filter((v): v is string => !!v)
         .forEach((v) => held.add(v.toLowerCase()));
     }
-    for (const r of this.reservations.values()) r.addresses.forEach((v) => held.add(v.toLowerCase()));
+    for (const r of this.reservations.values()) {
+      // The reserved sAMAccountName too (the contact's cn in AD), as the LDAP connector checks it.
+      [r.name, ...r.addresses].forEach((v) => held.add(v.toLowerCase()));
+    }
     return new Set(
       candidates
         .filter((c) =>

@@ -36,8 +36,16 @@ export interface CloudDirectory {
   deleteUser(userId: string): Promise<void>;
   /** A soft-deleted user by employeeId (for a rehire within 30 days), or null. */
   findDeletedUserByEmployeeId(employeeId: string): Promise<CloudUser | null>;
-  /** Deletes a soft-deleted user for good (the city's obligation to delete personal data). */
-  purgeDeletedUser(userId: string): Promise<void>;
+  /**
+   * A soft-deleted user by object id, or null. Right after a delete (or a purge) the recycle bin
+   * reads are eventually consistent: null can mean "not there yet" as well as "gone".
+   */
+  getDeletedUser(userId: string): Promise<CloudUser | null>;
+  /**
+   * Deletes a soft-deleted user for good (the city's obligation to delete personal data).
+   * 'notFound' when the recycle bin does not hold it (yet, or any more): the caller verifies.
+   */
+  purgeDeletedUser(userId: string): Promise<'purged' | 'notFound'>;
   /** Restores a soft-deleted user (licences come back as far as seats allow). */
   restoreDeletedUser(userId: string): Promise<void>;
   /** All live users (paged through @odata.nextLink), for reconciliation. */
@@ -339,12 +347,30 @@ export class GraphCloudDirectory implements CloudDirectory {
     });
   }
 
-  async purgeDeletedUser(userId: string): Promise<void> {
-    await this.call('purgeDeletedUser', async () => {
+  async getDeletedUser(userId: string): Promise<CloudUser | null> {
+    return this.call('getDeletedUser', async () => {
+      try {
+        const user = (await this.client
+          .api(`/directory/deletedItems/${encodeURIComponent(userId)}`)
+          .select(userSelect)
+          .get()) as User;
+        return toCloudUser(user);
+      } catch (err) {
+        if (classifyGraphError(err).kind === 'notFound') return null;
+        throw err;
+      }
+    });
+  }
+
+  async purgeDeletedUser(userId: string): Promise<'purged' | 'notFound'> {
+    return this.call('purgeDeletedUser', async () => {
       try {
         await this.client.api(`/directory/deletedItems/${encodeURIComponent(userId)}`).delete();
+        return 'purged' as const;
       } catch (err) {
-        if (classifyGraphError(err).kind !== 'notFound') throw err;
+        // Not an answer to take as success: right after the delete the item may not be readable yet.
+        if (classifyGraphError(err).kind === 'notFound') return 'notFound' as const;
+        throw err;
       }
     });
   }

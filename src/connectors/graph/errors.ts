@@ -11,7 +11,18 @@ import { GraphError } from '@microsoft/microsoft-graph-client';
 // which can quote a user principal name, and never a token.
 
 export type CloudErrorKind =
-  'throttled' | 'unavailable' | 'notFound' | 'conflict' | 'invalid' | 'permission' | 'noSeats' | 'unknownSku';
+  | 'throttled'
+  | 'unavailable'
+  | 'notFound'
+  | 'conflict'
+  | 'invalid'
+  | 'permission'
+  | 'noSeats'
+  | 'unknownSku'
+  /** Graph refused the app's own token (401) or no token could be had: wait for ops, do not fail. */
+  | 'credentials'
+  /** Not an answer any rule here recognises: retried a bounded number of times, then raised. */
+  | 'unclassified';
 
 export interface CloudErrorInit {
   kind: CloudErrorKind;
@@ -66,13 +77,14 @@ export function classifyGraphError(err: unknown, operation = 'graph call'): Clou
     // Not from the SDK at all (a bug, or an auth library failure before any request was sent).
     const name = err instanceof Error ? err.name : typeof err;
     if (name === 'CredentialUnavailableError' || name === 'AuthenticationError') {
+      // A wrong or expired client secret or certificate: ops fix it, runs resume.
       return new CloudError(`${operation}: could not get a Graph token (${name})`, {
-        kind: 'permission',
-        retryable: false,
+        kind: 'credentials',
+        retryable: true,
         graphCode: name,
       });
     }
-    return new CloudError(`${operation}: unexpected ${name}`, { kind: 'unavailable', retryable: true });
+    return new CloudError(`${operation}: unexpected ${name}`, { kind: 'unclassified', retryable: true });
   }
 
   const status = err.statusCode;
@@ -104,7 +116,10 @@ export function classifyGraphError(err: unknown, operation = 'graph call'): Clou
   }
   if (status === 429) return make('throttled', true);
   if (status === 500 || status === 502 || status === 503 || status === 504) return make('unavailable', true);
-  if (status === 401 || status === 403) return make('permission', false);
+  // 401: the token itself was refused (expired secret, wrong tenant) — the app's credentials, the
+  // same for every run. 403: the app lacks a permission for this call — permanent.
+  if (status === 401) return make('credentials', true);
+  if (status === 403) return make('permission', false);
   if (status === 404) return make('notFound', false);
   if (status === 409 || status === 412) return make('conflict', false);
   if (status === 400) {

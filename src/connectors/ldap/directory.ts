@@ -59,7 +59,10 @@ export interface Directory {
   listMembers(groupDn: string): Promise<GroupMember[]>;
   /**
    * Keeps the names of a deleted account from being handed out again until a date: a contact
-   * under `ouDn` holding the old addresses, which the name-collision check sees. Idempotent.
+   * `CN={name}` under `ouDn` holding the old addresses, which the name-collision check sees (the
+   * cn as a sAMAccountName, the addresses as any name). Idempotent; a reservation of the same
+   * name already there is extended to hold these addresses until at least this date. Reads the
+   * result back and throws unless it holds every address: never a silent skip.
    */
   reserveNames(reservation: NameReservation): Promise<void>;
   /** Reservations under an OU with the date each ends. */

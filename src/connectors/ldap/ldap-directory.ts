@@ -143,11 +143,23 @@ export function createLdapDirectory(
       // never a fresh client another call is binding meanwhile (that left calls hanging).
       const used: Client = client;
       try {
-        await session();
+        try {
+          await session();
+        } catch (err) {
+          // 49/50 here are about Tunnus's own bind account, not the operation.
+          throw classifyLdapError(err, `${name} (bind)`, 'bind');
+        }
         return await fn(used);
       } catch (err) {
         const e = classifyLdapError(err, name);
         if (e.kind === 'unavailable') reset(used);
+        if (e.kind === 'credentials') {
+          log.error(
+            { op: name, kind: e.kind, ldapCode: e.ldapCode, alert: 'CredentialsRejected' },
+            'the directory refused the bind account: check LDAP_BIND_DN and LDAP_BIND_PASSWORD',
+          );
+          throw e;
+        }
         if (e.kind === 'unavailable' && retryRead && attempt === 1) {
           log.debug({ op: name, kind: e.kind }, 'ldap read failed; retrying on a new connection');
           continue;
@@ -175,6 +187,21 @@ export function createLdapDirectory(
 
   async function replace(c: Client, dn: string, type: string, values: string[] | Buffer[]): Promise<void> {
     await c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values }) }));
+  }
+
+  /** A name reservation's addresses (lower case, without the smtp: prefix) and end date. */
+  async function readReservation(c: Client, dn: string): Promise<{ addresses: Set<string>; until?: string }> {
+    const { searchEntries } = await c.search(dn, {
+      scope: 'base',
+      attributes: ['proxyAddresses', 'description'],
+    });
+    const entry = searchEntries[0];
+    if (!entry) throw new DirectoryError('noSuchObject', 'reserveNames: reservation not found', false);
+    const addresses = new Set(
+      many(entry, 'proxyAddresses').map((p) => p.replace(/^smtp:/i, '').toLowerCase()),
+    );
+    const until = RESERVED_UNTIL.exec(one(entry, 'description') ?? '')?.[1];
+    return { addresses, ...(until ? { until } : {}) };
   }
 
   async function isMember(c: Client, groupDn: string, memberDn: string): Promise<boolean> {
@@ -219,13 +246,21 @@ export function createLdapDirectory(
       }
       if (wanted.size === 0) return new Set<string>();
       // One search: every name against every attribute that can hold it, except the identity's own.
+      // A name reservation (a contact) holds the deleted account's sAMAccountName as its cn:
+      // contacts cannot carry a sAMAccountName, and a name cut to 20 characters is in no address.
+      const logonNames = new Set(candidates.map((c) => c.sAMAccountName.toLowerCase()).filter(Boolean));
       const anyName = new OrFilter({
-        filters: [...wanted].flatMap((v) => [
-          eq('sAMAccountName', v),
-          eq('userPrincipalName', v),
-          eq('mail', v),
-          eq('proxyAddresses', `smtp:${v}`),
-        ]),
+        filters: [
+          ...[...wanted].flatMap((v) => [
+            eq('sAMAccountName', v),
+            eq('userPrincipalName', v),
+            eq('mail', v),
+            eq('proxyAddresses', `smtp:${v}`),
+          ]),
+          ...[...logonNames].map(
+            (v) => new AndFilter({ filters: [eq('objectClass', 'contact'), eq('cn', v)] }),
+          ),
+        ],
       });
       const filter = new AndFilter({
         filters: [anyName, new NotFilter({ filter: eq('employeeID', exceptEmployeeId) })],
@@ -235,13 +270,24 @@ export function createLdapDirectory(
         (c) =>
           searchAll(c, config.baseDn, {
             filter,
-            attributes: ['sAMAccountName', 'userPrincipalName', 'mail', 'proxyAddresses'],
+            attributes: [
+              'sAMAccountName',
+              'userPrincipalName',
+              'mail',
+              'proxyAddresses',
+              'cn',
+              'objectClass',
+            ],
           }),
         true,
       );
       // Decide per candidate from the values themselves (AD matches these case-insensitively).
       const held = new Set<string>();
       for (const e of entries) {
+        if (many(e, 'objectClass').some((c) => c.toLowerCase() === 'contact')) {
+          const cn = one(e, 'cn');
+          if (cn) held.add(cn.toLowerCase());
+        }
         for (const v of [one(e, 'sAMAccountName'), one(e, 'userPrincipalName'), one(e, 'mail')]) {
           if (v) held.add(v.toLowerCase());
         }
@@ -511,6 +557,7 @@ export function createLdapDirectory(
       requireValue(r.name, 'reserved name');
       const dn = childDn('CN', r.name, r.ouDn);
       const addresses = [...new Set(r.addresses.map((a) => a.toLowerCase()))];
+      const description = (until: string) => `Tunnus: name of a deleted account, reserved until ${until}`;
       await op('reserveNames', async (c) => {
         try {
           await c.add(dn, [
@@ -518,18 +565,52 @@ export function createLdapDirectory(
               type: 'objectClass',
               values: ['top', 'person', 'organizationalPerson', 'contact'],
             }),
-            new Attribute({
-              type: 'description',
-              values: [`Tunnus: name of a deleted account, reserved until ${r.until}`],
-            }),
+            new Attribute({ type: 'description', values: [description(r.until)] }),
             ...(addresses.length > 0
               ? [new Attribute({ type: 'proxyAddresses', values: addresses.map((a) => `smtp:${a}`) })]
               : []),
           ]);
         } catch (err) {
           if (ldapResultCode(err) !== LdapCode.entryAlreadyExists) throw err;
+          // A reservation of the same name is there (a retry, or an earlier holder of the name whose
+          // reservation was not released yet): it must end up holding these names too, at least
+          // as long. Skipping it would leave this account's addresses free.
+          const existing = await readReservation(c, dn);
+          const missing = addresses.filter((a) => !existing.addresses.has(a));
+          const changes: Change[] = [];
+          if (missing.length > 0) {
+            changes.push(
+              new Change({
+                operation: 'add',
+                modification: new Attribute({
+                  type: 'proxyAddresses',
+                  values: missing.map((a) => `smtp:${a}`),
+                }),
+              }),
+            );
+          }
+          if (!existing.until || existing.until < r.until) {
+            changes.push(
+              new Change({
+                operation: 'replace',
+                modification: new Attribute({ type: 'description', values: [description(r.until)] }),
+              }),
+            );
+          }
+          if (changes.length > 0) await c.modify(dn, changes);
+        }
+        // Read back: a reservation is only as good as what the collision check will find.
+        const stored = await readReservation(c, dn);
+        const absent = addresses.filter((a) => !stored.addresses.has(a));
+        if (absent.length > 0 || !stored.until || stored.until < r.until) {
+          throw new DirectoryError(
+            'unavailable',
+            `reserveNames: reservation reads back incomplete (${absent.length} addresses missing)`,
+            true,
+          );
         }
       });
+      log.info({ op: 'reserveNames', addresses: addresses.length }, 'names reserved');
     },
 
     async listReservations(ouDn: string) {
