@@ -31,6 +31,11 @@ export async function run(
 /** Entry point for bin/tunnus.js and `npm run tunnus`. */
 export function cli(): void {
   const ctx = new CliContext(process.stdout, process.stderr, envFrom(process.env));
+  // `tunnus runs | head`: the reader has what it wanted; a closed pipe is no error to report.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(ExitCode.Ok);
+    throw err;
+  });
   runCommandLine(process.argv.slice(2), ctx).then(
     (code) => process.exit(code),
     (err: unknown) => {
