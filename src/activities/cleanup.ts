@@ -4,13 +4,14 @@ import type { CloudDirectory } from '../connectors/graph/cloud-directory';
 import type { Directory } from '../connectors/ldap/directory';
 import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import {
-  findCleanup,
+  findCleanupAndSkips,
   identityIdsToLoad,
   managedAccounts,
   type CloudUserView,
   type Finding,
   type FindingKind,
   type Identity,
+  type SkippedIdentity,
 } from '../domain/cleanup';
 import { ErrorType } from '../domain/error-types';
 import { managedGroups, type Policy } from '../domain/policy';
@@ -42,6 +43,8 @@ export interface Collected {
 }
 
 export interface Applied {
+  /** Identities the cleanup could not evaluate (reported, skipped; never taken for orphans). */
+  skipped?: SkippedIdentity[];
   done: Partial<Record<FindingKind, number>>;
   licences: Record<string, number>;
 }
@@ -59,7 +62,13 @@ export async function collectCleanupFindings(
   deps: CleanupDeps,
   asOf: Date,
   progress: (stage: string) => void = () => undefined,
-): Promise<{ findings: Finding[]; managedIdentities: number; identities: number; accounts: number }> {
+): Promise<{
+  findings: Finding[];
+  skipped: SkippedIdentity[];
+  managedIdentities: number;
+  identities: number;
+  accounts: number;
+}> {
   const { directory: dir, cloud, policy, baseDn } = deps;
   const accounts = await dir.listAccounts();
   progress('accounts');
@@ -88,13 +97,13 @@ export async function collectCleanupFindings(
     loaded.forEach((identity) => identity && identities.set(identity.employeeId, identity));
     progress(`identities ${Math.min(i + QUERY_CONCURRENCY, ids.length)}/${ids.length}`);
   }
-  const findings = findCleanup({ ...base, identities, asOf });
+  const { findings, skipped } = findCleanupAndSkips({ ...base, identities, asOf });
   const managedIdentities = new Set(
     managedAccounts(accounts, policy, baseDn)
       .map((a) => a.employeeId)
       .filter(Boolean),
   ).size;
-  return { findings, managedIdentities, identities: identities.size, accounts: accounts.length };
+  return { findings, skipped, managedIdentities, identities: identities.size, accounts: accounts.length };
 }
 
 /** The person's latest record, from their entity workflow; undefined when there is none. */
@@ -108,7 +117,11 @@ async function loadIdentity(client: Client, employeeId: string): Promise<Identit
         timer = setTimeout(() => reject(new Error('person workflow did not answer')), QUERY_TIMEOUT_MS);
       }),
     ]);
-    return { employeeId, ...(state.record ? { record: state.record } : {}) };
+    return {
+      employeeId,
+      ...(state.record ? { record: state.record } : {}),
+      ...(state.disabledAt ? { disabledAt: state.disabledAt } : {}),
+    };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     // Never guess: a person whose workflow cannot answer now is not an orphan. Retry later.
@@ -151,10 +164,15 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
 
     /** Fixes findings. Each fix is an ensure: a retried batch changes nothing twice. */
     async applyCleanup(cmd: { findings: Finding[] }): Promise<Applied> {
+          skipped: collected.skipped.length,
       return guard(async () => {
+        for (const s of collected.skipped) {
+          log.warn('alert: cleanup skipped an identity', { employeeId: s.employeeId });
+        }
         const done: Applied['done'] = {};
         const licences: Record<string, number> = {};
         const count = (kind: FindingKind) => (done[kind] = (done[kind] ?? 0) + 1);
+          ...(collected.skipped.length > 0 ? { skipped: collected.skipped } : {}),
         // Read once per batch, not once per finding: the SKU list and group DNs do not change here.
         let tenantSkus: Awaited<ReturnType<CloudDirectory['listSubscribedSkus']>> | undefined;
         const groupDns = new Map<string, string | null>();

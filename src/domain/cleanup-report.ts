@@ -40,6 +40,8 @@ export interface CleanupReport {
   /** Monthly saving of those seats at the policy's prices (EUR). */
   monthlySaving: number;
   findings: Finding[];
+  /** Identities left out because their data could not be evaluated (ids and reasons only). */
+  skipped?: { employeeId: string; why: string }[];
   /** Set when the mass-change guard stopped the run and an operator approved it. */
   approvedBy?: string;
 }

@@ -16,6 +16,14 @@ export * from './cleanup-report';
 export interface Identity {
   employeeId: string;
   record?: HrRecord;
+  /** When the person's end of access disabled the account: retention counts from here. */
+  disabledAt?: string;
+}
+
+/** An identity the cleanup could not evaluate (e.g. a date it cannot schedule): reported, skipped. */
+export interface SkippedIdentity {
+  employeeId: string;
+  why: string;
 }
 
 export interface CloudUserView {
@@ -43,8 +51,11 @@ const lower = (s: string) => s.toLowerCase();
 
 /** The phase an identity's record puts it in now; undefined without a record. */
 function phaseOf(identity: Identity | undefined, policy: Policy, asOf: Date): Phase | undefined {
-  return identity?.record ? phaseAt(scheduleFor(identity.record, policy), asOf) : undefined;
+  return identity?.record ? phaseAt(scheduleOf(identity, policy), asOf) : undefined;
 }
+
+const scheduleOf = (identity: Identity, policy: Policy) =>
+  scheduleFor(identity.record!, policy, identity.disabledAt ? { disabledAt: identity.disabledAt } : {});
 
 /** Accounts Tunnus manages: users in the OUs the policy places accounts in. */
 export function managedAccounts(accounts: DirectoryAccount[], policy: Policy, baseDn: string) {
@@ -53,6 +64,31 @@ export function managedAccounts(accounts: DirectoryAccount[], policy: Policy, ba
 }
 
 export function findCleanup(input: CleanupInput): Finding[] {
+  return findCleanupAndSkips(input).findings;
+}
+
+/**
+ * The findings, and the identities left out because evaluating them threw: one person's bad
+ * data never stops the cleanup (that person is reported and skipped, never taken for an orphan).
+ */
+export function findCleanupAndSkips(input: CleanupInput): { findings: Finding[]; skipped: SkippedIdentity[] } {
+  const { asOf, policy, baseDn } = input;
+  const skipped: SkippedIdentity[] = [];
+  const identities = new Map<string, Identity>();
+  for (const [id, identity] of input.identities) {
+    try {
+      phaseOf(identity, policy, asOf);
+      if (identity.record) desiredAccount(identity.record, policy, { baseDn, asOf });
+      identities.set(id, identity);
+    } catch (err) {
+      skipped.push({ employeeId: id, why: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const skip = new Set(skipped.map((s) => s.employeeId));
+  return { findings: collectFindings({ ...input, identities }, skip), skipped };
+}
+
+function collectFindings(input: CleanupInput, skip: Set<string>): Finding[] {
   const { asOf, policy, baseDn, identities } = input;
   const findings: Finding[] = [];
   const managed = managedAccounts(input.accounts, policy, baseDn);
@@ -61,9 +97,10 @@ export function findCleanup(input: CleanupInput): Finding[] {
     employeeId ? phaseOf(identities.get(employeeId), policy, asOf) : undefined;
 
   for (const account of managed) {
+    if (skip.has(account.employeeId)) continue;
     const p = phase(account.employeeId);
     if (p === 'deleted') {
-      const schedule = scheduleFor(identities.get(account.employeeId)!.record!, policy);
+      const schedule = scheduleOf(identities.get(account.employeeId)!, policy);
       findings.push({
         kind: 'pastRetention',
         employeeId: account.employeeId,
@@ -92,7 +129,7 @@ export function findCleanup(input: CleanupInput): Finding[] {
   const skus = new Set(managedSkus(policy));
   for (const user of input.cloudUsers) {
     const held = user.skus.filter((s) => skus.has(s));
-    if (held.length === 0 || !user.employeeId) continue;
+    if (held.length === 0 || !user.employeeId || skip.has(user.employeeId)) continue;
     const p = phase(user.employeeId);
     if (p === 'prehire' || p === 'pending' || p === 'active') continue;
     const account = byEmployeeId.get(user.employeeId);
@@ -117,6 +154,7 @@ export function findCleanup(input: CleanupInput): Finding[] {
   // Managed groups hold only members the policy grants them to: care-ERP access by job duties.
   for (const group of managedGroups(policy)) {
     for (const member of input.groupMembers.get(group) ?? []) {
+      if (member.employeeId && skip.has(member.employeeId)) continue;
       const identity = member.employeeId ? identities.get(member.employeeId) : undefined;
       const granted =
         identity?.record !== undefined &&

@@ -21,7 +21,9 @@ const { collectCleanup } = proxyActivities<CleanupActivities>({
   // Reads every account and asks every person workflow: minutes at city scale.
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute' },
+  // Bounded: a collection that keeps failing fails this run (and alerts) instead of blocking every
+  // later daily run behind it (the schedule skips overlapping runs).
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 30 },
 });
 const { applyCleanup } = proxyActivities<CleanupActivities>({
   startToCloseTimeout: '10 minutes',
@@ -85,9 +87,15 @@ export async function cleanupWorkflow(input: CleanupInput = {}): Promise<Cleanup
     findings,
     ...(approvedBy ? { approvedBy } : {}),
   };
-  log.info('cleanup finished', { mode, findings: findings.length, monthlySaving });
+  log.info('cleanup finished', {
+    mode,
+    findings: findings.length,
+    skipped: collected.skipped?.length ?? 0,
+    monthlySaving,
+  });
   setCurrentDetails(
     `${mode}: ${findings.length} findings; licences ${JSON.stringify(licences)}; saving ${monthlySaving} €/month`,
   );
   return report;
 }
+    ...(collected.skipped ? { skipped: collected.skipped } : {}),

@@ -6,6 +6,7 @@ import type { DirectoryAccount } from '../../src/domain/account';
 import {
   countByKind,
   findCleanup,
+  findCleanupAndSkips,
   guardCounts,
   monthlySavingOf,
   reclaimableLicences,
@@ -94,15 +95,55 @@ describe('leaver cleanup findings (pure)', () => {
     assert.deepEqual(findings, []);
   });
 
-  it('a leaver past retention whose account still exists is a pastRetention finding', () => {
-    const ended = nurse('E2', { endDate: addDays(today, -(policy.lifecycle.retentionDays + 2)) });
+  it('a leaver disabled longer than retention ago whose account still exists is a pastRetention finding', () => {
+    const endDate = addDays(today, -(policy.lifecycle.retentionDays + 2));
+    const ended = nurse('E2', { endDate });
+    const disabledAt = new Date(Date.parse(`${addDays(endDate, 1)}T00:00:00Z`)).toISOString();
     const findings = findCleanup(
-      input({ accounts: [account('x', 'E2', disabledOu, false)], identities: identities(ended) }),
+      input({
+        accounts: [account('x', 'E2', disabledOu, false)],
+        identities: new Map([['E2', { employeeId: 'E2', record: ended, disabledAt }]]),
+      }),
     );
     assert.deepEqual(
       findings.map((f) => f.kind),
       ['pastRetention'],
     );
+  });
+
+  it('retention counts from the disable: an old end date without a recorded disable deletes nothing', () => {
+    const ended = nurse('E2', { endDate: addDays(today, -(policy.lifecycle.retentionDays + 200)) });
+    const findings = findCleanup(
+      input({ accounts: [account('x', 'E2', disabledOu, false)], identities: identities(ended) }),
+    );
+    assert.deepEqual(findings, []);
+  });
+
+  it('an identity whose dates cannot be evaluated is reported and skipped; the others are still found', () => {
+    const broken: HrRecord = { ...nurse('E8'), startDate: 'not-a-date' };
+    const orphan = account('z', 'E9', careOu, true);
+    const { findings, skipped } = findCleanupAndSkips(
+      input({
+        accounts: [account('b', 'E8', careOu, true), orphan],
+        identities: identities(broken, nurse('E9', { endDate: addDays(today, -5) })),
+      }),
+    );
+    assert.deepEqual(
+      skipped.map((s) => s.employeeId),
+      ['E8'],
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.kind, 'employeeId' in f ? f.employeeId : undefined]),
+      [['orphanAccount', 'E9']],
+    );
+  });
+
+  it('an end date of 9999-12-31 means no end: an active nurse, no finding', () => {
+    const a = account('n', 'E10', careOu, true, ['ERP-Nurse', 'Care-Staff', 'All-Staff']);
+    const findings = findCleanup(
+      input({ accounts: [a], identities: identities(nurse('E10', { endDate: '9999-12-31' })) }),
+    );
+    assert.deepEqual(findings, []);
   });
 
   it('a leaver inside retention is left alone', () => {
@@ -192,7 +233,16 @@ describe('leaver cleanup findings (pure)', () => {
     const findings = findCleanup(
       input({
         accounts: [account('o', '', careOu, true), account('p', 'E11', disabledOu, false)],
-        identities: identities(nurse('E11', { endDate: '2020-06-30' })),
+        identities: new Map([
+          [
+            'E11',
+            {
+              employeeId: 'E11',
+              record: nurse('E11', { endDate: '2020-06-30' }),
+              disabledAt: '2020-07-01T00:00:00Z',
+            },
+          ],
+        ]),
       }),
     );
     assert.deepEqual(guardCounts(findings), { disables: 1, deletes: 1 });
