@@ -1,4 +1,4 @@
-// What the HR and education snapshots share (DESIGN.md "Data formats"): the header (known columns
+// What the HR and education snapshots share (docs/architecture.md "Data formats"): the header (known columns
 // by name, duplicates and missing required columns reported on line 1), rows as raw field values
 // keyed by record field, and record validation errors turned into snake_case column errors.
 // Each snapshot keeps its own record schema and its own rule for duplicate identities. Pure.

@@ -1,4 +1,4 @@
-// The education CSV snapshot (DESIGN.md "Education record"): the same file rules as the HR
+// The education CSV snapshot (docs/architecture.md "Education record"): the same file rules as the HR
 // snapshot (src/domain/hr-csv.ts: BOM, `;` or `,`, RFC 4180 quoting, header required, unknown
 // columns ignored), every problem reported with its physical line and snake_case column. Pure.
 

@@ -16,7 +16,7 @@ import {
   type ParseResult,
 } from './record';
 
-// The education record (DESIGN.md "Education record"): one row per pupil or teaching-staff member
+// The education record (docs/architecture.md "Education record"): one row per pupil or teaching-staff member
 // from the education system. Pupils carry the student id; staff carry their HR employee id, which
 // links the row to their HR record (one identity). camelCase here, snake_case in the CSV. The same
 // door as the HR record (src/domain/record.ts): hidden characters, lengths, names, dates, ids.

@@ -1,4 +1,4 @@
-// The HR CSV snapshot (DESIGN.md "Data formats"): snake_case columns → HrRecord, every problem
+// The HR CSV snapshot (docs/architecture.md "Data formats"): snake_case columns → HrRecord, every problem
 // reported with its physical line and column so an operator can fix the file. Pure.
 
 import { columnErrorsFor, readSnapshot, type CsvFieldError, type SnapshotSpec } from './csv-snapshot';

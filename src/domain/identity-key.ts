@@ -1,4 +1,4 @@
-// The canonical identity key (DESIGN.md "Identity is keyed by the source's unique identifier"):
+// The canonical identity key (docs/architecture.md "Identity is keyed by the source's unique identifier"):
 // the one form of a person's id at every edge — workflow id `person-{key}`, record index key, AD
 // employeeID, Graph employeeId, API paths and CLI arguments. Pure and tiny: workflows import it.
 //

@@ -4,7 +4,7 @@ import { defaultIntakeRules, type IntakeRules } from './intake-rules';
 import { BASE_LOCAL_PART_MAX, baseLocalPart, givenNameFor, NamingError, type PersonName } from './naming';
 import { CODE_PATTERN, CODE_RULE, hiddenCharacterProblem, nameProblem, normaliseText } from './text';
 
-// The HR person record (DESIGN.md "Data formats"). HTTP/JSON uses camelCase, CSV snake_case;
+// The HR person record (docs/architecture.md "Data formats"). HTTP/JSON uses camelCase, CSV snake_case;
 // both end up as HrRecord. Dates are calendar dates in Europe/Helsinki.
 //
 // Validation at the door, so that nothing doubtful reaches a workflow: every text field is
