@@ -532,10 +532,10 @@ const scenarios: { name: string; run: () => void }[] = [
       const due = nextDue(w.state);
       assert.equal(due?.kind, 'leaver');
       w.failing.clear();
-      w.skipTo(due!.at);
+      w.skipTo(due.at);
       assertDisabledNotDeleted(w, 'after the retry');
       assert.equal(w.state.retry, undefined);
-      assert.equal(w.state.disabledAt, new Date(due!.at).toISOString(), 'retention from the real disable');
+      assert.equal(w.state.disabledAt, new Date(due.at).toISOString(), 'retention from the real disable');
     },
   },
   {
