@@ -11,10 +11,16 @@ import { planLicenceChange } from '../connectors/graph/licences';
 import type { Directory } from '../connectors/ldap/directory';
 import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import { ErrorType } from '../domain/error-types';
-import { planPhoneSync } from '../domain/phone';
+import {
+  latestPerEmployee,
+  planPhoneSync,
+  type PhonePageRequest,
+  type PhonePageResult,
+  type PhoneNumber,
+} from '../domain/phone';
 import { managedSkus, type Policy } from '../domain/policy';
 import { generatePassword, requireDirectoryAccount } from './directory';
-import { boundedFailure, guard } from './failures';
+import { boundedFailure, guard, toFailure } from './failures';
 
 // Cloud (Graph) and telephony activities. Each looks the person up by employeeId first, so a
 // write that committed but answered 504 is found, not repeated. Waiting on a business condition
@@ -35,6 +41,9 @@ export interface EnsureLicences {
 
 export type LicenceResult =
   { status: 'done'; added: string[]; removed: string[] } | { status: 'waitingForSeats'; skus: string[] };
+
+/** Changes per page of the telephony feed (the platform's maximum). */
+const PHONE_PAGE_SIZE = 500;
 
 /** End of access in the cloud: sign-in blocked (direct mode) and sessions revoked. */
 export interface BlockSignInResult {
@@ -357,42 +366,7 @@ export const createCloudActivities = (
       catalogue: boolean;
       cloud: boolean;
     }): Promise<{ changed: boolean }> {
-      return guard(async () => {
-        const found = await dir.findByEmployeeId(cmd.employeeId);
-        // The periodic sync sees everyone the platform knows; people without an account are not ours.
-        if (!found && !cmd.catalogue) return { changed: false };
-        const account = found ?? (await requireAdAccount(cmd.employeeId));
-        if (cmd.catalogue) {
-          await phone.upsertCatalogueEntry({
-            employeeId: cmd.employeeId,
-            displayName: account.displayName ?? account.sAMAccountName,
-            title: account.title ?? '',
-            unit: account.department ?? '',
-            email: account.mail ?? account.userPrincipalName,
-          });
-        }
-        const numbers = (await phone.numbersFor(cmd.employeeId)) ?? [];
-        const user = cmd.cloud ? await cloud.findUserByEmployeeId(cmd.employeeId) : null;
-        const plan = planPhoneSync(numbers, {
-          ad: {
-            ...(account.telephoneNumber ? { telephoneNumber: account.telephoneNumber } : {}),
-            ...(account.mobile ? { mobile: account.mobile } : {}),
-          },
-          cloud: user ? { businessPhones: user.businessPhones, mobilePhone: user.mobilePhone } : {},
-        });
-        if (Object.keys(plan.ad).length > 0) {
-          const next = {
-            telephoneNumber: 'telephoneNumber' in plan.ad ? plan.ad.telephoneNumber : account.telephoneNumber,
-            mobile: 'mobile' in plan.ad ? plan.ad.mobile : account.mobile,
-          };
-          await dir.setPhoneNumbers(account.dn, {
-            ...(next.telephoneNumber ? { telephoneNumber: next.telephoneNumber } : {}),
-            ...(next.mobile ? { mobile: next.mobile } : {}),
-          });
-        }
-        if (user && Object.keys(plan.cloud).length > 0) await cloud.updateUser(user.id, plan.cloud);
-        return { changed: !plan.inSync };
-      });
+      return guard(async () => syncNumbers(cmd));
     },
 
     /** One page of the telephony change feed: whose numbers changed since the cursor. */
@@ -408,7 +382,100 @@ export const createCloudActivities = (
         };
       });
     },
+
+    /**
+     * One page of the change feed, applied: each person's numbers (as the last change of the page
+     * carries them) into AD and the cloud user. A change that a target refuses for good (a
+     * number AD or Graph rejects, a person whose account vanished) is skipped and reported, so
+     * one bad number never holds back the cursor; anything transient retries the whole page,
+     * which is idempotent. Returns the cursor after the page for the workflow to carry.
+     */
+    async syncPhonePage(cmd: PhonePageRequest): Promise<PhonePageResult> {
+      return guard(async () => {
+        const page = await phone.changesSince(cmd.cursor, cmd.limit ?? PHONE_PAGE_SIZE);
+        const latest = latestPerEmployee(page.changes);
+        const result: PhonePageResult = {
+          next: page.next,
+          hasMore: page.hasMore,
+          changes: page.changes.length,
+          people: 0,
+          changed: 0,
+          rejected: [],
+        };
+        for (const [i, change] of latest.entries()) {
+          try {
+            const { changed } = await syncNumbers(
+              { employeeId: change.employeeId, catalogue: false, cloud: true },
+              change.numbers,
+            );
+            result.people++;
+            if (changed) result.changed++;
+          } catch (err) {
+            const failure = toFailure(err);
+            if (!(failure instanceof ApplicationFailure) || !failure.nonRetryable) throw failure;
+            // Business keys and the classified reason only: never the number itself.
+            result.rejected.push({
+              employeeId: change.employeeId,
+              sequence: change.sequence,
+              type: failure.type ?? 'Error',
+              reason: failure.message,
+            });
+            log.warn('phone change skipped: a target refused it', {
+              employeeId: change.employeeId,
+              sequence: change.sequence,
+              type: failure.type,
+            });
+          }
+          heartbeat(i + 1);
+        }
+        return result;
+      });
+    },
   };
+
+  /**
+   * The person's numbers into AD and (when asked) the cloud user; the catalogue entry too when
+   * asked. `numbers` from a change-feed item saves asking the platform again.
+   */
+  async function syncNumbers(
+    cmd: { employeeId: string; catalogue: boolean; cloud: boolean },
+    known?: PhoneNumber[],
+  ): Promise<{ changed: boolean }> {
+    const found = await dir.findByEmployeeId(cmd.employeeId);
+    // The periodic sync sees everyone the platform knows; people without an account are not ours.
+    if (!found && !cmd.catalogue) return { changed: false };
+    const account = found ?? (await requireAdAccount(cmd.employeeId));
+    if (cmd.catalogue) {
+      await phone.upsertCatalogueEntry({
+        employeeId: cmd.employeeId,
+        displayName: account.displayName ?? account.sAMAccountName,
+        title: account.title ?? '',
+        unit: account.department ?? '',
+        email: account.mail ?? account.userPrincipalName,
+      });
+    }
+    const numbers = known ?? (await phone.numbersFor(cmd.employeeId)) ?? [];
+    const user = cmd.cloud ? await cloud.findUserByEmployeeId(cmd.employeeId) : null;
+    const plan = planPhoneSync(numbers, {
+      ad: {
+        ...(account.telephoneNumber ? { telephoneNumber: account.telephoneNumber } : {}),
+        ...(account.mobile ? { mobile: account.mobile } : {}),
+      },
+      cloud: user ? { businessPhones: user.businessPhones, mobilePhone: user.mobilePhone } : {},
+    });
+    if (Object.keys(plan.ad).length > 0) {
+      const next = {
+        telephoneNumber: 'telephoneNumber' in plan.ad ? plan.ad.telephoneNumber : account.telephoneNumber,
+        mobile: 'mobile' in plan.ad ? plan.ad.mobile : account.mobile,
+      };
+      await dir.setPhoneNumbers(account.dn, {
+        ...(next.telephoneNumber ? { telephoneNumber: next.telephoneNumber } : {}),
+        ...(next.mobile ? { mobile: next.mobile } : {}),
+      });
+    }
+    if (user && Object.keys(plan.cloud).length > 0) await cloud.updateUser(user.id, plan.cloud);
+    return { changed: !plan.inSync };
+  }
 };
 
 export type CloudActivities = ReturnType<typeof createCloudActivities>;
@@ -472,6 +539,14 @@ async function pollFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, looks: 
     value = await read();
   }
   return value;
+}
+
+function heartbeat(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity: nobody to tell
+  }
 }
 
 /** Sleeps inside an activity (cancellable) or outside one. */

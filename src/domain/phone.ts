@@ -163,3 +163,34 @@ function sameNumber(a: string | undefined, b: string | undefined): boolean {
 function blankToUndefined(v: string | undefined | null): string | undefined {
   return v === undefined || v === null || v.trim() === '' ? undefined : v;
 }
+
+/** One page of the periodic sync: the feed from `cursor` (the start when absent). */
+export interface PhonePageRequest {
+  cursor?: string;
+  /** Changes per page; the platform allows up to 500. */
+  limit?: number;
+}
+
+/** A change a target refused for good: skipped, so the cursor moves on, and reported. */
+export interface RejectedPhoneChange {
+  employeeId: string;
+  /** The feed's sequence number of the change. */
+  sequence: number;
+  /** The failure type (src/domain/error-types.ts), e.g. DirectoryConstraint. */
+  type: string;
+  /** The classified message (operation, code, field), never the number. */
+  reason: string;
+}
+
+export interface PhonePageResult {
+  /** The cursor after this page: where the next page (or the next run) starts. */
+  next: string;
+  hasMore: boolean;
+  /** Changes read from the feed in this page. */
+  changes: number;
+  /** People synced (the last change per person counts). */
+  people: number;
+  /** Of those, people whose AD or cloud numbers were written. */
+  changed: number;
+  rejected: RejectedPhoneChange[];
+}
