@@ -171,7 +171,7 @@ function registerPopulationGauges(registry: Registry, population: PopulationSour
   );
   gauge(
     'tunnus_cleanup_last_completed_timestamp_seconds',
-    'When the last leaver cleanup completed (Unix time; absent before the first)',
+    'When the last leaver cleanup completed (Unix time; 0 before the first)',
     [],
     'cleanup',
     (g, cleanup: Awaited<ReturnType<PopulationSources['cleanup']>>) => {
