@@ -3,6 +3,9 @@ import { nonRetryableErrorTypes } from '../domain/error-types';
 
 // Timeouts and retry policies. A joiner must eventually complete, so transient failures retry
 // without limit (the run stays visible as "retrying" in the UI); the listed types need a person.
+// Not listed on purpose: CredentialsRejected (waits with its own long nextRetryDelay until ops fix
+// the password) and the bounded types (AccountMissing, Unclassified, CloudPurgeUnverified), which
+// the activity raises as non-retryable itself after BOUNDED_ATTEMPTS (src/domain/error-types.ts).
 
 export const directoryActivityOptions: ActivityOptions = {
   startToCloseTimeout: '1 minute',
