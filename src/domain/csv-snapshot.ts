@@ -92,7 +92,8 @@ export function readSnapshot<C extends string>(
       });
       continue;
     }
-    const raw = Object.create(null) as Record<string, string>;
+    // Keys are the spec's record fields only (a header names no others), never `__proto__`.
+    const raw: Record<string, string> = {};
     for (const [column, index] of positions) raw[spec.columns[column]] = (fields[index] ?? '').trim();
     rows.push({ line, raw });
   }

@@ -1,4 +1,4 @@
-// The naming rule (DESIGN.md "Naming rule"): how a person's names become an account's names.
+// The naming rule (docs/architecture.md "Naming rule"): how a person's names become an account's names.
 // Pure and deterministic, so the plan activity and tests compute the same answer every time.
 
 import anyAscii from 'any-ascii';
@@ -58,7 +58,7 @@ export const LOCAL_PART_MAX = 64;
 /** A base local part leaves room for a collision number up to 999 (allocateName's maxN). */
 export const BASE_LOCAL_PART_MAX = LOCAL_PART_MAX - 3;
 
-// The Nordic rule first (DESIGN.md rule 2): letters NFKD does not decompose (ø, æ, ß) or that the
+// The Nordic rule first (docs/architecture.md, naming rule 2): letters NFKD does not decompose (ø, æ, ß) or that the
 // rule spells out explicitly. Keys are lower-case: the input is lower-cased first ('ẞ' → 'ß').
 const explicit: Record<string, string> = {
   å: 'a',
@@ -70,7 +70,7 @@ const explicit: Record<string, string> = {
   ß: 'ss',
   é: 'e',
   è: 'e',
-  // DESIGN.md: ŋ → n (Sámi "Iŋgá" is Inga); any-ascii would write "ng".
+  // docs/architecture.md: ŋ → n (Sámi "Iŋgá" is Inga); any-ascii would write "ng".
   ŋ: 'n',
 };
 const explicitPattern = /[åäöüøæßéèŋ]/g;
@@ -99,11 +99,21 @@ export function transliterate(s: string): string {
 
 /** The first letter of `s` that the rule would spell as nothing, or undefined (there is none). */
 export function unspellableLetter(s: string): string | undefined {
-  for (const ch of s) {
-    if (!letter.test(ch) || APOSTROPHE_LETTERS.test(ch)) continue;
-    if (!/[a-z0-9]/.test(anyAscii(prepare(ch)).toLowerCase())) return ch;
-  }
+  if (/^[\x00-\x7f]*$/.test(s)) return undefined; // ASCII spells itself
+  for (const ch of s) if (!spells(ch)) return ch;
   return undefined;
+}
+
+// Per character, computed once: whether it is a letter that spells nothing.
+const spelled = new Map<string, boolean>();
+function spells(ch: string): boolean {
+  let ok = spelled.get(ch);
+  if (ok === undefined) {
+    ok =
+      !letter.test(ch) || APOSTROPHE_LETTERS.test(ch) || /[a-z0-9]/.test(anyAscii(prepare(ch)).toLowerCase());
+    if (spelled.size < 10_000) spelled.set(ch, ok);
+  }
+  return ok;
 }
 
 function prepare(s: string): string {

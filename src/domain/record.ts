@@ -55,7 +55,8 @@ export const invalidFields = (ctx: { issues: readonly { path?: readonly Property
 const required =
   (max: number, then?: Problem): Problem =>
   (v) =>
-    v === '' ? 'is required' : [...v].length > max ? `must be at most ${max} characters` : then?.(v);
+    // Lengths in UTF-16 units, as AD and Graph count them.
+    v === '' ? 'is required' : v.length > max ? `must be at most ${max} characters` : then?.(v);
 
 /** Free text (a job title): any visible characters. */
 export const freeText = (max: number) => textField(required(max));
@@ -129,6 +130,8 @@ export function hrRecordSchemaFor(rules: IntakeRules) {
 }
 
 const schemas = new Map<string, unknown>();
+// memo's cache by rules object; declared before the first schema below is built.
+const byObject = new WeakMap<IntakeRules, Map<Map<string, unknown>, unknown>>();
 
 /** The record schema under the default rules (the API's OpenAPI document shows this one). */
 export const hrRecordSchema = hrRecordSchemaFor(defaultIntakeRules);
@@ -181,13 +184,13 @@ export function parseWith<T>(schema: z.ZodType<T>, input: unknown): ParseResult<
 }
 
 /**
- * A copy of the input as a prototype-free object (a key named `__proto__` or `constructor` is an
- * ordinary unknown key, never the object's prototype), without empty optional values and with an
- * end-date sentinel removed. Non-objects pass through for the schema to refuse.
+ * A copy of the input in which every key is an own property (a key named `__proto__` or
+ * `constructor` is an ordinary unknown key, never the object's prototype), without empty optional
+ * values and with an end-date sentinel removed. Non-objects pass through for the schema to refuse.
  */
 export function cleanInput(input: unknown, optional: readonly string[], rules: IntakeRules): unknown {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
-  const out = Object.create(null) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (optional.includes(key) && (value === null || (typeof value === 'string' && value.trim() === ''))) {
       continue;
@@ -195,7 +198,9 @@ export function cleanInput(input: unknown, optional: readonly string[], rules: I
     if (key === 'endDate' && typeof value === 'string' && rules.endDateSentinels.includes(value.trim())) {
       continue;
     }
-    out[key] = value;
+    // An own property even when the key is `__proto__` (plain assignment would set the prototype).
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true });
+    else out[key] = value;
   }
   return out;
 }
@@ -252,8 +257,13 @@ function isRealDate(s: string): boolean {
   return days !== undefined && d >= 1 && d <= days;
 }
 
-/** One schema per distinct rules; a few at most (the policy's rules per sender, per day). */
+/**
+ * One schema per distinct rules; a few at most (the policy's rules per sender, per day). The same
+ * rules object (a whole file's rows) is found by identity, an equal one by its JSON.
+ */
 export function memo<T>(cache: Map<string, unknown>, rules: IntakeRules, build: () => T): T {
+  const known = byObject.get(rules)?.get(cache);
+  if (known !== undefined) return known as T;
   const key = JSON.stringify(rules);
   let schema = cache.get(key) as T | undefined;
   if (schema === undefined) {
@@ -261,5 +271,8 @@ export function memo<T>(cache: Map<string, unknown>, rules: IntakeRules, build: 
     schema = build();
     cache.set(key, schema);
   }
+  const perCache = byObject.get(rules) ?? new Map<Map<string, unknown>, unknown>();
+  perCache.set(cache, schema);
+  byObject.set(rules, perCache);
   return schema;
 }

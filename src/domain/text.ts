@@ -6,6 +6,7 @@
 
 /** Why the raw value may not be used as text at all, or undefined. Names the offending code point. */
 export function hiddenCharacterProblem(raw: string): string | undefined {
+  if (!anyHidden.test(raw)) return undefined; // the common case, one scan
   if (!isWellFormed(raw)) return 'contains a lone surrogate (the text is not valid Unicode)';
   for (const ch of raw) {
     const kind = hiddenKind(ch.codePointAt(0)!);
@@ -13,6 +14,10 @@ export function hiddenCharacterProblem(raw: string): string | undefined {
   }
   return undefined;
 }
+
+// Everything hiddenKind names: controls, format characters (bidi, zero-width …), private use,
+// surrogates, noncharacters, line and paragraph separators.
+const anyHidden = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Noncharacter_Code_Point}\u2028\u2029]/u;
 
 function hiddenKind(cp: number): string | undefined {
   if (cp <= 0x1f || cp === 0x7f) return 'a control character';
@@ -61,6 +66,11 @@ export const APOSTROPHE_LETTERS =
   /[\u02B9\u02BB-\u02BF\u02C0\u02C1\u02E4\u0294\u0295\uA722-\uA725\uA78B\uA78C]/u;
 const HYPHENS = '\\-\u2010-\u2015\u2212\uFE63\uFF0D';
 const nameSeparator = new RegExp(`[ .0-9${APOSTROPHES}${HYPHENS}]`, 'u');
+// A name of Latin letters (and marks) and separators with at least one letter: nothing to report.
+const commonName = new RegExp(
+  `^[ .0-9${APOSTROPHES}${HYPHENS}]*\\p{Script=Latin}[\\p{Script=Latin}\\p{M} .0-9${APOSTROPHES}${HYPHENS}]*$`,
+  'u',
+);
 
 /**
  * Why a (normalised) value cannot be a person's name, or undefined. A name holds at least one
@@ -68,6 +78,7 @@ const nameSeparator = new RegExp(`[ .0-9${APOSTROPHES}${HYPHENS}]`, 'u');
  * transliterate them (naming.transliterateNonLatin).
  */
 export function nameProblem(value: string, allowNonLatin: boolean): string | undefined {
+  if (commonName.test(value)) return undefined; // the common case, one scan
   let letters = 0;
   for (const ch of value) {
     if (/\p{L}/u.test(ch)) {
