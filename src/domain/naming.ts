@@ -99,7 +99,7 @@ export function transliterate(s: string): string {
 
 /** The first letter of `s` that the rule would spell as nothing, or undefined (there is none). */
 export function unspellableLetter(s: string): string | undefined {
-  if (/^[\x00-\x7f]*$/.test(s)) return undefined; // ASCII spells itself
+  if (/^[ -~]*$/.test(s)) return undefined; // printable ASCII spells itself
   for (const ch of s) if (!spells(ch)) return ch;
   return undefined;
 }
