@@ -53,15 +53,15 @@ async function measure(file: string, backend: string, target: string): Promise<M
   const { records, errors } = parseHrCsv(text);
   const t1 = performance.now();
   if (errors.length > 0) throw new Error(`${errors.length} errors in the generated file`);
-  const today = helsinkiDate(new Date());
   let changed = 0;
   let unchanged = 0;
-  let disables = 0;
+  // Losses of access are judged against each changed person's workflow state (analyseImport), which
+  // this diff-only figure does not read.
+  const disables = 0;
   for (let i = 0; i < records.length; i += PAGE) {
-    const c = await classifyRows(records.slice(i, i + PAGE), store, today);
+    const c = await classifyRows(records.slice(i, i + PAGE), store);
     changed += c.changed.length;
     unchanged += c.unchanged;
-    disables += c.disables;
   }
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);

@@ -13,8 +13,14 @@ import {
   type Identity,
   type SkippedIdentity,
 } from '../domain/cleanup';
+import { findingStillHolds } from '../domain/cleanup';
 import { ErrorType } from '../domain/error-types';
+import type { Loss } from '../domain/mass-change';
 import { managedGroups, type Policy } from '../domain/policy';
+import { admitApproved, admitLosses, type Admission } from '../ops/guard';
+import { parseEnv } from '../config';
+import type { RecordStore } from '../store/import-staging';
+import { openRecordIndex } from '../store/open';
 import { personWorkflowId, stateQuery } from '../workflows/messages';
 import { createCloudActivities, removeManagedLicences } from './cloud';
 import { createDirectoryActivities } from './directory';
@@ -30,11 +36,15 @@ export interface CleanupDeps {
   phone: PhoneDirectory;
   policy: Policy;
   baseDn: string;
+  /** The record store (mass-change ledger); opened from the configuration when first needed. */
+  store?: RecordStore | (() => RecordStore);
 }
 
 export interface Collected {
   asOf: string;
   findings: Finding[];
+  /** Identities the cleanup could not evaluate (reported, skipped; never taken for orphans). */
+  skipped?: SkippedIdentity[];
   managedIdentities: number;
   /** Policy values the workflow needs (it cannot read the policy file itself). */
   mode: 'report' | 'enforce';
@@ -43,9 +53,9 @@ export interface Collected {
 }
 
 export interface Applied {
-  /** Identities the cleanup could not evaluate (reported, skipped; never taken for orphans). */
-  skipped?: SkippedIdentity[];
   done: Partial<Record<FindingKind, number>>;
+  /** Findings that no longer held when re-checked right before the fix: left alone. */
+  stale?: Partial<Record<FindingKind, number>>;
   licences: Record<string, number>;
 }
 
@@ -138,6 +148,10 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
   const { directory: dir, cloud, policy, baseDn } = deps;
   const dirActs = createDirectoryActivities(dir, policy, { baseDn });
   const cloudActs = createCloudActivities(cloud, dir, deps.phone, policy);
+  let opened: RecordStore | undefined;
+  const store = () =>
+    (opened ??=
+      typeof deps.store === 'function' ? deps.store() : (deps.store ?? openRecordIndex(parseEnv())));
 
   return {
     /** Reads everything and returns the findings. Read-only. */
@@ -150,10 +164,15 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
           accounts: collected.accounts,
           identities: collected.identities,
           findings: collected.findings.length,
+          skipped: collected.skipped.length,
         });
+        for (const s of collected.skipped) {
+          log.warn('alert: cleanup skipped an identity', { employeeId: s.employeeId });
+        }
         return {
           asOf: cmd.asOf,
           findings: collected.findings,
+          ...(collected.skipped.length > 0 ? { skipped: collected.skipped } : {}),
           managedIdentities: collected.managedIdentities,
           mode: policy.cleanup.mode,
           thresholdPercent: policy.safety.massChangeThresholdPercent,
@@ -163,20 +182,53 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
     },
 
     /** Fixes findings. Each fix is an ensure: a retried batch changes nothing twice. */
-    async applyCleanup(cmd: { findings: Finding[] }): Promise<Applied> {
-          skipped: collected.skipped.length,
+    /**
+     * The mass-change guard over the losses the fixes would cause (with the window's earlier ones,
+     * against the active identities): admitted into the window when ok; with `approvedBy`, written
+     * as that operator's approval.
+     */
+    async admitCleanupLosses(cmd: { ref: string; losses: Loss[]; approvedBy?: string }): Promise<Admission> {
       return guard(async () => {
-        for (const s of collected.skipped) {
-          log.warn('alert: cleanup skipped an identity', { employeeId: s.employeeId });
-        }
+        const guardDeps = { store: store(), policy };
+        if (!cmd.approvedBy) return admitLosses(guardDeps, cmd.ref, cmd.losses);
+        await admitApproved(guardDeps, cmd.ref, cmd.losses, cmd.approvedBy);
+        const verdict = await admitLosses(guardDeps, cmd.ref, []);
+        return { ...verdict, admitted: true };
+      });
+    },
+
+    async applyCleanup(cmd: { findings: Finding[]; asOf?: string }): Promise<Applied> {
+      return guard(async () => {
         const done: Applied['done'] = {};
+        const stale: Applied['done'] = {};
         const licences: Record<string, number> = {};
         const count = (kind: FindingKind) => (done[kind] = (done[kind] ?? 0) + 1);
-          ...(collected.skipped.length > 0 ? { skipped: collected.skipped } : {}),
+        // Each finding is checked again against the identity as it is now, right before its fix.
+        const asOf = new Date();
+        const current = new Map<string, Identity | undefined>();
+        const ids = [...new Set(cmd.findings.map((f) => ('employeeId' in f ? f.employeeId : undefined)))];
+        await Promise.all(
+          ids
+            .filter((id): id is string => !!id)
+            .map(async (id) => current.set(id, await loadIdentity(deps.client, id))),
+        );
+        const holds = (f: Finding) =>
+          findingStillHolds(
+            f,
+            'employeeId' in f && f.employeeId ? current.get(f.employeeId) : undefined,
+            policy,
+            baseDn,
+            asOf,
+          );
         // Read once per batch, not once per finding: the SKU list and group DNs do not change here.
         let tenantSkus: Awaited<ReturnType<CloudDirectory['listSubscribedSkus']>> | undefined;
         const groupDns = new Map<string, string | null>();
         for (const [i, f] of cmd.findings.entries()) {
+          if (!holds(f)) {
+            stale[f.kind] = (stale[f.kind] ?? 0) + 1;
+            Context.current().heartbeat(i + 1);
+            continue;
+          }
           switch (f.kind) {
             case 'pastRetention':
               await dirActs.deleteAccount({ employeeId: f.employeeId });
@@ -213,7 +265,7 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
           }
           Context.current().heartbeat(i + 1);
         }
-        return { done, licences };
+        return { done, licences, ...(Object.keys(stale).length > 0 ? { stale } : {}) };
       });
     },
   };

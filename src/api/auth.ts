@@ -8,7 +8,8 @@ import { z } from 'zod';
 // tokens are 256-bit random strings (see token.ts), so there is nothing to brute-force or look up
 // in a table, and a slow hash would only cost CPU on every request.
 
-export const scopes = ['hr:write', 'education:write', 'ops:read'] as const;
+// ops:approve: approving changes the mass-change guard stopped (src/api/routes/guard.ts).
+export const scopes = ['hr:write', 'education:write', 'ops:read', 'ops:approve'] as const;
 export type Scope = (typeof scopes)[number];
 
 const clientSchema = z

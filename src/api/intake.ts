@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { deliverRecord, personState } from '../client';
 import type { HrRecord } from '../domain/record';
+import { dropHeldChange, holdChange } from '../ops/hold';
+import type { HeldChange } from '../workflows/mass-change-hold';
 import { TASK_QUEUE, type PersonState, type Source } from '../workflows/messages';
 
 // What the HTTP routes need from the workflow side, as an interface: the Temporal implementation
@@ -11,6 +13,10 @@ export interface Intake {
   deliver(record: HrRecord, source: Source): Promise<string>;
   /** The person's state, or null when the person is unknown. */
   personState(employeeId: string): Promise<PersonState | null>;
+  /** Puts a change the mass-change guard stopped into the held set (src/ops/intake.ts). */
+  hold(change: HeldChange): Promise<void>;
+  /** Takes a person's held change out of the held set. */
+  dropHeld(identityId: string): Promise<void>;
   /** Throws when the workflow service cannot be reached (readiness). */
   check(): Promise<void>;
 }
@@ -47,6 +53,8 @@ export function createTemporalIntake({
     deliver: (record, source) =>
       withDeadline('signal', () => deliverRecord(client, record, source, taskQueue)),
     personState: (employeeId) => withDeadline('query', () => personState(client, employeeId)),
+    hold: (change) => withDeadline('signal', () => holdChange(client, change, taskQueue)),
+    dropHeld: (identityId) => withDeadline('signal', () => dropHeldChange(client, identityId)),
     async check() {
       await withDeadline('health check', () => client.workflowService.getSystemInfo({}));
     },

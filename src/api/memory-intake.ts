@@ -1,4 +1,5 @@
 import type { HrRecord } from '../domain/record';
+import type { HeldChange } from '../workflows/mass-change-hold';
 import { initialState } from '../workflows/person';
 import { personWorkflowId, type PersonState, type Source } from '../workflows/messages';
 import type { Intake } from './intake';
@@ -10,6 +11,8 @@ import type { Intake } from './intake';
 export class MemoryIntake implements Intake {
   readonly deliveries: { record: HrRecord; source: Source }[] = [];
   readonly states = new Map<string, PersonState>();
+  /** The held set, as the `mass-change-hold` workflow would keep it (identity id → change). */
+  readonly held = new Map<string, HeldChange>();
   /** Set to make every call fail as if Temporal were down. */
   failWith: Error | undefined;
 
@@ -20,6 +23,9 @@ export class MemoryIntake implements Intake {
     state.recordsReceived++;
     state.version++;
     state.source = source;
+    // The record as the person workflow would hold it: the guard compares the next one with it.
+    state.record = record;
+    state.records = { ...state.records, hr: record };
     this.states.set(record.employeeId, state);
     return personWorkflowId(record.employeeId);
   }
@@ -27,6 +33,16 @@ export class MemoryIntake implements Intake {
   async personState(employeeId: string): Promise<PersonState | null> {
     if (this.failWith) throw this.failWith;
     return this.states.get(employeeId) ?? null;
+  }
+
+  async hold(change: HeldChange): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.held.set(change.identityId, change);
+  }
+
+  async dropHeld(identityId: string): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.held.delete(identityId);
   }
 
   async check(): Promise<void> {

@@ -15,10 +15,16 @@ export const errorSchema = z.object({
 export type ErrorBody = z.infer<typeof errorSchema>;
 
 export const acceptedSchema = z.object({
-  workflowId: z.string().describe('the person entity workflow, person-{employeeId}'),
+  workflowId: z
+    .string()
+    .describe('the person entity workflow, person-{employeeId}; mass-change-hold when held'),
   status: z
-    .enum(['accepted', 'unchanged'])
-    .describe('unchanged: the record equals the last accepted one and nothing new was started'),
+    .enum(['accepted', 'unchanged', 'held'])
+    .describe(
+      'unchanged: the record equals the last accepted one and nothing new was started; held: it takes ' +
+        'access away beyond the mass-change threshold and waits for approval',
+    ),
+  reason: z.string().optional().describe('why the record is held'),
 });
 
 const sourceSchema = z.enum(['hr', 'education']);

@@ -3,20 +3,19 @@ import Fastify, { LogController, type FastifyError } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { helsinkiDate } from '../domain/dates';
-import {
-  defaultIntakeRules,
-  intakeRulesOf,
-  type IntakeRules,
-  type IntakeSender,
-} from '../domain/intake-rules';
-import type { Policy } from '../domain/policy';
+import { intakeRulesOf, type IntakeRules, type IntakeSender } from '../domain/intake-rules';
 import { hrRecordSchema, identityKeySchema, parseHrRecord, type FieldError } from '../domain/record';
 import type { Logger } from '../logger';
+import { parseEnv, loadPolicy } from '../config';
+import type { Policy } from '../domain/policy';
+import type { Approvals } from '../ops/approve';
+import type { GuardStore } from '../ops/guard';
 import type { RecordIndex } from '../store/record-index';
 import { createAuthenticator, type ApiClientConfig, type AuthenticatedClient, type Scope } from './auth';
 import { RequestValidationError } from './errors';
 import type { ImportRunner } from './imports';
 import { IntakeUnavailableError, type Intake } from './intake';
+import { guardRoutes } from './routes/guard';
 import { healthRoutes } from './routes/health';
 import { importRoutes } from './routes/imports';
 import { personRoutes } from './routes/persons';
@@ -43,7 +42,12 @@ declare module 'fastify' {
 
 export interface ApiDeps {
   intake: Intake;
-  index: RecordIndex;
+  /** The record index with the mass-change guard's ledger (the shared record store). */
+  index: RecordIndex & GuardStore;
+  /** The role policy: the door's rules and the mass-change guard; default: TUNNUS_POLICY_FILE. */
+  policy?: Policy;
+  /** Approvals of stopped runs and the held set (POST /api/v1/approvals/…); route only when given. */
+  approvals?: Approvals;
   clients: readonly ApiClientConfig[];
   logger: Logger;
   /** Largest request body accepted; a full HR record is well under 2 KiB. */
@@ -52,8 +56,6 @@ export interface ApiDeps {
   imports?: ImportRunner;
   /** Largest CSV snapshot accepted by POST /api/v1/imports. */
   importBodyLimitBytes?: number;
-  /** The policy: the door's rules (dates, sentinels, scripts, who may link staff rows). */
-  policy?: Policy;
 }
 
 /** The door's rules for a sender, as of today (Helsinki): one function for every route. */
@@ -72,12 +74,13 @@ export function buildApi({
   imports,
   importBodyLimitBytes = DEFAULT_IMPORT_BODY_LIMIT_BYTES,
   policy,
+  approvals,
 }: ApiDeps) {
-  // The door's rules from the policy; the defaults of src/domain/intake-rules.ts without one.
-  const rulesFor: IntakeRulesFor = (sender) => {
-    const today = helsinkiDate(new Date());
-    return policy ? intakeRulesOf(policy, sender, today) : { ...defaultIntakeRules, today };
-  };
+  // The mass-change guard classifies every change with the role policy: the given one, else the
+  // configured file (TUNNUS_POLICY_FILE), never none — no intake path skips the guard.
+  const guardPolicy = policy ?? loadPolicy(parseEnv().TUNNUS_POLICY_FILE);
+  // The door's rules (dates, sentinels, scripts, who may link staff rows) from the same policy.
+  const rulesFor: IntakeRulesFor = (sender) => intakeRulesOf(guardPolicy, sender, helsinkiDate(new Date()));
   const app = Fastify({
     loggerInstance: logger.child({ component: 'api' }),
     // Fastify's own request log carries the raw URL; ours (below) carries the route template.
@@ -128,7 +131,7 @@ export function buildApi({
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'per-client API token' } },
       },
-      tags: [{ name: 'persons' }, { name: 'imports' }, { name: 'health' }],
+      tags: [{ name: 'persons' }, { name: 'imports' }, { name: 'guard' }, { name: 'health' }],
     },
     transform: jsonSchemaTransform,
   });
@@ -217,7 +220,12 @@ export function buildApi({
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   void app.register(healthRoutes, { intake, index });
-  void app.register(personRoutes, { intake, index, submitter: createRecordSubmitter(intake, index) });
+  void app.register(personRoutes, {
+    intake,
+    index,
+    submitter: createRecordSubmitter(intake, index, guardPolicy),
+  });
+  void app.register(guardRoutes, { store: index, policy: guardPolicy, ...(approvals ? { approvals } : {}) });
   if (imports) void app.register(importRoutes, { imports, bodyLimitBytes: importBodyLimitBytes, rulesFor });
   return app;
 }

@@ -1,53 +1,40 @@
+import type { Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
-import { indexFingerprint, type RecordIndex } from '../store/record-index';
-import { personWorkflowId, type Source } from '../workflows/messages';
+import type { GuardStore } from '../ops/guard';
+import { createRecordDelivery, type DeliveryOutcome } from '../ops/intake';
+import type { RecordIndex } from '../store/record-index';
+import type { Source } from '../workflows/messages';
 import type { Intake } from './intake';
 
-// The intake decision for one record: unchanged (the index holds its hash) → answer at once,
-// nothing reaches Temporal; otherwise signal the person workflow, then remember the hash.
+// The API's side of the one intake use-case (src/ops/intake.ts): unchanged → answered at once;
+// a change that takes access away passes the mass-change guard or waits in the held set.
 
-export interface SubmitOutcome {
-  workflowId: string;
-  status: 'unchanged' | 'accepted';
-}
+export type SubmitOutcome = Pick<DeliveryOutcome, 'workflowId' | 'status' | 'reason'>;
 
 export interface RecordSubmitter {
-  submit(record: HrRecord, source: Source): Promise<SubmitOutcome>;
+  /** `origin` names the operator: `api:{the token's client name}`. */
+  submit(record: HrRecord, source: Source, origin?: string): Promise<SubmitOutcome>;
 }
 
-export function createRecordSubmitter(intake: Intake, index: RecordIndex): RecordSubmitter {
-  const inFlight = new Map<string, Promise<unknown>>();
-
-  // Requests for the same person run one after another in this process. Without that, records A
-  // and B arriving together could reach the workflow as A,B but the index as B,A: the index would
-  // then call the workflow's record "unchanged" and drop the next real update.
-  const serialised = <T>(key: string, task: () => Promise<T>): Promise<T> => {
-    const before = inFlight.get(key); // settles, never rejects
-    const run = before ? before.then(task) : task();
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    inFlight.set(key, settled);
-    void settled.then(() => {
-      if (inFlight.get(key) === settled) inFlight.delete(key);
-    });
-    return run;
-  };
-
+export function createRecordSubmitter(
+  intake: Intake,
+  index: RecordIndex & GuardStore,
+  policy: Policy,
+): RecordSubmitter {
+  const delivery = createRecordDelivery({
+    port: {
+      deliver: (record, source) => intake.deliver(record as HrRecord, source),
+      personState: (id) => intake.personState(id),
+      hold: (change) => intake.hold(change),
+      dropHeld: (id) => intake.dropHeld(id),
+    },
+    index,
+    policy,
+  });
   return {
-    submit(record, source) {
-      return serialised(record.employeeId, async () => {
-        const fingerprint = indexFingerprint(record);
-        const known = await index.get(record.employeeId);
-        if (known?.fingerprint === fingerprint) {
-          return { workflowId: personWorkflowId(record.employeeId), status: 'unchanged' };
-        }
-        const workflowId = await intake.deliver(record, source);
-        // Only after the workflow has the record: a failed delivery must not mark it as known.
-        await index.put(record.employeeId, fingerprint, source);
-        return { workflowId, status: 'accepted' };
-      });
+    async submit(record, source, origin = 'api') {
+      const { workflowId, status, reason } = await delivery.deliver(record, source, origin);
+      return { workflowId, status, ...(reason ? { reason } : {}) };
     },
   };
 }

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { deliverRecord, inBatches, personState } from '../client';
+import { inBatches, personState } from '../client';
+import { cliOperator } from '../ops/approve';
+import { deliverGuarded, describeOutcomes } from '../ops/deliver';
+import { rollOut, rolloutLosses } from '../ops/rollout';
+import { openRecordIndex } from '../store/open';
 import { parseEnv, type Env } from '../config';
 import type { EducationRecord } from '../domain/education';
 import { parseEducationCsv } from '../domain/education-csv';
@@ -11,7 +15,7 @@ import { parsePolicy, type Policy } from '../domain/policy';
 import { describeErrors, parseHrRecord, type HrRecord } from '../domain/record';
 import type { PlanningDeps } from '../simulate/collect';
 import { formatSummary, formatTable } from '../simulate/format';
-import { changes, massChange, summarise, type PersonPlan, type PlanKind } from '../simulate/model';
+import { changes, summarise, type PlanKind } from '../simulate/model';
 import {
   findDrift,
   formatDrift,
@@ -20,7 +24,6 @@ import {
   writeSavedPlan,
   type SavedPlan,
 } from '../simulate/saved';
-import { personWorkflowId, replanSignal } from '../workflows/messages';
 import { CliContext } from './context';
 import { CliError } from './errors';
 import { ExitCode } from './exit-codes';
@@ -133,8 +136,14 @@ export async function plan(ctx: CliContext, options: PlanOptions): Promise<ExitC
         );
     }
     if (options.save) {
+      // A policy plan keeps the policy it replaces too: the rollout's guard compares the two.
       const policyRef = newPolicy
-        ? { sha256: sha256(newPolicy.text), file: newPolicy.file, text: newPolicy.text }
+        ? {
+            sha256: sha256(newPolicy.text),
+            file: newPolicy.file,
+            text: newPolicy.text,
+            previousText: JSON.stringify(s.policy),
+          }
         : s.policyRef;
       writeSavedPlan(
         options.save,
@@ -291,33 +300,23 @@ async function applySaved(
   }
 
   if (saved.kind !== 'policy') {
-    const guard = massChange(
-      fresh,
-      await s.planning.countManaged(s.client, s.env.TEMPORAL_TASK_QUEUE),
-      massChangePercent(policy),
-    );
-    if (guard.trips) {
-      // This path delivers records directly; the import workflow is the one that asks for approval.
-      throw new CliError(
-        'refused',
-        `the plan would disable ${guard.disables} and delete ${guard.deletes} of ${guard.managed} managed identities ` +
-          `(${guard.percent} %, threshold ${guard.thresholdPercent} %): nothing applied; import the snapshot with ` +
-          (saved.kind === 'education' ? '`tunnus education import`' : '`tunnus hr import`') +
-          ', which stops for approval',
-      );
-    }
-    const deliveries: [HrRecord | EducationRecord, 'hr' | 'education'][] =
+    const deliveries: { record: HrRecord | EducationRecord; source: 'hr' | 'education' }[] =
       saved.kind === 'education'
-        ? (saved.education ?? []).map((r) => [r, 'education'])
-        : saved.records.map((r) => [r, 'hr']);
-    await inBatches(deliveries, 32, async ([record, source]) => {
-      await deliverRecord(s.client, record, source, s.env.TEMPORAL_TASK_QUEUE);
-    });
-    print(`state unchanged for all ${fresh.length} persons; ${deliveries.length} records delivered`);
+        ? (saved.education ?? []).map((record) => ({ record, source: 'education' as const }))
+        : saved.records.map((record) => ({ record, source: 'hr' as const }));
+    // Through the one intake use-case: what takes access away beyond the mass-change threshold
+    // waits in the held set for approval (src/ops/intake.ts).
+    const outcomes = await deliverGuarded(
+      { client: s.client, env: s.env, policy, origin: `plan-apply:${cliOperator()}` },
+      deliveries,
+    );
+    print(`state unchanged for all ${fresh.length} persons; ${describeOutcomes(outcomes)}`);
     return ExitCode.Ok;
   }
-
   const changing = fresh.filter(changes);
+  // The policy the persons were planned with before: kept in the saved plan when it was made.
+  const previous = saved.policy.previousText ? parsePolicy(saved.policy.previousText) : s.policy;
+  const changingRecords = changing.map((p) => current.get(p.employeeId)).filter((r): r is HrRecord => !!r);
   if (!policyDeployed) {
     print(`state unchanged for all ${fresh.length} persons; ${changing.length} would change.`);
     print(
@@ -326,10 +325,39 @@ async function applySaved(
     print('as TUNNUS_POLICY_FILE on every worker and restart them; then run');
     print(`  tunnus plan apply ${file} --policy-deployed`);
     print(`to have those ${changing.length} persons planned and applied again with it. Nothing was applied.`);
+    const losing = rolloutLosses(changingRecords, previous, policy, new Date()).length;
+    if (losing > 0) {
+      print(
+        `${losing} of them would lose groups, licences or access: past the mass-change threshold they wait ` +
+          'for approval (tunnus approve mass-change-hold).',
+      );
+    }
     return ExitCode.Ok;
   }
-  await signalReplan(s.client, changing);
-  print(`state unchanged; ${changing.length} persons signalled to plan again with the deployed policy`);
+  // The rollout through the mass-change guard: those losing access beyond the threshold wait.
+  const store = openRecordIndex(s.env);
+  try {
+    const rolled = await rollOut({
+      client: s.client,
+      taskQueue: s.env.TEMPORAL_TASK_QUEUE,
+      store,
+      previous,
+      next: policy,
+      changing: changingRecords,
+      origin: `plan-apply:${cliOperator()}`,
+    });
+    print(
+      `state unchanged; ${rolled.replanned.length} persons signalled to plan again with the deployed policy`,
+    );
+    if (rolled.held.length > 0) {
+      print(
+        `${rolled.held.length} persons held for approval: ${rolled.admission.verdict === 'needsApproval' ? rolled.admission.reason : ''}`,
+      );
+      print('approve with: tunnus approve mass-change-hold');
+    }
+  } finally {
+    await store.close();
+  }
   return ExitCode.Ok;
 }
 
@@ -338,15 +366,6 @@ const PREFETCH_FROM = 100;
 
 async function directoryFor(s: Session, persons: number) {
   return persons >= PREFETCH_FROM ? s.planning.prefetchedDirectory(s.deps.directory) : s.deps.directory;
-}
-
-/** Only the persons the plan changes: re-planning everyone would start thousands of empty runs. */
-async function signalReplan(client: Client, persons: PersonPlan[]): Promise<void> {
-  await inBatches(persons, 32, async (p) => {
-    await client.workflow
-      .getHandle(personWorkflowId(p.employeeId))
-      .signal(replanSignal, { reason: 'policy change' });
-  });
 }
 
 /** The threshold the real runs use (policy `safety.massChangeThresholdPercent`, default 5). */

@@ -44,6 +44,8 @@ export interface CleanupReport {
   skipped?: { employeeId: string; why: string }[];
   /** Set when the mass-change guard stopped the run and an operator approved it. */
   approvedBy?: string;
+  /** Findings left alone because they no longer held when re-checked right before the fix. */
+  stale?: Partial<Record<FindingKind, number>>;
 }
 
 /** Seats per SKU that the licence findings would free. */

@@ -71,7 +71,10 @@ export function findCleanup(input: CleanupInput): Finding[] {
  * The findings, and the identities left out because evaluating them threw: one person's bad
  * data never stops the cleanup (that person is reported and skipped, never taken for an orphan).
  */
-export function findCleanupAndSkips(input: CleanupInput): { findings: Finding[]; skipped: SkippedIdentity[] } {
+export function findCleanupAndSkips(input: CleanupInput): {
+  findings: Finding[];
+  skipped: SkippedIdentity[];
+} {
   const { asOf, policy, baseDn } = input;
   const skipped: SkippedIdentity[] = [];
   const identities = new Map<string, Identity>();
@@ -187,4 +190,35 @@ export function identityIdsToLoad(input: Omit<CleanupInput, 'identities' | 'asOf
     for (const m of members) if (m.employeeId) ids.add(m.employeeId);
   for (const u of input.cloudUsers) if (u.employeeId && u.skus.length > 0) ids.add(u.employeeId);
   return [...ids].sort();
+}
+
+/**
+ * Whether a finding still holds for the identity as it is now (re-read right before the fix is
+ * applied): HR may have corrected the record since the cleanup looked, and a fix against a stale
+ * finding would take access from someone who should keep it. Findings without an identity (no
+ * employeeID, expired reservations) stand as found.
+ */
+export function findingStillHolds(
+  finding: Finding,
+  identity: Identity | undefined,
+  policy: Policy,
+  baseDn: string,
+  asOf: Date,
+): boolean {
+  const p = phaseOf(identity, policy, asOf);
+  switch (finding.kind) {
+    case 'pastRetention':
+      return p === 'deleted';
+    case 'orphanAccount':
+      return !finding.employeeId || p !== 'active';
+    case 'licenceOnLeaver':
+      return p !== 'prehire' && p !== 'pending' && p !== 'active';
+    case 'ungrantedMember':
+      return !(
+        identity?.record !== undefined &&
+        desiredAccount(identity.record, policy, { baseDn, asOf }).groups.includes(finding.group)
+      );
+    case 'expiredReservation':
+      return true;
+  }
 }

@@ -175,11 +175,35 @@ export const policySchema = z
       })
       .strict()
       .default({ enabled: true, syncEveryMinutes: 15 }),
-    /** Runs (imports, cleanup) that would disable or delete more than this share wait for approval. */
+    /**
+     * The mass-change guard (src/domain/mass-change.ts): losses of access on every path, over a
+     * rolling window, beyond this share of the active identities wait for approval.
+     */
     safety: z
-      .object({ massChangeThresholdPercent: z.number().min(0).max(100).default(5) })
+      .object({
+        massChangeThresholdPercent: z.number().min(0).max(100).default(5),
+        /** The rolling window the guard counts over; today's and tomorrow's ends always fall in it. */
+        windowHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 31)
+          .default(24),
+        /** Groups with a lower threshold of their own (e.g. the care ERP's `ERP-*`). */
+        groupThresholds: z
+          .array(
+            z
+              .object({
+                /** A group name, or a pattern with `*` for any characters (`ERP-*`). */
+                groups: z.string().regex(/^[A-Za-z0-9 ._*{}-]{1,64}$/, 'must be a group name or pattern'),
+                thresholdPercent: z.number().min(0).max(100),
+              })
+              .strict(),
+          )
+          .default(() => []),
+      })
       .strict()
-      .default({ massChangeThresholdPercent: 5 }),
+      .default(() => ({ massChangeThresholdPercent: 5, windowHours: 24, groupThresholds: [] })),
     /** Snapshot imports (src/workflows/import.ts). */
     intake: z
       .object({
@@ -321,6 +345,14 @@ function groupTemplateRegexes(policy: Policy): RegExp[] {
     templateCache.set(policy, cached);
   }
   return cached;
+}
+
+/** The template a group was made from (`Class-{schoolCode}-{class}` for `Class-K01-7A`), if any. */
+export function groupTemplateOf(policy: Policy, group: string): string | undefined {
+  const templates = [...new Set(policy.roles.flatMap((r) => r.groups.filter(isGroupTemplate)))];
+  const regexes = groupTemplateRegexes(policy);
+  const i = regexes.findIndex((re) => re.test(group));
+  return i < 0 ? undefined : templates[i];
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,4 +1,4 @@
-import { guardVerdict } from '../domain/mass-change';
+import { previewVerdict } from '../domain/mass-change';
 import type { Plan } from '../domain/plan';
 import { describeStep, type Step } from '../domain/steps';
 
@@ -144,7 +144,7 @@ export interface MassChange {
 export function massChange(persons: PersonPlan[], managed: number, thresholdPercent: number): MassChange {
   const disables = persons.filter((p) => p.actions.includes('disable')).length;
   const deletes = persons.filter((p) => p.actions.includes('delete')).length;
-  const v = guardVerdict({ managedIdentities: managed, disables, deletes, thresholdPercent });
+  const v = previewVerdict({ managedIdentities: managed, disables, deletes, thresholdPercent });
   return {
     disables,
     deletes,

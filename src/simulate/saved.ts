@@ -27,7 +27,7 @@ export interface SavedPlan {
   asOf: string;
   taskQueue: string;
   /** The policy the plan was computed with; a policy plan carries the new policy's text. */
-  policy: { sha256: string; file: string; text?: string };
+  policy: { sha256: string; file: string; text?: string; previousText?: string };
   /** The records planned (the snapshot, the one record, or the managed persons' current records). */
   records: HrRecord[];
   /** An education plan's rows, delivered as they are when the plan is applied. */
@@ -42,7 +42,13 @@ const savedSchema = z.object({
   createdAt: z.string(),
   asOf: z.string(),
   taskQueue: z.string(),
-  policy: z.object({ sha256: z.string(), file: z.string(), text: z.string().optional() }),
+  policy: z.object({
+    sha256: z.string(),
+    file: z.string(),
+    text: z.string().optional(),
+    /** A policy plan: the policy it replaces, for the rollout's mass-change guard. */
+    previousText: z.string().optional(),
+  }),
   // Not re-validated field by field: a policy plan holds the persons' merged records as their
   // workflows hold them (an education facet included), which the HR schema would refuse.
   records: z.array(

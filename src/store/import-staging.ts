@@ -1,5 +1,6 @@
 import type { SourceRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
+import type { GuardLedger } from './guard-ledger';
 import type { RecordIndex } from './record-index';
 
 // Staging for snapshot imports. The caller (CLI or API) validates the whole file, stores the valid
@@ -31,8 +32,11 @@ export interface ImportStaging {
   dropStaged(importId: string): Promise<void>;
 }
 
-/** What intake, import activities and the API open: the record index with its import staging. */
-export type RecordStore = RecordIndex & ImportStaging;
+/**
+ * What intake, import activities and the API open: the record index with its import staging and
+ * the mass-change guard's ledger.
+ */
+export type RecordStore = RecordIndex & ImportStaging & GuardLedger;
 
 /** Rows per INSERT statement when staging (bounded statement size, few round trips). */
 export const STAGE_CHUNK = 2000;

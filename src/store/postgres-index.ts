@@ -1,5 +1,7 @@
 import pg from 'pg';
 import type { Source } from '../workflows/messages';
+import type { WindowLoss } from '../domain/mass-change';
+import { LEDGER_KEEP_DAYS, type LedgerEntry, type LedgerStatus } from './guard-ledger';
 import { STAGE_CHUNK, type RecordStore, type StagedRow } from './import-staging';
 import type { IndexEntry, IndexWrite } from './record-index';
 
@@ -32,7 +34,50 @@ const schema = `
     record    text NOT NULL,
     PRIMARY KEY (import_id, seq)
   );
+  ALTER TABLE record_index ADD COLUMN IF NOT EXISTS start_date text;
+  ALTER TABLE record_index ADD COLUMN IF NOT EXISTS end_date text;
+  CREATE TABLE IF NOT EXISTS mass_change_ledger (
+    seq         bigserial PRIMARY KEY,
+    ref         text NOT NULL,
+    identity_id text COLLATE "C" NOT NULL,
+    kind        text NOT NULL,
+    groups      text NOT NULL,
+    status      text NOT NULL,
+    at          text NOT NULL,
+    approved_by text
+  );
+  CREATE INDEX IF NOT EXISTS mass_change_ledger_window ON mass_change_ledger (status, at);
+  CREATE INDEX IF NOT EXISTS mass_change_ledger_identity ON mass_change_ledger (identity_id, status);
 `;
+// Serialises mass-change admissions across every process (check and insert are one step).
+const LEDGER_LOCK = 0x67756172; // "guar"
+
+interface LedgerRow {
+  ref: string;
+  identity_id: string;
+  kind: LedgerEntry['kind'];
+  groups: string;
+  status: LedgerStatus;
+  at: string;
+  approved_by: string | null;
+}
+
+const toLedgerEntry = (row: LedgerRow): LedgerEntry => ({
+  ref: row.ref,
+  identityId: row.identity_id,
+  kind: row.kind,
+  groups: JSON.parse(row.groups) as string[],
+  status: row.status,
+  at: row.at,
+  ...(row.approved_by !== null ? { approvedBy: row.approved_by } : {}),
+});
+
+const ledgerColumns = (ref: string, losses: readonly WindowLoss[]) => [
+  ref,
+  losses.map((l) => l.identityId),
+  losses.map((l) => l.kind),
+  losses.map((l) => JSON.stringify(l.groups)),
+];
 // Any constant shared by every Tunnus process: serialises CREATE TABLE IF NOT EXISTS, which races
 // (duplicate pg_type) when two processes create the same table at once.
 const SCHEMA_LOCK = 0x74756e6e; // "tunn"
@@ -42,6 +87,8 @@ interface Row {
   fingerprint: string;
   source: Source;
   updated_at: Date;
+  start_date: string | null;
+  end_date: string | null;
 }
 
 const toEntry = (row: Row): IndexEntry => ({
@@ -49,6 +96,8 @@ const toEntry = (row: Row): IndexEntry => ({
   fingerprint: row.fingerprint,
   source: row.source,
   updatedAt: row.updated_at.toISOString(),
+  ...(row.start_date !== null ? { startDate: row.start_date } : {}),
+  ...(row.end_date !== null ? { endDate: row.end_date } : {}),
 });
 
 export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexOptions): RecordStore {
@@ -101,12 +150,14 @@ export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexO
       for (const row of rows) out.set(row.employee_id, toEntry(row));
       return out;
     },
-    async put(employeeId, fingerprint, source) {
+    async put(employeeId, fingerprint, source, dates) {
       await query(
-        `INSERT INTO record_index (employee_id, fingerprint, source, updated_at) VALUES ($1, $2, $3, now())
+        `INSERT INTO record_index (employee_id, fingerprint, source, updated_at, start_date, end_date)
+         VALUES ($1, $2, $3, now(), $4, $5)
          ON CONFLICT (employee_id) DO UPDATE
-           SET fingerprint = excluded.fingerprint, source = excluded.source, updated_at = excluded.updated_at`,
-        [employeeId, fingerprint, source],
+           SET fingerprint = excluded.fingerprint, source = excluded.source, updated_at = excluded.updated_at,
+               start_date = excluded.start_date, end_date = excluded.end_date`,
+        [employeeId, fingerprint, source, dates?.startDate ?? null, dates?.endDate ?? null],
       );
     },
     async putMany(entries) {
@@ -121,11 +172,19 @@ export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexO
         for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
           const chunk = unique.slice(i, i + UPSERT_CHUNK);
           await c.query(
-            `INSERT INTO record_index (employee_id, fingerprint, source, updated_at)
-             SELECT id, fp, src, now() FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, fp, src)
+            `INSERT INTO record_index (employee_id, fingerprint, source, updated_at, start_date, end_date)
+             SELECT id, fp, src, now(), sd, ed
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(id, fp, src, sd, ed)
              ON CONFLICT (employee_id) DO UPDATE
-               SET fingerprint = excluded.fingerprint, source = excluded.source, updated_at = excluded.updated_at`,
-            [chunk.map((e) => e.employeeId), chunk.map((e) => e.fingerprint), chunk.map((e) => e.source)],
+               SET fingerprint = excluded.fingerprint, source = excluded.source, updated_at = excluded.updated_at,
+                   start_date = excluded.start_date, end_date = excluded.end_date`,
+            [
+              chunk.map((e) => e.employeeId),
+              chunk.map((e) => e.fingerprint),
+              chunk.map((e) => e.source),
+              chunk.map((e) => e.startDate ?? null),
+              chunk.map((e) => e.endDate ?? null),
+            ],
           );
         }
       });
@@ -145,6 +204,85 @@ export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexO
     async count() {
       const { rows } = await query<{ n: string }>('SELECT count(*) AS n FROM record_index');
       return Number(rows[0]!.n);
+    },
+    async countActive(today) {
+      // isActiveIdentity in SQL (src/domain/mass-change.ts): started, not ended, not a second row.
+      const { rows } = await query<{ n: string }>(
+        `SELECT count(*) AS n FROM record_index
+         WHERE employee_id NOT LIKE 'education:%'
+           AND (start_date IS NULL OR start_date = '' OR start_date <= $1)
+           AND (end_date IS NULL OR end_date = '' OR end_date >= $1)`,
+        [today],
+      );
+      return Number(rows[0]!.n);
+    },
+    async admitLosses(request, decide) {
+      await ensureSchema();
+      const at = new Date().toISOString();
+      return transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK]);
+        await c.query("DELETE FROM mass_change_ledger WHERE status <> 'held' AND at < $1", [
+          new Date(Date.parse(at) - LEDGER_KEEP_DAYS * 86_400_000).toISOString(),
+        ]);
+        if (!request.approvedBy) {
+          const { rows } = await c.query<LedgerRow>(
+            "SELECT * FROM mass_change_ledger WHERE status = 'admitted' AND at >= $1 ORDER BY seq",
+            [request.since],
+          );
+          if (!decide(rows.map(toLedgerEntry))) return false;
+        }
+        if (request.losses.length > 0) {
+          await c.query(
+            `INSERT INTO mass_change_ledger (ref, identity_id, kind, groups, status, at, approved_by)
+             SELECT $1, id, kind, groups, $5, $6, $7
+               FROM unnest($2::text[], $3::text[], $4::text[]) AS t(id, kind, groups)`,
+            [
+              ...ledgerColumns(request.ref, request.losses),
+              request.approvedBy ? 'approved' : 'admitted',
+              at,
+              request.approvedBy ?? null,
+            ],
+          );
+        }
+        return true;
+      });
+    },
+    async windowLosses(since) {
+      const { rows } = await query<LedgerRow>(
+        "SELECT * FROM mass_change_ledger WHERE status = 'admitted' AND at >= $1 ORDER BY seq",
+        [since],
+      );
+      return rows.map(toLedgerEntry);
+    },
+    async holdLosses(ref, losses) {
+      await ensureSchema();
+      await transaction(async (c) => {
+        await c.query(
+          "DELETE FROM mass_change_ledger WHERE status = 'held' AND identity_id = ANY($1::text[])",
+          [losses.map((l) => l.identityId)],
+        );
+        await c.query(
+          `INSERT INTO mass_change_ledger (ref, identity_id, kind, groups, status, at)
+           SELECT $1, id, kind, groups, 'held', $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(id, kind, groups)`,
+          [...ledgerColumns(ref, losses), new Date().toISOString()],
+        );
+      });
+    },
+    async heldLosses(identityIds) {
+      const { rows } = identityIds
+        ? await query<LedgerRow>(
+            "SELECT * FROM mass_change_ledger WHERE status = 'held' AND identity_id = ANY($1::text[]) ORDER BY seq",
+            [identityIds],
+          )
+        : await query<LedgerRow>("SELECT * FROM mass_change_ledger WHERE status = 'held' ORDER BY seq");
+      return rows.map(toLedgerEntry);
+    },
+    async releaseHeld(identityIds, approvedBy) {
+      await query(
+        `UPDATE mass_change_ledger SET status = 'approved', at = $1, approved_by = $2
+         WHERE status = 'held' AND identity_id = ANY($3::text[])`,
+        [new Date().toISOString(), approvedBy, identityIds],
+      );
     },
     async check() {
       await query('SELECT 1');

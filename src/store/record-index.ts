@@ -17,12 +17,33 @@ export interface IndexEntry {
   source: Source;
   /** ISO timestamp of the write. */
   updatedAt: string;
+  /**
+   * The record's start and end dates (no names): what "active" is judged on for the mass-change
+   * guard's denominator (isActiveIdentity). Absent on entries written before the index kept them.
+   */
+  startDate?: string;
+  endDate?: string;
 }
 
-export interface IndexWrite {
+/** The dates an index entry keeps of a record. */
+export interface IndexDates {
+  startDate?: string;
+  endDate?: string;
+}
+
+export interface IndexWrite extends IndexDates {
   employeeId: string;
   fingerprint: string;
   source: Source;
+}
+
+/** The dates of a record, for its index entry. */
+export function indexDates(record: SourceRecord): IndexDates {
+  const { startDate, endDate } = record as { startDate?: unknown; endDate?: unknown };
+  return {
+    ...(typeof startDate === 'string' ? { startDate } : {}),
+    ...(typeof endDate === 'string' ? { endDate } : {}),
+  };
 }
 
 /**
@@ -32,13 +53,18 @@ export interface RecordIndex {
   get(employeeId: string): Promise<IndexEntry | undefined>;
   /** Entries for the ids that have one; ids without an entry are absent from the map. */
   getMany(employeeIds: readonly string[]): Promise<Map<string, IndexEntry>>;
-  put(employeeId: string, fingerprint: string, source: Source): Promise<void>;
+  put(employeeId: string, fingerprint: string, source: Source, dates?: IndexDates): Promise<void>;
   /** Writes all entries in one transaction. */
   putMany(entries: readonly IndexWrite[]): Promise<void>;
   /** Every entry in employeeId order, read page by page (never the whole table in memory). */
   all(pageSize?: number): AsyncIterable<IndexEntry>;
-  /** How many identities the index knows (the mass-change guard's denominator). */
+  /** How many keys the index holds (every identity it ever knew, and teachers' education rows). */
   count(): Promise<number>;
+  /**
+   * Active identities on `today` (YYYY-MM-DD, Helsinki): the mass-change guard's denominator. The
+   * SQL mirrors isActiveIdentity (src/domain/mass-change.ts); the contract test holds them equal.
+   */
+  countActive(today: string): Promise<number>;
   /** Throws when the index cannot answer (readiness). */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Source } from '../workflows/messages';
 import type { SourceRecord } from '../domain/identity';
+import type { WindowLoss } from '../domain/mass-change';
+import { LEDGER_KEEP_DAYS, type AdmitRequest, type LedgerEntry, type LedgerStatus } from './guard-ledger';
 import type { RecordStore, StagedRow } from './import-staging';
 import type { IndexEntry, IndexWrite } from './record-index';
 
@@ -14,6 +16,8 @@ interface Row {
   fingerprint: string;
   source: Source;
   updated_at: string;
+  start_date: string | null;
+  end_date: string | null;
 }
 
 const toEntry = (row: Row): IndexEntry => ({
@@ -21,6 +25,28 @@ const toEntry = (row: Row): IndexEntry => ({
   fingerprint: row.fingerprint,
   source: row.source,
   updatedAt: row.updated_at,
+  ...(row.start_date !== null ? { startDate: row.start_date } : {}),
+  ...(row.end_date !== null ? { endDate: row.end_date } : {}),
+});
+
+interface LedgerRow {
+  ref: string;
+  identity_id: string;
+  kind: LedgerEntry['kind'];
+  groups: string;
+  status: LedgerStatus;
+  at: string;
+  approved_by: string | null;
+}
+
+export const toLedgerEntry = (row: LedgerRow): LedgerEntry => ({
+  ref: row.ref,
+  identityId: row.identity_id,
+  kind: row.kind,
+  groups: JSON.parse(row.groups) as string[],
+  status: row.status,
+  at: row.at,
+  ...(row.approved_by !== null ? { approvedBy: row.approved_by } : {}),
 });
 
 export interface SqliteIndexOptions {
@@ -50,20 +76,40 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
       record    TEXT NOT NULL,
       PRIMARY KEY (import_id, seq)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS mass_change_ledger (
+      seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+      ref         TEXT NOT NULL,
+      identity_id TEXT NOT NULL,
+      kind        TEXT NOT NULL,
+      groups      TEXT NOT NULL,
+      status      TEXT NOT NULL,
+      at          TEXT NOT NULL,
+      approved_by TEXT
+    );
+    CREATE INDEX IF NOT EXISTS mass_change_ledger_window ON mass_change_ledger (status, at);
+    CREATE INDEX IF NOT EXISTS mass_change_ledger_identity ON mass_change_ledger (identity_id, status);
   `);
+  // Indexes made before the guard kept dates gain the columns (empty until the next write).
+  const info = db.pragma('table_info(record_index)') as { name: string }[];
+  const columns = new Set(info.map((c) => c.name));
+  if (!columns.has('start_date')) db.exec('ALTER TABLE record_index ADD COLUMN start_date TEXT');
+  if (!columns.has('end_date')) db.exec('ALTER TABLE record_index ADD COLUMN end_date TEXT');
 
   const getOne = db.prepare<[string], Row>('SELECT * FROM record_index WHERE employee_id = ?');
   // One statement for any number of ids: the ids travel as a JSON array.
   const getSome = db.prepare<[string], Row>(
     'SELECT * FROM record_index WHERE employee_id IN (SELECT value FROM json_each(?))',
   );
-  const upsert = db.prepare<[string, string, string, string]>(
-    `INSERT INTO record_index (employee_id, fingerprint, source, updated_at) VALUES (?, ?, ?, ?)
+  const upsert = db.prepare<[string, string, string, string, string | null, string | null]>(
+    `INSERT INTO record_index (employee_id, fingerprint, source, updated_at, start_date, end_date)
+     VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (employee_id) DO UPDATE
-       SET fingerprint = excluded.fingerprint, source = excluded.source, updated_at = excluded.updated_at`,
+       SET fingerprint = excluded.fingerprint, source = excluded.source, updated_at = excluded.updated_at,
+           start_date = excluded.start_date, end_date = excluded.end_date`,
   );
   const upsertAll = db.transaction((entries: readonly IndexWrite[], at: string) => {
-    for (const e of entries) upsert.run(e.employeeId, e.fingerprint, e.source, at);
+    for (const e of entries)
+      upsert.run(e.employeeId, e.fingerprint, e.source, at, e.startDate ?? null, e.endDate ?? null);
   });
   // Keyset paging: no cursor stays open across an await, so writes can interleave with a scan.
   const page = db.prepare<[string, number], Row>(
@@ -71,6 +117,63 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
   );
   const ping = db.prepare('SELECT 1');
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM record_index');
+  // isActiveIdentity in SQL (src/domain/mass-change.ts): started, not ended, not a second row.
+  const countActiveOn = db.prepare<[string, string], { n: number }>(
+    `SELECT count(*) AS n FROM record_index
+     WHERE employee_id NOT LIKE 'education:%'
+       AND (start_date IS NULL OR start_date = '' OR start_date <= ?)
+       AND (end_date IS NULL OR end_date = '' OR end_date >= ?)`,
+  );
+
+  const ledgerInsert = db.prepare<[string, string, string, string, string, string, string | null]>(
+    `INSERT INTO mass_change_ledger (ref, identity_id, kind, groups, status, at, approved_by)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const ledgerWindow = db.prepare<[string], LedgerRow>(
+    "SELECT * FROM mass_change_ledger WHERE status = 'admitted' AND at >= ? ORDER BY seq",
+  );
+  const ledgerPrune = db.prepare<[string]>(
+    "DELETE FROM mass_change_ledger WHERE status <> 'held' AND at < ?",
+  );
+  const heldAll = db.prepare<[], LedgerRow>(
+    "SELECT * FROM mass_change_ledger WHERE status = 'held' ORDER BY seq",
+  );
+  const heldOf = db.prepare<[string], LedgerRow>(
+    `SELECT * FROM mass_change_ledger WHERE status = 'held'
+       AND identity_id IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+  );
+  const unhold = db.prepare<[string]>(
+    "DELETE FROM mass_change_ledger WHERE status = 'held' AND identity_id IN (SELECT value FROM json_each(?))",
+  );
+  const release = db.prepare<[string, string, string]>(
+    `UPDATE mass_change_ledger SET status = 'approved', at = ?, approved_by = ?
+     WHERE status = 'held' AND identity_id IN (SELECT value FROM json_each(?))`,
+  );
+  // IMMEDIATE: the write lock is taken before the window is read, so two processes admitting at
+  // once are serialised (the check and the insert are one step).
+  const admit = db.transaction(
+    (request: AdmitRequest, decide: (window: WindowLoss[]) => boolean, at: string): boolean => {
+      ledgerPrune.run(new Date(Date.parse(at) - LEDGER_KEEP_DAYS * 86_400_000).toISOString());
+      if (!request.approvedBy && !decide(ledgerWindow.all(request.since).map(toLedgerEntry))) return false;
+      for (const l of request.losses) {
+        ledgerInsert.run(
+          request.ref,
+          l.identityId,
+          l.kind,
+          JSON.stringify(l.groups),
+          request.approvedBy ? 'approved' : 'admitted',
+          at,
+          request.approvedBy ?? null,
+        );
+      }
+      return true;
+    },
+  );
+  const hold = db.transaction((ref: string, losses: readonly WindowLoss[], at: string) => {
+    unhold.run(JSON.stringify(losses.map((l) => l.identityId)));
+    for (const l of losses)
+      ledgerInsert.run(ref, l.identityId, l.kind, JSON.stringify(l.groups), 'held', at, null);
+  });
 
   const stageOne = db.prepare<[string, number, number, string]>(
     'INSERT OR IGNORE INTO import_staging (import_id, seq, line, record) VALUES (?, ?, ?, ?)',
@@ -97,8 +200,15 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
       for (const row of getSome.all(JSON.stringify(employeeIds))) out.set(row.employee_id, toEntry(row));
       return out;
     },
-    async put(employeeId, fingerprint, source) {
-      upsert.run(employeeId, fingerprint, source, new Date().toISOString());
+    async put(employeeId, fingerprint, source, dates) {
+      upsert.run(
+        employeeId,
+        fingerprint,
+        source,
+        new Date().toISOString(),
+        dates?.startDate ?? null,
+        dates?.endDate ?? null,
+      );
     },
     async putMany(entries) {
       upsertAll(entries, new Date().toISOString());
@@ -114,6 +224,25 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
     },
     async count() {
       return countAll.get()!.n;
+    },
+    async countActive(today) {
+      return countActiveOn.get(today, today)!.n;
+    },
+    async admitLosses(request, decide) {
+      return admit.immediate(request, decide, new Date().toISOString());
+    },
+    async windowLosses(since) {
+      return ledgerWindow.all(since).map(toLedgerEntry);
+    },
+    async holdLosses(ref, losses) {
+      hold(ref, losses, new Date().toISOString());
+    },
+    async heldLosses(identityIds) {
+      const rows = identityIds ? heldOf.all(JSON.stringify(identityIds)) : heldAll.all();
+      return rows.map(toLedgerEntry);
+    },
+    async releaseHeld(identityIds, approvedBy) {
+      release.run(new Date().toISOString(), approvedBy, JSON.stringify(identityIds));
     },
     async check() {
       ping.get();

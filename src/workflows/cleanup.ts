@@ -1,4 +1,4 @@
-import { log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { log, patched, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { CleanupActivities } from '../activities/cleanup';
 import {
   countByKind,
@@ -9,7 +9,7 @@ import {
   type CleanupReport,
   type FindingKind,
 } from '../domain/cleanup-report';
-import { guardVerdict } from '../domain/mass-change';
+import { cleanupLosses, countsVerdict } from '../domain/mass-change';
 import { awaitApproval } from './approval';
 
 // The daily leaver cleanup (Temporal Schedule "leaver-cleanup", or `tunnus cleanup run`): find
@@ -25,7 +25,7 @@ const { collectCleanup } = proxyActivities<CleanupActivities>({
   // later daily run behind it (the schedule skips overlapping runs).
   retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 30 },
 });
-const { applyCleanup } = proxyActivities<CleanupActivities>({
+const { applyCleanup, admitCleanupLosses } = proxyActivities<CleanupActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
@@ -52,16 +52,33 @@ export async function cleanupWorkflow(input: CleanupInput = {}): Promise<Cleanup
   setCurrentDetails(`${mode}: ${findings.length} findings (${summary})`);
 
   let approvedBy: string | undefined;
+  const stale: Partial<Record<FindingKind, number>> = {};
   let licences = reclaimableLicences(findings);
   if (mode === 'enforce' && findings.length > 0) {
-    const verdict = guardVerdict({
-      managedIdentities: collected.managedIdentities,
-      ...guardCounts(findings),
-      thresholdPercent: collected.thresholdPercent,
-    });
-    if (verdict.verdict === 'needsApproval') {
-      const receipt = await awaitApproval({ what: 'leaver cleanup', verdict, details: [summary] });
-      approvedBy = receipt.approvedBy;
+    if (patched('mass-change-ledger')) {
+      // Every access the fixes would take (disables, deletes, managed group removals) goes through
+      // the guard's window, against the active identities; over the threshold an operator approves
+      // exactly this set. Each finding is re-checked right before its fix (applyCleanup).
+      const losses = cleanupLosses(findings);
+      const ref = workflowInfo().workflowId;
+      const admission = await admitCleanupLosses({ ref, losses });
+      if (!admission.admitted && admission.verdict === 'needsApproval') {
+        const { admitted: _admitted, ...verdict } = admission;
+        const { receipt } = await awaitApproval({ what: 'leaver cleanup', verdict, details: [summary] });
+        approvedBy = receipt.approvedBy;
+        await admitCleanupLosses({ ref, losses, approvedBy });
+      }
+    } else {
+      // Histories recorded before the guard's ledger replay the counts-only guard.
+      const verdict = countsVerdict({
+        managedIdentities: collected.managedIdentities,
+        ...guardCounts(findings),
+        thresholdPercent: collected.thresholdPercent,
+      });
+      if (verdict.verdict === 'needsApproval') {
+        approvedBy = (await awaitApproval({ what: 'leaver cleanup', verdict, details: [summary] })).receipt
+          .approvedBy;
+      }
     }
     licences = {};
     for (let i = 0; i < findings.length; i += BATCH) {
@@ -71,6 +88,8 @@ export async function cleanupWorkflow(input: CleanupInput = {}): Promise<Cleanup
         [{ findings: batch }],
       );
       for (const [k, n] of Object.entries(applied.done)) done[k as FindingKind] += n;
+      for (const [k, n] of Object.entries(applied.stale ?? {}))
+        stale[k as FindingKind] = (stale[k as FindingKind] ?? 0) + n;
       for (const [sku, n] of Object.entries(applied.licences)) licences[sku] = (licences[sku] ?? 0) + n;
       setCurrentDetails(`enforce: fixed ${Math.min(i + BATCH, findings.length)} of ${findings.length}`);
     }
@@ -85,7 +104,9 @@ export async function cleanupWorkflow(input: CleanupInput = {}): Promise<Cleanup
     licences,
     monthlySaving,
     findings,
+    ...(collected.skipped ? { skipped: collected.skipped } : {}),
     ...(approvedBy ? { approvedBy } : {}),
+    ...(Object.keys(stale).length > 0 ? { stale } : {}),
   };
   log.info('cleanup finished', {
     mode,
@@ -98,4 +119,3 @@ export async function cleanupWorkflow(input: CleanupInput = {}): Promise<Cleanup
   );
   return report;
 }
-    ...(collected.skipped ? { skipped: collected.skipped } : {}),

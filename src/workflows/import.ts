@@ -17,7 +17,7 @@ import type {
   ImportAnalysis,
   ImportFailure,
 } from '../activities/import';
-import { guardVerdict, type GuardVerdict } from '../domain/mass-change';
+import { countsVerdict, type GuardVerdict } from '../domain/mass-change';
 import { awaitApproval, type ApprovalReceipt } from './approval';
 import type { Source } from './messages';
 
@@ -76,7 +76,7 @@ export const importProgressQuery = defineQuery<ImportProgress>('progress');
 
 const DEFAULT_BATCH = 1000;
 
-const { analyseImport, deliverImportBatch, endMissingPersons, dropImportStaging } =
+const { analyseImport, confirmImportLosses, deliverImportBatch, endMissingPersons, dropImportStaging } =
   proxyActivities<ImportActivities>({
     // A batch signals up to 1,000 persons; heartbeats every 200 rows show it is alive.
     startToCloseTimeout: '15 minutes',
@@ -116,25 +116,47 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
               'have ended already or hold no record'
             : 'they are not ended (snapshots are not authoritative)');
       }
-      const verdict = guardVerdict({
-        managedIdentities: analysis.managedIdentities,
-        // Persons an authoritative snapshot leaves out lose access today, like an end date past.
-        disables: analysis.disables + (analysis.wouldEnd ?? 0),
-        deletes: 0,
-        thresholdPercent: analysis.thresholdPercent,
-      });
+      // Every loss of access the import would cause (ends within the window, deletions, groups and
+      // licences lost by role changes), with what the window already holds, against the active
+      // identities. Over the threshold: the operator approves this exact set; if it moved by the
+      // time they did (HR sent something meanwhile), they are asked again.
+      // An analysis recorded before the guard classified losses replays the counts-only guard.
+      const legacy = !analysis.guard;
+      let verdict: GuardVerdict =
+        analysis.guard ??
+        countsVerdict({
+          managedIdentities: analysis.managedIdentities,
+          disables: analysis.disables + (analysis.wouldEnd ?? 0),
+          deletes: 0,
+          thresholdPercent: analysis.thresholdPercent,
+        });
       progress.guard = verdict;
-      if (verdict.verdict === 'needsApproval') {
+      while (verdict.verdict === 'needsApproval') {
         progress.phase = 'awaiting approval';
-        progress.approval = await awaitApproval({
+        const { receipt } = await awaitApproval({
           what,
           verdict,
           details: [
             `${analysis.changed} changed and ${analysis.new} new persons would be delivered; ` +
-              `${analysis.unchanged} rows are unchanged. End dates judged against ${analysis.asOf}.`,
+              `${analysis.unchanged} rows are unchanged. Changes judged against ${analysis.asOf}.`,
             ...(progress.notInSnapshot ? [progress.notInSnapshot] : []),
           ],
         });
+        if (legacy) {
+          progress.approval = receipt;
+          break;
+        }
+        const confirmed = await confirmImportLosses({
+          ...ref,
+          setHash: receipt.setHash,
+          approvedBy: receipt.approvedBy,
+        });
+        if (confirmed.confirmed) {
+          progress.approval = receipt;
+          break;
+        }
+        verdict = confirmed.guard;
+        progress.guard = verdict;
       }
     }
 

@@ -7,3 +7,4 @@ export { licencePoolWorkflow } from './licences';
 export { leaverWorkflow, deleteWorkflow, rehireWorkflow } from './lifecycle';
 export { importWorkflow } from './import';
 export { cleanupWorkflow } from './cleanup';
+export { massChangeHoldWorkflow } from './mass-change-hold';

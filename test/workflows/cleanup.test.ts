@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Applied, Collected } from '../../src/activities/cleanup';
 import type { Finding } from '../../src/domain/cleanup-report';
+import type { Loss } from '../../src/domain/mass-change';
+import { parsePolicy } from '../../src/domain/policy';
+import { admitApproved, admitLosses } from '../../src/ops/guard';
+import type { RecordStore } from '../../src/store/import-staging';
+import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { approveUpdate, pendingApprovalQuery } from '../../src/workflows/approval';
 import { cleanupWorkflow } from '../../src/workflows/cleanup';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
@@ -34,15 +40,34 @@ describe('cleanup workflow on the time-skipping server', () => {
   const taskQueue = `cleanup-test-${randomUUID()}`;
   let collected: Collected;
   let applied: Finding[] = [];
+  // The guard's real window over an in-memory store of 100 active identities.
+  const policy = parsePolicy(
+    'naming: { upnDomain: kerava.test, mailDomain: kerava.fi }\nous: { default: OU=Staff, disabled: OU=Disabled }\nroles: [{ name: all }]\n',
+  );
+  let store: RecordStore;
 
   before(async () => {
     env = await timeSkippingEnv();
+    store = openSqliteIndex({ file: ':memory:' });
+    await store.putMany(
+      Array.from({ length: 100 }, (_, i) => ({
+        employeeId: `E${i}`,
+        fingerprint: 'x',
+        source: 'hr' as const,
+        startDate: '2020-01-01',
+      })),
+    );
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
       activities: {
         collectCleanup: async () => collected,
+        admitCleanupLosses: async (cmd: { ref: string; losses: Loss[]; approvedBy?: string }) => {
+          if (!cmd.approvedBy) return admitLosses({ store, policy }, cmd.ref, cmd.losses);
+          await admitApproved({ store, policy }, cmd.ref, cmd.losses, cmd.approvedBy);
+          return { ...(await admitLosses({ store, policy }, cmd.ref, [])), admitted: true };
+        },
         applyCleanup: async ({ findings }: { findings: Finding[] }): Promise<Applied> => {
           applied.push(...findings);
           const done: Applied['done'] = {};
@@ -60,6 +85,7 @@ describe('cleanup workflow on the time-skipping server', () => {
     worker.shutdown();
     await running;
     await env.teardown();
+    await store.close();
   });
   beforeEach(() => {
     applied = [];
@@ -109,17 +135,38 @@ describe('cleanup workflow on the time-skipping server', () => {
       if (!pending) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(pending, 'the run waits for approval');
-    assert.match(pending.summary, /disable 10 and delete 0 of 100/);
+    assert.match(pending.summary, /access from 10 of 100 active identities .*10 disables/);
     await env.sleep('3 days');
     assert.equal(applied.length, 0, 'nothing applied while waiting, however long');
 
+    // The operator is named (cli:{user} or api:{client}), never free text; the set is bound.
+    await assert.rejects(
+      handle.executeUpdate(approveUpdate, {
+        args: [{ approvedBy: 'someone', expect: { setHash: pending.verdict.setHash } }],
+      }),
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError && /must name the operator/.test(String(err.cause?.message)),
+    );
+    await assert.rejects(
+      handle.executeUpdate(approveUpdate, {
+        args: [{ approvedBy: 'cli:anna', expect: { setHash: '1-00' } }],
+      }),
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError && /the set moved/.test(String(err.cause?.message)),
+    );
     const receipt = await handle.executeUpdate(approveUpdate, {
-      args: [{ approvedBy: 'ops.anna', expect: { disables: 10, deletes: 0 } }],
+      args: [{ approvedBy: 'cli:anna', expect: { setHash: pending.verdict.setHash } }],
     });
-    assert.equal(receipt.approvedBy, 'ops.anna');
+    assert.equal(receipt.approvedBy, 'cli:anna');
     const report = await handle.result();
     assert.equal(applied.length, 10);
     assert.equal(report.done.orphanAccount, 10);
-    assert.equal(report.approvedBy, 'ops.anna');
+    assert.equal(report.approvedBy, 'cli:anna');
+    // Approved losses are kept as such: they do not make the next change ask.
+    const window = await store.windowLosses(new Date(0).toISOString());
+    assert.deepEqual(
+      window.filter((l) => l.ref === handle.workflowId),
+      [],
+    );
   });
 });

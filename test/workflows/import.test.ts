@@ -24,6 +24,9 @@ import { timeSkippingEnv, workflowBundle } from '../support/temporal';
 // time-skipping server; delivery to person workflows is a recording fake.
 
 const policy = parsePolicy(fs.readFileSync(path.join(__dirname, '../../config/policy.yaml'), 'utf8'));
+// These tests are about the import's mechanics and the overall threshold; the care ERP's own
+// lower threshold is tested in test/unit/mass-change.test.ts.
+policy.safety.groupThresholds = [];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-import-wf-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -53,6 +56,8 @@ describe('import workflow on the time-skipping server', () => {
   const file = path.join(dir, 'index.sqlite');
   const taskQueue = `import-test-${randomUUID()}`;
   const deliveries: HrRecord[] = [];
+  /** The person workflows' records, as the delivery fake leaves them and the state fake reads. */
+  const states = new Map<string, PersonState>();
   /** Set to make one delivery fail as if Temporal were unavailable. */
   let failOnCall: number | undefined;
   let calls = 0;
@@ -71,7 +76,15 @@ describe('import workflow on the time-skipping server', () => {
         deliver: async (record) => {
           if (++calls === failOnCall) throw Object.assign(new Error('unavailable'), { code: 14 });
           deliveries.push(record);
+          states.set(record.employeeId, {
+            employeeId: record.employeeId,
+            stage: 'active',
+            record,
+            records: { hr: record },
+            version: 1,
+          } as PersonState);
         },
+        readState: async (id) => states.get(id) ?? null,
       }),
     });
     running = worker.run();
@@ -139,48 +152,64 @@ describe('import workflow on the time-skipping server', () => {
     assert.equal(deliveries.length, 0);
   });
 
-  it('an import that would disable 10 % waits for approval, shows why, and proceeds once approved', async () => {
-    const base = people('G', 20);
+  it('an import ending 10 % of the active people today waits for approval; a set that moved re-asks', async () => {
+    // Active people (started 100 days ago); the index also holds the earlier tests' future hires,
+    // which are not active and do not dilute the share.
+    const base = people('G', 20).map((r) => ({ ...r, start: addDays(today, -100) }));
     await finished(await startImport(csv(base)));
-    const managed = await store.count();
-    // 10 % of the managed identities (rounded up) leave with an end date already past.
-    const leaving = Math.ceil(managed / 10);
+    assert.equal(await store.countActive(today), 20);
     deliveries.length = 0;
-    const ended = base.map((r, i) =>
-      i < leaving ? { ...r, start: addDays(today, -100), end: addDays(today, -1) } : r,
+    // Two of the twenty end TODAY (an end date already past was all the old guard counted); one
+    // more changes only a title, which takes nothing away.
+    const next = base.map((r, i) =>
+      i < 2 ? { ...r, end: today } : i === 10 ? { ...r, title: 'Osastonhoitaja' } : r,
     );
-    const importId = await startImport(csv(ended));
+    const importId = await startImport(csv(next));
     const handle = env.client.workflow.getHandle(importId);
+    const waitFor = async (notHash?: string) => {
+      for (let i = 0; i < 200; i++) {
+        const p = await handle.query(pendingApprovalQuery).catch(() => null);
+        if (p && p.verdict.setHash !== notHash) return p;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the import does not wait for approval');
+    };
 
-    let pending = null;
-    for (let i = 0; i < 100 && !pending; i++) {
-      pending = await handle.query(pendingApprovalQuery).catch(() => null);
-      if (!pending) await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(pending, 'the import waits for approval');
-    assert.equal(pending.verdict.disables, leaving);
-    assert.equal(pending.verdict.managedIdentities, managed);
+    const pending = await waitFor();
+    assert.equal(pending.verdict.disables, 2);
+    assert.equal(pending.verdict.managedIdentities, 20);
+    assert.equal(pending.verdict.percent, 10);
     const status = await runner().status(importId);
     assert.equal(status?.progress?.phase, 'awaiting approval');
-    assert.match(status?.details ?? '', /Waiting for approval.*would disable/);
+    assert.match(status?.details ?? '', /Waiting for approval.*access from 2 of 20 active identities/);
     assert.equal(deliveries.length, 0, 'nothing is delivered before approval');
 
     await assert.rejects(
       handle.executeUpdate(approveUpdate, {
-        args: [{ approvedBy: 'ops', expect: { disables: 1, deletes: 0 } }],
+        args: [{ approvedBy: 'cli:ops-anna', expect: { setHash: 'x' } }],
       }),
       (err: unknown) =>
-        err instanceof WorkflowUpdateFailedError &&
-        /approval expected 1 disables/.test(String(err.cause?.message)),
+        err instanceof WorkflowUpdateFailedError && /the set moved/.test(String(err.cause?.message)),
     );
-    const receipt = await handle.executeUpdate(approveUpdate, {
-      args: [{ approvedBy: 'ops-anna', expect: { disables: leaving, deletes: 0 } }],
+    // Meanwhile G010's workflow came to hold a physician's record (another path): the snapshot's
+    // nurse row now takes ERP-Physician away. The approval given for the two ends does not cover it.
+    const g010 = states.get('G010')!;
+    states.set('G010', { ...g010, record: { ...g010.record!, jobCode: 'LK01' } });
+    const first = await handle.executeUpdate(approveUpdate, {
+      args: [{ approvedBy: 'cli:ops-anna', expect: { setHash: pending.verdict.setHash } }],
     });
-    assert.equal(receipt.approvedBy, 'ops-anna');
+    assert.equal(first.approvedBy, 'cli:ops-anna');
+    const again = await waitFor(pending.verdict.setHash);
+    assert.equal(again.verdict.roleChanges, 1, 'the moved set is asked again');
+    assert.equal(again.verdict.disables, 2);
+    assert.equal(deliveries.length, 0, 'still nothing delivered');
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ approvedBy: 'api:ops-console', expect: { setHash: again.verdict.setHash } }],
+    });
     const result = await finished(importId);
-    assert.equal(result.progress?.delivered, leaving);
-    assert.equal(result.progress?.approval?.approvedBy, 'ops-anna');
-    assert.equal(deliveries.length, leaving);
+    assert.equal(result.progress?.delivered, 3);
+    assert.equal(result.progress?.approval?.approvedBy, 'api:ops-console');
+    assert.equal(deliveries.length, 3);
   });
 
   it('a batch that fails midway resumes from its last heartbeat, not from the start', async () => {
@@ -226,6 +255,7 @@ describe('an authoritative HR snapshot on the time-skipping server', () => {
     fs.readFileSync(path.join(__dirname, '../../config/policy.yaml'), 'utf8'),
   );
   authoritative.intake.snapshotsAuthoritative.hr = true;
+  authoritative.safety.groupThresholds = [];
   const held = new Map<string, HrRecord>();
   const deliveries: HrRecord[] = [];
   /** Set to make one delivery fail as if Temporal were unavailable. */
@@ -333,7 +363,7 @@ describe('an authoritative HR snapshot on the time-skipping server', () => {
     failOnCall = 5;
     try {
       await handle.executeUpdate(approveUpdate, {
-        args: [{ approvedBy: 'ops', expect: { disables: 9, deletes: 0 } }],
+        args: [{ approvedBy: 'cli:ops', expect: { setHash: pending.verdict.setHash } }],
       });
       const result = await finished(importId);
       assert.deepEqual(

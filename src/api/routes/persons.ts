@@ -31,7 +31,9 @@ export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
         summary: 'Deliver the full current HR record of one person',
         description:
           'Idempotent: a record equal to the last accepted one answers `unchanged` and starts nothing. ' +
-          'Otherwise the record is signalled to the person workflow (which it starts if needed).',
+          'Otherwise the record is signalled to the person workflow (which it starts if needed) — unless it ' +
+          'takes access away beyond the mass-change threshold: then it is `held` for approval ' +
+          '(GET /api/v1/mass-change), and a later record for the same person joins or replaces it.',
         tags: ['persons'],
         security: [{ bearer: ['hr:write'] }],
         params,
@@ -56,7 +58,8 @@ export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
           fields: [{ field: 'employeeId', message: 'differs from the path' }],
         });
       }
-      return reply.code(202).send(await submitter.submit(record, 'hr'));
+      // The guard names the operator by the token's client (src/ops/intake.ts).
+      return reply.code(202).send(await submitter.submit(record, 'hr', `api:${request.apiClient!.name}`));
     },
   );
 
