@@ -5,6 +5,7 @@ import {
   accountNameProblems,
   cleanInput,
   code,
+  datesAheadProblems,
   employeeIdSchema,
   FIELD_MAX,
   invalidFields,
@@ -70,6 +71,9 @@ export function educationRecordSchemaFor(rules: IntakeRules) {
         if (r.studentId !== undefined && r.class === undefined) issue('class', 'is required for a pupil');
         if (valid('startDate', 'endDate') && r.endDate !== undefined && r.endDate < r.startDate) {
           issue('endDate', 'is before startDate');
+        }
+        if (valid('startDate')) {
+          for (const [field, problem] of datesAheadProblems(r, rules)) issue(field, problem);
         }
         if (valid('firstNames', 'callingName', 'lastName')) {
           for (const [field, problem] of accountNameProblems(r)) issue(field, problem);

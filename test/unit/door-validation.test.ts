@@ -345,6 +345,15 @@ describe('the door: education CSV', () => {
     assert.equal(records[0]!.record.endDate, undefined);
   });
 
+  it('a pupil start more than the policy allows ahead of today is refused as a year typo', () => {
+    const rules: IntakeRules = { ...defaultIntakeRules, today: '2026-06-01' };
+    const { errors } = parse('1001;;Ella;;Öhman;K01;7A;2062-08-12;', rules);
+    assert.deepEqual(
+      errors.map((e) => [e.field, e.message]),
+      [['start_date', 'is more than 5 years ahead (after 2031-06-01; a typo in the year?)']],
+    );
+  });
+
   it('a staff row from a sender the policy does not trust is refused naming hr_employee_id', () => {
     const rules: IntakeRules = { ...defaultIntakeRules, trustStaffRows: false };
     const { records, errors } = parse(';E2001;Maija;;Opettaja;K01;;2026-08-12;', rules);
