@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isActiveIdentity } from '../../src/domain/access-loss';
 import type { HrRecord } from '../../src/domain/record';
 import type { RecordStore } from '../../src/store/import-staging';
 import { openRecordIndex } from '../../src/store/open';
@@ -166,6 +167,71 @@ for (const backend of backends) {
       assert.equal(await index.stagedCount('import-hr-a'), 0);
       assert.equal(await index.stagedCount('import-hr-b'), 3, 'other imports are untouched');
       assert.equal(await index.count(), 0, 'staging is not the index');
+    });
+
+    it('entries keep their dates; countActive counts exactly what isActiveIdentity says', async () => {
+      const index = await fresh();
+      const today = '2026-06-15';
+      const cases = [
+        { employeeId: 'A', startDate: '2020-01-01' },
+        { employeeId: 'B', startDate: '2020-01-01', endDate: today },
+        { employeeId: 'C', startDate: '2020-01-01', endDate: '2026-06-14' },
+        { employeeId: 'D', startDate: '2026-06-16' },
+        { employeeId: 'education:A', startDate: '2020-01-01' },
+        { employeeId: 'F' },
+      ];
+      await index.putMany(cases.slice(0, 3).map((c) => ({ ...c, fingerprint: 'x', source: 'hr' as const })));
+      for (const c of cases.slice(3)) await index.put(c.employeeId, 'x', 'hr', c);
+      assert.equal((await index.get('B'))?.endDate, today);
+      assert.equal((await index.get('F'))?.startDate, undefined);
+      assert.equal(await index.countActive(today), cases.filter((c) => isActiveIdentity(c, today)).length);
+      assert.equal(await index.countActive(today), 3);
+    });
+
+    it('the guard ledger: admission is decided on the window and atomic; held rows are released', async () => {
+      const index = await fresh();
+      const loss = (id: string) => ({ identityId: id, kind: 'disable' as const, groups: ['ERP-Nurse'] });
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      // At most three in the window: ten admissions at once, each deciding on what it sees.
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          index.admitLosses({ ref: `r${i}`, losses: [loss(`E${i}`)], since }, (window) => window.length < 3),
+        ),
+      );
+      assert.equal(results.filter(Boolean).length, 3, 'the check and the write are one step');
+      const window = await index.windowLosses(since);
+      assert.equal(window.length, 3);
+      assert.deepEqual(window[0]!.groups, ['ERP-Nurse']);
+      assert.equal(window[0]!.status, 'admitted');
+      assert.deepEqual(await index.windowLosses(new Date(Date.now() + 60_000).toISOString()), []);
+      // Approved losses are kept, not counted in the window.
+      assert.equal(
+        await index.admitLosses(
+          { ref: 'ok', losses: [loss('X1')], since, approvedBy: 'cli:anna' },
+          () => false,
+        ),
+        true,
+      );
+      assert.equal((await index.windowLosses(since)).length, 3);
+
+      await index.holdLosses('api:hr', [loss('H1'), loss('H2')]);
+      await index.holdLosses('api:hr', [{ ...loss('H1'), kind: 'roleChange' }]);
+      const held = await index.heldLosses();
+      assert.deepEqual(
+        held.map((h) => [h.identityId, h.kind]).sort(),
+        [
+          ['H1', 'roleChange'],
+          ['H2', 'disable'],
+        ],
+        'one held row per identity, the latest',
+      );
+      assert.deepEqual(
+        (await index.heldLosses(['H2'])).map((h) => h.identityId),
+        ['H2'],
+      );
+      await index.releaseHeld(['H1', 'H2'], 'api:ops');
+      assert.deepEqual(await index.heldLosses(), []);
+      assert.equal((await index.windowLosses(since)).length, 3, 'released as approved, not counted');
     });
 
     it('50,000 entries: putMany, getMany and a paged scan of all', async () => {
