@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { inBatches } from '../client';
 import type { CloudDirectory } from '../connectors/graph/cloud-directory';
 import type { CleanupReport } from '../domain/cleanup-report';
@@ -26,8 +26,11 @@ export interface RunsSnapshot {
 }
 
 export interface GuardSnapshot {
+  /** Imports and cleanups stopped for approval, by run kind. */
   waiting: Record<string, number>;
   oldestWaitSeconds: number;
+  /** Single changes (API, CLI, plan apply, rollout) in the held set, by loss kind. */
+  held: Record<string, number>;
 }
 
 export interface SeatsRow {
@@ -120,7 +123,10 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
   };
 
   const guard = async (): Promise<GuardSnapshot> => {
-    const snapshot: GuardSnapshot = { waiting: {}, oldestWaitSeconds: 0 };
+    const snapshot: GuardSnapshot = { waiting: {}, oldestWaitSeconds: 0, held: {} };
+    for (const change of await heldChanges()) {
+      snapshot.held[change.kind] = (snapshot.held[change.kind] ?? 0) + 1;
+    }
     const listed: { workflowId: string; runId: string; type: string }[] = [];
     for await (const w of client.workflow.list({ query: running(GUARDED_WORKFLOW_TYPES) })) {
       listed.push({ workflowId: w.workflowId, runId: w.runId, type: w.type });
@@ -138,6 +144,24 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
       if (Number.isFinite(waited)) snapshot.oldestWaitSeconds = Math.max(snapshot.oldestWaitSeconds, waited);
     });
     return snapshot;
+  };
+
+  /**
+   * The held set (src/workflows/mass-change-hold.ts): one workflow per namespace, started when the
+   * guard first holds a change. Addressed by its id and query name, so this module does not load
+   * the guard's workflow code; no such workflow means nothing is held.
+   */
+  const heldChanges = async (): Promise<{ kind: string }[]> => {
+    try {
+      const held = await withTimeout(
+        client.workflow.getHandle(HOLD_WORKFLOW_ID).query<{ kind: string }[]>('heldChanges'),
+        queryTimeoutMs,
+      );
+      return Array.isArray(held) ? held : [];
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return [];
+      throw err;
+    }
   };
 
   const cleanup = async () => {
@@ -166,6 +190,8 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
     cleanup: cached(cleanup, ttl, now),
   };
 }
+
+const HOLD_WORKFLOW_ID = 'mass-change-hold';
 
 /** A visibility query string literal. */
 function quote(value: string): string {

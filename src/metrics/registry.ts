@@ -154,6 +154,15 @@ function registerPopulationGauges(registry: Registry, population: PopulationSour
     },
   );
   gauge(
+    'tunnus_guard_held_changes',
+    'Changes the mass-change guard holds for approval (single records, plan apply, rollouts), by loss kind',
+    ['kind'],
+    'guard',
+    (g, guard: Awaited<ReturnType<PopulationSources['guard']>>) => {
+      for (const [kind, n] of Object.entries(guard.held)) g.set({ kind }, n);
+    },
+  );
+  gauge(
     'tunnus_guard_oldest_wait_seconds',
     'How long the oldest run stopped by the guard has waited for approval (0 when none)',
     [],

@@ -246,6 +246,7 @@ describe('worker metrics, health and logs', () => {
         0,
         'no run waits for approval',
       );
+      assert.equal(m.filter((s) => s.name === 'tunnus_guard_held_changes').length, 0, 'nothing held');
       for (const [kind, n] of Object.entries(report.counts)) {
         assert.equal(valueOf(m, 'tunnus_cleanup_findings', { kind }), n, `cleanup findings ${kind}`);
       }

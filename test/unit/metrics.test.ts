@@ -21,7 +21,7 @@ const population = (overrides: Partial<PopulationSources> = {}): PopulationSourc
     oldestStuckSeconds: 0,
   }),
   seats: async () => [{ sku: 'SPE_E3', seats: 10, free: 0 }],
-  guard: async () => ({ waiting: { import: 1 }, oldestWaitSeconds: 120 }),
+  guard: async () => ({ waiting: { import: 1 }, oldestWaitSeconds: 120, held: { disable: 2 } }),
   cleanup: async () => ({ counts: { orphanAccount: 2, pastRetention: 0 }, completedAt: 1_700_000_000_000 }),
   ...overrides,
 });
@@ -98,6 +98,7 @@ describe('metrics', () => {
     assert.equal(line(text, 'tunnus_licence_seats_total{sku="SPE_E3"}'), 10);
     assert.equal(line(text, 'tunnus_guard_waiting_runs{kind="import"}'), 1);
     assert.equal(line(text, 'tunnus_guard_oldest_wait_seconds'), 120);
+    assert.equal(line(text, 'tunnus_guard_held_changes{kind="disable"}'), 2);
     assert.equal(line(text, 'tunnus_cleanup_findings{kind="orphanAccount"}'), 2);
     assert.equal(line(text, 'tunnus_cleanup_last_completed_timestamp_seconds'), 1_700_000_000);
     assert.equal(line(text, 'tunnus_metrics_source_up{source="seats"}'), 1);
