@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { Attribute, Change, Client } from 'ldapts';
 import { ensureSamba, type SambaHandle } from '../../sandbox/samba';
+import { createDirectoryActivities } from '../../src/activities/directory';
+import { BOUNDED_ATTEMPTS, ErrorType } from '../../src/domain/error-types';
+import { parsePolicy } from '../../src/domain/policy';
 import { DirectoryError, type DirectoryErrorKind } from '../../src/connectors/ldap/errors';
 import { parseRdn, splitDn } from '../../src/connectors/ldap/escape';
 import { createLdapDirectory, type LdapDirectory } from '../../src/connectors/ldap/ldap-directory';
@@ -91,6 +97,13 @@ function isDirectoryError(kind: DirectoryErrorKind, retryable: boolean, ldapCode
 }
 
 const sameDn = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+function hasAttribute(err: unknown, attribute: string): boolean {
+  assert.ok(err instanceof DirectoryError);
+  assert.equal(err.attribute, attribute);
+  assert.match(err.message, new RegExp(`attribute ${attribute}`));
+  return true;
+}
 
 before(async () => {
   samba = await ensureSamba();
@@ -181,7 +194,7 @@ describe('LDAP directory against Samba AD', () => {
       const id = identity('w');
       await assert.rejects(
         dir.createAccount(newAccount(id, { password: weak })),
-        isDirectoryError('constraint', false, 19),
+        (err) => isDirectoryError('constraint', false, 19)(err) && hasAttribute(err, 'unicodePwd'),
       );
       assert.equal(await dir.findByEmployeeId(id.employeeId), null);
     }
@@ -201,17 +214,17 @@ describe('LDAP directory against Samba AD', () => {
     assert.equal((await dir.findByEmployeeId(account.employeeId))?.enabled, false);
   });
 
-  it('AD refuses a second account with the same sAMAccountName (68) or UPN (19), and both are classified', async () => {
+  it('AD refuses a second account with the same sAMAccountName (68) or UPN (19): both are name conflicts naming the attribute', async () => {
     const first = identity('d');
     await create(newAccount(first));
     const second = identity('d');
     await assert.rejects(
       dir.createAccount(newAccount(second, { sAMAccountName: first.sAMAccountName })),
-      isDirectoryError('alreadyExists', false, 68),
+      (err) => isDirectoryError('alreadyExists', false, 68)(err) && hasAttribute(err, 'sAMAccountName'),
     );
     await assert.rejects(
       dir.createAccount(newAccount(second, { userPrincipalName: first.userPrincipalName })),
-      isDirectoryError('constraint', false, 19),
+      (err) => isDirectoryError('alreadyExists', false, 19)(err) && hasAttribute(err, 'userPrincipalName'),
     );
     assert.equal(await dir.findByEmployeeId(second.employeeId), null);
     // The same DN again (a retried create) is "already exists" too.
@@ -353,7 +366,7 @@ describe('LDAP directory against Samba AD', () => {
     );
   });
 
-  it('TLS is verified and credentials are checked: both fail as non-retryable errors', async () => {
+  it('TLS is verified and credentials are checked: a wrong CA is permanent, a refused bind waits (credentials)', async () => {
     const base = { url: samba.url, bindDn: samba.bindDn, baseDn: samba.baseDn, timeoutMs: 5_000 };
     const noCa = createLdapDirectory({ ...base, bindPassword: samba.bindPassword });
     await assert.rejects(noCa.findGroup('All-Staff'), isDirectoryError('invalid', false));
@@ -363,7 +376,8 @@ describe('LDAP directory against Samba AD', () => {
       bindPassword: 'not-the-password',
       caCertPath: samba.caCertPath,
     });
-    await assert.rejects(wrong.findGroup('All-Staff'), isDirectoryError('permission', false, 49));
+    // A rotated bind password: every operation would fail alike, so it is retryable (runs wait).
+    await assert.rejects(wrong.findGroup('All-Staff'), isDirectoryError('credentials', true, 49));
     await wrong.close();
   });
 
@@ -381,5 +395,188 @@ describe('LDAP directory against Samba AD', () => {
     assert.equal((await dir.findByEmployeeId(account.employeeId))?.enabled, true);
     // The admin client used for checks lost its connection too; bind it again for cleanup.
     await admin.bind(samba.bindDn, samba.bindPassword);
+  });
+});
+
+describe('directory activities against Samba AD: classification that matches what AD answers', () => {
+  const policy = parsePolicy(fs.readFileSync(path.resolve(__dirname, '../../config/policy.yaml'), 'utf8'));
+  const activities = () => createDirectoryActivities(dir, policy, { baseDn: samba.baseDn });
+  /** Runs an activity as Temporal would on the given attempt; returns its failure or result. */
+  const onAttempt = async <T>(attempt: number, body: () => Promise<T>): Promise<T> =>
+    new MockActivityEnvironment({ attempt }).run(body);
+  const failureOf = async (attempt: number, body: () => Promise<unknown>) => {
+    try {
+      await onAttempt(attempt, body);
+    } catch (err) {
+      assert.ok(err instanceof ApplicationFailure, `an ApplicationFailure, got ${String(err)}`);
+      return err;
+    }
+    assert.fail('expected the activity to fail');
+  };
+  let n = 0;
+  /** A joiner's command with a name unique to this run (letters only: the naming rule keeps them). */
+  const joiner = (title = 'Sairaanhoitaja', lastName?: string) => {
+    n += 1;
+    const letters = run.replace(/[0-9]/g, (d) => 'abcdefghij'[Number(d)]!);
+    return {
+      employeeId: `AC-${run}-${n}`,
+      name: { firstNames: 'Aino', lastName: lastName ?? `Kivela${letters}${'abcdefghij'[n % 10]}` },
+      ouDn: staffOu,
+      attributes: attributes({ title }),
+    };
+  };
+  const track = async (employeeId: string) => {
+    const a = await dir.findByEmployeeId(employeeId);
+    if (a) created.push(a.dn);
+    return a;
+  };
+
+  it('a value over the schema limit on create is permanent and names the field, never a lost name race', async () => {
+    const cmd = joiner('x'.repeat(200));
+    const f = await failureOf(1, () => activities().ensureAccount(cmd));
+    assert.equal(f.type, ErrorType.DirectoryConstraint);
+    assert.equal(f.nonRetryable, true);
+    assert.match(f.message, /attribute title/);
+    assert.equal(await track(cmd.employeeId), null, 'nothing created');
+  });
+
+  it('LDAP 19 on create (a domain password policy above what Tunnus generates) is permanent naming the field', async () => {
+    const before = (await raw(samba.baseDn, 'minPwdLength')) ?? '7';
+    await replaceRaw(samba.baseDn, 'minPwdLength', ['30']);
+    try {
+      const cmd = joiner();
+      const f = await failureOf(1, () => activities().ensureAccount(cmd));
+      assert.equal(f.type, ErrorType.DirectoryConstraint, 'not NameRaceLost');
+      assert.equal(f.nonRetryable, true);
+      assert.match(f.message, /LDAP result 19/);
+      assert.match(f.message, /attribute unicodePwd/);
+      assert.equal(await track(cmd.employeeId), null);
+    } finally {
+      await replaceRaw(samba.baseDn, 'minPwdLength', [before]);
+    }
+  });
+
+  it('an account deleted by hand is AccountMissing: retried for a few attempts, then non-retryable', async () => {
+    const cmd = joiner();
+    await onAttempt(1, () => activities().ensureAccount(cmd));
+    const account = (await track(cmd.employeeId))!;
+    await admin.del(account.dn);
+    const step = () =>
+      activities().setAttributes({
+        employeeId: cmd.employeeId,
+        attributes: { title: 'Osastonhoitaja' },
+        clear: [],
+      });
+    const early = await failureOf(1, step);
+    assert.equal(early.type, ErrorType.AccountMissing);
+    assert.equal(early.nonRetryable, false, 'replication may still bring it');
+    const late = await failureOf(BOUNDED_ATTEMPTS, step);
+    assert.equal(late.type, ErrorType.AccountMissing);
+    assert.equal(late.nonRetryable, true, 'then a person must decide');
+    assert.match(late.message, /gave up after/);
+  });
+
+  it('disableAccount changes userAccountControl alone, reads it back, and is success when already disabled', async () => {
+    const cmd = joiner();
+    await onAttempt(1, () => activities().ensureAccount(cmd));
+    const account = (await track(cmd.employeeId))!;
+    await replaceRaw(account.dn, 'userAccountControl', [String(512 | 0x10000)]); // enabled, admin flag
+    const first = await onAttempt(1, () => activities().disableAccount({ employeeId: cmd.employeeId }));
+    assert.deepEqual(first, { status: 'disabled' });
+    assert.equal(await raw(account.dn, 'userAccountControl'), String(514 | 0x10000));
+    const again = await onAttempt(2, () => activities().disableAccount({ employeeId: cmd.employeeId }));
+    assert.deepEqual(again, { status: 'alreadyDisabled' });
+  });
+
+  it('the name quarantine holds the sAMAccountName cut to 20 characters, the UPN, mail and every proxy address', async () => {
+    // A long surname: the sAMAccountName is the local part cut to 20, the UPN keeps it whole.
+    const cmd = joiner('Sairaanhoitaja', `Virtanenkorhonen${run.replace(/[0-9]/g, 'x')}`);
+    const ref = await onAttempt(1, () => activities().ensureAccount(cmd));
+    assert.equal(ref.sAMAccountName.length, 20);
+    assert.ok(ref.userPrincipalName.split('@')[0]!.length > 20);
+    const account = (await track(cmd.employeeId))!;
+    const sip = `sip:${ref.sAMAccountName}x@kerava.fi`;
+    await replaceRaw(account.dn, 'proxyAddresses', [`SMTP:${account.mail}`, `smtp:old.${account.mail}`, sip]);
+    const deleted = await onAttempt(1, () => activities().deleteAccount({ employeeId: cmd.employeeId }));
+    assert.deepEqual(deleted, { deleted: true });
+    const reservationDn = `CN=${ref.sAMAccountName},${policy.ous.retiredNames},${samba.baseDn}`;
+    created.push(reservationDn);
+    const { searchEntries } = await admin.search(reservationDn, {
+      scope: 'base',
+      attributes: ['proxyAddresses'],
+    });
+    const held = ([] as string[])
+      .concat(searchEntries[0]?.proxyAddresses as string[])
+      .map((p) => p.toLowerCase());
+    for (const name of [ref.userPrincipalName, account.mail!, `old.${account.mail}`, sip.slice(4)]) {
+      assert.ok(held.includes(`smtp:${name.toLowerCase()}`), `${name} reserved`);
+    }
+    // A later person whose name cuts to the same 20 characters, with a different UPN and mail,
+    // must not get the logon name.
+    const later = {
+      sAMAccountName: ref.sAMAccountName,
+      userPrincipalName: `${ref.sAMAccountName}zz@kerava.test`,
+      mail: `${ref.sAMAccountName}zz@kerava.fi`,
+    };
+    assert.deepEqual([...(await dir.takenNames([later], 'someone-else'))], [ref.sAMAccountName]);
+  });
+
+  it('a reservation of the same name already there is extended with these names, not skipped', async () => {
+    const name = `q${run}`;
+    const ouDn = `${policy.ous.retiredNames},${samba.baseDn}`;
+    created.push(`CN=${name},${ouDn}`);
+    await dir.reserveNames({ name, ouDn, addresses: [`${name}@kerava.test`], until: '2030-01-01' });
+    await dir.reserveNames({ name, ouDn, addresses: [`${name}.b@kerava.fi`], until: '2031-06-01' });
+    const list = await dir.listReservations(ouDn);
+    assert.equal(list.find((r) => r.dn.toLowerCase().startsWith(`cn=${name},`))?.until, '2031-06-01');
+    const taken = await dir.takenNames(
+      [
+        { sAMAccountName: `${name}x`, userPrincipalName: `${name}@kerava.test`, mail: `${name}x@kerava.fi` },
+        {
+          sAMAccountName: `${name}y`,
+          userPrincipalName: `${name}y@kerava.test`,
+          mail: `${name}.b@kerava.fi`,
+        },
+      ],
+      'nobody',
+    );
+    assert.deepEqual([...taken].sort(), [`${name}x`, `${name}y`]);
+  });
+
+  it('a reservation that cannot be written is NameReservationFailed, and the account is not deleted', async () => {
+    const cmd = joiner();
+    await onAttempt(1, () => activities().ensureAccount(cmd));
+    await track(cmd.employeeId);
+    const broken = structuredClone(policy);
+    broken.ous.retiredNames = `OU=No Such OU ${run},OU=Tunnus`;
+    const f = await failureOf(1, () =>
+      createDirectoryActivities(dir, broken, { baseDn: samba.baseDn }).deleteAccount({
+        employeeId: cmd.employeeId,
+      }),
+    );
+    assert.equal(f.type, ErrorType.NameReservationFailed);
+    assert.equal(f.nonRetryable, true);
+    assert.ok(await dir.findByEmployeeId(cmd.employeeId), 'the account is still there');
+  });
+
+  it('an enabled account is never deleted (deletion only follows an end of access)', async () => {
+    const cmd = joiner();
+    await onAttempt(1, () => activities().ensureAccount(cmd));
+    await onAttempt(1, () => activities().setAccountEnabled({ employeeId: cmd.employeeId, enabled: true }));
+    await track(cmd.employeeId);
+    const f = await failureOf(1, () => activities().deleteAccount({ employeeId: cmd.employeeId }));
+    assert.equal(f.type, ErrorType.AccountStillEnabled);
+    assert.ok(await dir.findByEmployeeId(cmd.employeeId));
+  });
+
+  it('moving to an OU that does not exist is PolicyTargetMissing (Samba answers 80 "parent does not exist")', async () => {
+    const cmd = joiner();
+    await onAttempt(1, () => activities().ensureAccount(cmd));
+    await track(cmd.employeeId);
+    const f = await failureOf(1, () =>
+      activities().moveAccount({ employeeId: cmd.employeeId, toOuDn: `OU=Gone ${run},${samba.baseDn}` }),
+    );
+    assert.equal(f.type, ErrorType.PolicyTargetMissing);
+    assert.equal(f.nonRetryable, true);
   });
 });

@@ -76,20 +76,22 @@ describe('Graph connector against the simulator', () => {
       );
     });
 
-    it('without customHosts the SDK sends no Authorization header and the simulator answers 401', async () => {
+    it('without customHosts the SDK sends no Authorization header and the simulator answers 401 (credentials: wait)', async () => {
       const err = await cloudError(() => connect({ customHosts: [] }).findUserByEmployeeId('E1'));
-      assert.equal(err.kind, 'permission');
+      assert.equal(err.kind, 'credentials');
       assert.equal(err.status, 401);
       assert.equal(err.graphCode, 'InvalidAuthenticationToken');
-      assert.equal(err.retryable, false);
+      // Every call would fail alike until ops fix it: runs wait (CredentialsRejected), not fail.
+      assert.equal(err.retryable, true);
       assert.deepEqual(sim.admin.requests(), [
         { method: 'GET', route: 'GET /users', status: 401, hadAuthorization: false },
       ]);
     });
 
-    it('a wrong token is a permission error, and the message does not carry it', async () => {
+    it('a wrong token is rejected credentials (retried, alerting), and the message does not carry it', async () => {
       const err = await cloudError(() => connect({ token: 'wrong-token-value' }).listSubscribedSkus());
-      assert.equal(err.kind, 'permission');
+      assert.equal(err.kind, 'credentials');
+      assert.equal(err.retryable, true);
       assert.doesNotMatch(err.message, /wrong-token-value/);
     });
 
@@ -340,6 +342,30 @@ describe('Graph connector against the simulator', () => {
       assert.equal(restored?.id, user.id);
       assert.deepEqual(restored?.assignedLicenses, [{ skuId: E3, disabledPlans: [] }]);
       assert.equal((await cloud.listSubscribedSkus())[0]?.available, 0);
+    });
+
+    it('the recycle bin lags behind a delete and a purge; purge answers notFound until the item is there', async () => {
+      sim.admin.setRecycleBinLag(600);
+      try {
+        const user = await cloud.createUser(person(7));
+        await cloud.deleteUser(user.id);
+        // Right after the delete: not readable, not listed, and a purge finds nothing to purge.
+        assert.equal(await cloud.getDeletedUser(user.id), null);
+        assert.equal(await cloud.findDeletedUserByEmployeeId('E2007'), null);
+        assert.equal(await cloud.purgeDeletedUser(user.id), 'notFound');
+        await new Promise((r) => setTimeout(r, 700));
+        assert.equal((await cloud.getDeletedUser(user.id))?.id, user.id);
+        assert.equal(await cloud.purgeDeletedUser(user.id), 'purged');
+        // A stale replica still shows the purged item for a while; a second purge is notFound.
+        assert.equal((await cloud.getDeletedUser(user.id))?.id, user.id);
+        assert.equal(await cloud.purgeDeletedUser(user.id), 'notFound');
+        await new Promise((r) => setTimeout(r, 700));
+        assert.equal(await cloud.getDeletedUser(user.id), null);
+        assert.equal(await cloud.findDeletedUserByEmployeeId('E2007'), null);
+        assert.equal(sim.state.deleted.has(user.id), false, 'gone for good');
+      } finally {
+        sim.admin.setRecycleBinLag(0);
+      }
     });
 
     it('lists every user across server-driven pages', async () => {
