@@ -9,6 +9,7 @@ import { sha256Hex, type ApiClientConfig } from '../../src/api/auth';
 import type { ImportRunner, ImportStatus, PreparedImport } from '../../src/api/imports';
 import { MemoryIntake } from '../../src/api/memory-intake';
 import { buildApi, type ApiServer } from '../../src/api/server';
+import { loadPolicy } from '../../src/config';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import type { RecordStore } from '../../src/store/import-staging';
 
@@ -206,10 +207,33 @@ describe('POST/GET /api/v1/imports', () => {
       ';E100001;Anna-Maija;;Ääpälä;K01;;2030-08-12;\n';
     const bad = await post(edu, 'source=education', tokens.edu);
     assert.equal(bad.statusCode, 400, 'the pupil row has no class (a teacher needs none)');
+    // A client with only education:write may not link a staff row to an HR identity (issue 10) …
     assert.deepEqual(bad.json<{ errors: unknown[] }>().errors, [
       { line: 2, field: 'class', message: 'is required for a pupil' },
+      {
+        line: 3,
+        field: 'hr_employee_id',
+        message: 'may not be linked to an HR identity by this sender (policy intake.trustedStaffSources)',
+      },
     ]);
-    const fixed = await post(edu.replace('Öhman;K01;;', 'Öhman;K01;7A;'), 'source=education', tokens.edu);
+    // … unless the policy trusts that client by name.
+    const policy = loadPolicy(path.join(__dirname, '../../config/policy.yaml'));
+    policy.intake.trustedStaffSources = ['education', 'api:school-system'];
+    const trusting = buildApi({
+      intake: new MemoryIntake(),
+      index,
+      clients,
+      imports: runner,
+      policy,
+      logger: pino({ level: 'silent' }),
+    });
+    const fixed = await post(
+      edu.replace('Öhman;K01;;', 'Öhman;K01;7A;'),
+      'source=education',
+      tokens.edu,
+      trusting,
+    );
+    await trusting.close();
     assert.equal(fixed.statusCode, 202);
     assert.equal(fixed.json<{ rows: number }>().rows, 2);
     assert.match(fixed.json<{ importId: string }>().importId, /^import-education-[0-9a-f]{16}$/);
