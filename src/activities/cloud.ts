@@ -46,13 +46,16 @@ export type LicenceResult =
 const PHONE_PAGE_SIZE = 500;
 
 /** End of access in the cloud: sign-in blocked (direct mode) and sessions revoked. */
+// status and sessionsRevoked are always set here; optional so that test fakes may answer `found` only.
 export interface BlockSignInResult {
+  /** Whether the person has a cloud user at all. */
+  found: boolean;
   /**
    * blocked: this call set accountEnabled false; alreadyBlocked: it was; syncedFromAd: a synced
    * user, whose sign-in follows the disabled AD account through directory sync; noCloudUser.
    */
-  status: 'blocked' | 'alreadyBlocked' | 'syncedFromAd' | 'noCloudUser';
-  sessionsRevoked: boolean;
+  status?: 'blocked' | 'alreadyBlocked' | 'syncedFromAd' | 'noCloudUser';
+  sessionsRevoked?: boolean;
 }
 
 export interface CloudActivitiesOptions {
@@ -86,8 +89,8 @@ export const createCloudActivities = (
   /** Sign-in blocked by a PATCH of accountEnabled alone, read back; then sessions revoked. */
   async function blockSignIn(employeeId: string): Promise<BlockSignInResult> {
     const user = await cloud.findUserByEmployeeId(employeeId);
-    if (!user) return { status: 'noCloudUser', sessionsRevoked: false };
-    let status: BlockSignInResult['status'] = 'syncedFromAd';
+    if (!user) return { found: false, status: 'noCloudUser', sessionsRevoked: false };
+    let status: NonNullable<BlockSignInResult['status']> = 'syncedFromAd';
     if (policy.cloud.mode === 'direct' && !user.onPremisesSyncEnabled) {
       status = 'alreadyBlocked';
       if (user.accountEnabled !== false) {
@@ -108,7 +111,7 @@ export const createCloudActivities = (
     // the block and the revoke must not skip it.
     await cloud.revokeSessions(user.id);
     log.info('cloud sign-in ended', { employeeId, status });
-    return { status, sessionsRevoked: true };
+    return { found: true, status, sessionsRevoked: true };
   }
 
   async function requireCloudUser(employeeId: string) {
@@ -166,37 +169,18 @@ export const createCloudActivities = (
 
     /**
      * End of access, step one in the cloud (src/workflows/converge.ts runs it beside the AD
-     * disable, before every other leaver step): sessions revoked and sign-in blocked, the disable
-     * a request of its own. In synced mode sign-in follows the AD account; sessions are revoked.
+     * disable, before every other leaver step): in direct mode sign-in blocked by a PATCH of
+     * accountEnabled alone, read back; then sessions revoked as a call of its own. A synced
+     * user's sign-in follows the disabled AD account through directory sync; its sessions are
+     * revoked here. Already blocked is success.
      */
-    async disableCloudSignIn(cmd: { employeeId: string }): Promise<{ found: boolean }> {
-      return guard(async () => {
-        const user = await cloud.findUserByEmployeeId(cmd.employeeId);
-        if (!user) return { found: false };
-        const direct = policy.cloud.mode === 'direct' && !user.onPremisesSyncEnabled;
-        if (direct && user.accountEnabled !== false) {
-          await cloud.updateUser(user.id, { accountEnabled: false });
-        }
-        // After the block, so no new session can start between the two; revoking twice is harmless.
-        await cloud.revokeSessions(user.id);
-        log.info('cloud sign-in blocked', { employeeId: cmd.employeeId });
-        return { found: true };
-      });
-    },
-
-    /**
-     * End of access in the cloud (with the directory's disableAccount, the leaver's first step):
-     * in direct mode sign-in blocked by a PATCH of accountEnabled alone, read back; sessions
-     * revoked as a call of its own. A synced user's sign-in follows AD through directory sync;
-     * its sessions are revoked here. Already blocked is success.
-     */
-    async blockCloudSignIn(cmd: { employeeId: string }): Promise<BlockSignInResult> {
+    async disableCloudSignIn(cmd: { employeeId: string }): Promise<BlockSignInResult> {
       return guard(() => blockSignIn(cmd.employeeId));
     },
 
     /**
      * Leaver, after the end of access: sign-in blocked and sessions revoked (again: harmless, and
-     * safe if the run skipped blockCloudSignIn), hidden from the address list (best-effort: Graph
+     * safe if the run skipped disableCloudSignIn), hidden from the address list (best-effort: Graph
      * documents showInAddressList as not for use, so a refusal is logged, not a failure), managed
      * licences removed (their seats go back to the pool).
      */
@@ -227,7 +211,7 @@ export const createCloudActivities = (
      * behind the delete, so the purge waits (bounded) for the item to appear; an item that never
      * appears or never leaves is a CloudPurgeUnverified failure, never a silent skip.
      */
-    async deleteCloudUser(cmd: { employeeId: string }): Promise<{ deleted: boolean; purged: boolean }> {
+    async deleteCloudUser(cmd: { employeeId: string }): Promise<{ deleted: boolean; purged?: boolean }> {
       return guard(async () => {
         const progress = purgeProgress();
         const live = await cloud.findUserByEmployeeId(cmd.employeeId);
