@@ -5,6 +5,7 @@ import { connectClient, openRecordIndex } from '../wiring';
 import { loadApiClients } from './auth';
 import { createTemporalImports } from './imports';
 import { createTemporalIntake } from './intake';
+import { createTemporalApprovals } from '../ops/approve';
 import { startApi } from './server';
 
 // `tsx src/api/main.ts`: the HR intake API as a process of its own (composition root). Its
@@ -29,6 +30,8 @@ async function main(logger: Logger): Promise<void> {
     imports,
     // The door's rules (dates, sentinels, scripts, who may link staff rows) come from the policy.
     policy: loadPolicy(env.TUNNUS_POLICY_FILE),
+    // POST /api/v1/approvals/{workflowId} (scope ops:approve): the mass-change guard's approvals.
+    approvals: createTemporalApprovals(client),
     ...(env.API_BODY_LIMIT_BYTES ? { bodyLimitBytes: env.API_BODY_LIMIT_BYTES } : {}),
     ...(env.API_IMPORT_BODY_LIMIT_BYTES ? { importBodyLimitBytes: env.API_IMPORT_BODY_LIMIT_BYTES } : {}),
     host: env.API_HOST,

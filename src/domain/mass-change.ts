@@ -70,9 +70,10 @@ export interface GuardVerdictBase {
 export type GuardVerdict =
   ({ verdict: 'ok' } & GuardVerdictBase) | ({ verdict: 'needsApproval'; reason: string } & GuardVerdictBase);
 
+// Compared exactly, not on the rounded figure: 5.04 % is over a 5 % threshold. A threshold of 100
+// switches the guard off (even against no active identities, where anything is 100 %).
 const over = (affected: number, threshold: number, active: number) =>
-  // Compared exactly, not on the rounded figure: 5.04 % is over a 5 % threshold.
-  affected > 0 && affected * 100 > threshold * Math.max(active, 0);
+  threshold < 100 && affected > 0 && affected * 100 > threshold * Math.max(active, 0);
 
 const percentOf = (affected: number, active: number) =>
   affected === 0 ? 0 : active === 0 ? 100 : Math.round((affected / active) * 1000) / 10;
