@@ -26,7 +26,7 @@ export async function hire(ctx: CliContext, file: string, options: { wait?: bool
     if (outcome!.status === 'held') {
       ctx.print(`held for approval in ${outcome!.workflowId}: ${outcome!.reason ?? ''}`);
       ctx.print(`approve with: tunnus approve ${outcome!.workflowId}`);
-      return ExitCode.Ok;
+      return ExitCode.AwaitingApproval;
     }
     ctx.print(`${outcome!.status === 'unchanged' ? 'unchanged' : 'delivered'}: ${outcome!.workflowId}`);
     if (!options.wait) return ExitCode.Ok;

@@ -311,7 +311,7 @@ async function applySaved(
       deliveries,
     );
     print(`state unchanged for all ${fresh.length} persons; ${describeOutcomes(outcomes)}`);
-    return ExitCode.Ok;
+    return outcomes.some((o) => o.status === 'held') ? ExitCode.AwaitingApproval : ExitCode.Ok;
   }
   const changing = fresh.filter(changes);
   // The policy the persons were planned with before: kept in the saved plan when it was made.
@@ -354,11 +354,12 @@ async function applySaved(
         `${rolled.held.length} persons held for approval: ${rolled.admission.verdict === 'needsApproval' ? rolled.admission.reason : ''}`,
       );
       print('approve with: tunnus approve mass-change-hold');
+      return ExitCode.AwaitingApproval;
     }
+    return ExitCode.Ok;
   } finally {
     await store.close();
   }
-  return ExitCode.Ok;
 }
 
 /** From this many persons on, one listing of all accounts beats a lookup per person. */

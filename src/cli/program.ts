@@ -96,9 +96,11 @@ export function buildProgram(ctx: CliContext): Command {
 
   program
     .command('approve')
-    .description('approve a run the mass-change guard stopped (an import, the leaver cleanup)')
+    .description(
+      'approve what the mass-change guard stopped: an import, the leaver cleanup, mass-change-hold',
+    )
     .argument('<workflowId>', 'the waiting run')
-    .option('--by <name>', 'who approves (default: the login name)')
+    .option('--by <name>', 'who approves, recorded as cli:<name> (default: the OS user)')
     .option('--note <text>', 'a note kept with the approval')
     .action(act((id: string, o: { by?: string; note?: string }) => actions.approve().approve(ctx, id, o)));
 
