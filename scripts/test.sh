@@ -25,6 +25,6 @@ npx tsx sandbox/samba-cli.ts up
 
 # `npm test -- test/integration/x.test.ts` runs only the files given.
 if [ "$#" -gt 0 ]; then files=("$@"); else
-  files=(test/unit/*.test.ts test/workflows/*.test.ts test/integration/*.test.ts)
+  files=(test/unit/*.test.ts test/workflows/*.test.ts test/replay/*.test.ts test/integration/*.test.ts)
 fi
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+
+// The recorded histories on disk (test/replay/histories/*.json, made by scripts/record-histories.ts)
+// and how they are read back for Worker.runReplayHistories.
+//
+// Format: the protobufjs object form of temporal.api.history.v1.History (int64 as strings, enums
+// by name, bytes base64, timestamps as { seconds, nanos }), which round-trips exactly through
+// History.toObject / History.fromObject. Not the proto3 JSON of `temporal workflow show --output
+// json`: the SDK's historyFromJSON/historyToJSON throw "type must be a Type" in this install, whose
+// lockfile holds two copies of protobufjs 8 (under @temporalio/common and @temporalio/proto).
+
+type History = temporal.api.history.v1.IHistory;
+const { History } = temporal.api.history.v1;
+
+export const historiesDir = path.join(__dirname, 'histories');
+export const manifestFile = path.join(historiesDir, 'manifest.json');
+
+/** One entry of manifest.json: what replay needs besides the history, and what it shows. */
+export interface RecordedHistory {
+  workflowId: string;
+  workflowType: string;
+  /** The phase the workflow was in when its history was fetched. */
+  phase: string;
+  events: number;
+}
+
+export type Manifest = Record<string, RecordedHistory>;
+
+export function encodeHistory(history: History): string {
+  const object = History.toObject(History.fromObject(history), {
+    longs: String,
+    enums: String,
+    bytes: String,
+  });
+  return JSON.stringify(object);
+}
+
+export function decodeHistory(json: string): temporal.api.history.v1.History {
+  return History.fromObject(JSON.parse(json) as Record<string, unknown>);
+}
+
+export function readManifest(): Manifest {
+  return JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Manifest;
+}
+
+export function readHistory(name: string): temporal.api.history.v1.History {
+  return decodeHistory(fs.readFileSync(path.join(historiesDir, `${name}.json`), 'utf8'));
+}
+
+/** Every recorded history with its workflow id, as runReplayHistories takes them. */
+export function recordedHistories(
+  manifest: Manifest = readManifest(),
+): { name: string; workflowId: string; history: temporal.api.history.v1.History }[] {
+  return Object.entries(manifest).map(([name, entry]) => ({
+    name,
+    workflowId: entry.workflowId,
+    history: readHistory(name),
+  }));
+}

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { bundleWorkflowCode, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import type { temporal } from '@temporalio/proto';
+import { workflowBundle } from '../support/temporal';
+import { readHistory, readManifest, recordedHistories, type Manifest } from './histories';
+
+// Every recorded history (scripts/record-histories.ts: real runs on the dev server, fetched while
+// the workflow was waiting in that phase) replays against the workflows as they are now. A change
+// that would break a running person, joiner, import … fails here, before it reaches a worker.
+// docs/versioning.md says what to do then: patched(), or a new workflow type.
+
+type History = temporal.api.history.v1.History;
+
+const noop = () => undefined;
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+// The replay workers' state changes and the expected non-determinism would fill the test output.
+Runtime.install({ logger: quietLogger });
+
+/** Replays each history; the failures by name (empty: all replayed). */
+async function replay(
+  bundle: WorkflowBundle,
+  histories: { name: string; workflowId: string; history: History }[],
+): Promise<Record<string, Error>> {
+  const failures: Record<string, Error> = {};
+  const byWorkflowId = new Map(histories.map((h) => [h.workflowId, h.name]));
+  const results = Worker.runReplayHistories(
+    { workflowBundle: bundle, replayName: 'tunnus-replay' },
+    histories.map(({ workflowId, history }) => ({ workflowId, history })),
+  );
+  for await (const result of results) {
+    if (result.error) failures[byWorkflowId.get(result.workflowId) ?? result.workflowId] = result.error;
+  }
+  return failures;
+}
+
+/** The history with its workflow type renamed (to replay it against a variant of that type). */
+function asType(history: History, workflowType: string): History {
+  const copy = structuredClone(history);
+  copy.events[0]!.workflowExecutionStartedEventAttributes!.workflowType!.name = workflowType;
+  return copy;
+}
+
+describe('replay of recorded histories', () => {
+  let manifest: Manifest;
+  before(() => {
+    manifest = readManifest();
+  });
+
+  it('covers every workflow type that waits across an upgrade, in at least 15 phases', () => {
+    const types = new Set(Object.values(manifest).map((h) => h.workflowType));
+    assert.ok(Object.keys(manifest).length >= 15, `${Object.keys(manifest).length} histories`);
+    for (const type of [
+      'personWorkflow',
+      'joinerWorkflow',
+      'moverWorkflow',
+      'leaverWorkflow',
+      'deleteWorkflow',
+      'importWorkflow',
+      'cleanupWorkflow',
+      'phoneSyncWorkflow',
+    ]) {
+      assert.ok(types.has(type), `no recorded history of ${type}`);
+    }
+  });
+
+  it('every recorded history replays against the current workflows without a non-determinism error', async () => {
+    const failures = await replay(await workflowBundle(), recordedHistories(manifest));
+    const described = Object.entries(failures).map(([name, err]) => `${name}: ${err.name}: ${err.message}`);
+    assert.deepEqual(described, [], 're-record only for a change that running workflows never see');
+  });
+
+  describe('a change that running workflows would see', () => {
+    let variants: WorkflowBundle;
+    before(async () => {
+      variants = await bundleWorkflowCode({
+        workflowsPath: require.resolve('./variants/reordered'),
+        logger: quietLogger,
+      });
+    });
+    const one = (name: string, workflowType?: string) => {
+      const entry = manifest[name];
+      assert.ok(entry, `no recorded history ${name}`);
+      const history = readHistory(name);
+      return [
+        {
+          name,
+          workflowId: entry.workflowId,
+          history: workflowType ? asType(history, workflowType) : history,
+        },
+      ];
+    };
+
+    it('a phone sync with its first two commands swapped fails replay with a DeterminismViolationError', async () => {
+      const failures = await replay(variants, one('phone-sync-mid-feed'));
+      assert.ok(
+        failures['phone-sync-mid-feed'] instanceof DeterminismViolationError,
+        String(failures['phone-sync-mid-feed']),
+      );
+    });
+
+    it('a joiner with a step added before the plan, not behind patched(), fails replay', async () => {
+      const failures = await replay(variants, one('joiner-waiting-to-create-account'));
+      const error = failures['joiner-waiting-to-create-account'];
+      assert.ok(error instanceof DeterminismViolationError, String(error));
+    });
+
+    it('the same step behind patched() replays: running joiners keep the old path', async () => {
+      const failures = await replay(
+        variants,
+        one('joiner-waiting-to-create-account', 'joinerWithPatchWorkflow'),
+      );
+      assert.deepEqual(failures, {});
+    });
+  });
+});
