@@ -46,7 +46,11 @@ export function cli(): void {
 }
 
 function unexpected(err: unknown): CliError {
-  return new CliError('failed', err instanceof Error ? err.message : String(err));
+  if (!(err instanceof Error)) return new CliError('failed', String(err));
+  // The SDK's errors say what failed ("Failed to list workflows"); the cause says why.
+  const cause =
+    err.cause instanceof Error && err.cause.message !== err.message ? `: ${err.cause.message}` : '';
+  return new CliError('failed', `${err.message}${cause}`);
 }
 
 if (require.main === module) cli();

@@ -37,6 +37,16 @@ export async function withTemporal<T>(env: Env, fn: (client: Client) => Promise<
   const client = await connectTemporal(env);
   try {
     return await fn(client);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: unknown; message?: string } }).cause;
+    // gRPC UNAVAILABLE (14): the server went away after the connection was made.
+    if (cause?.code === 14) {
+      throw new CliError(
+        'temporal_unreachable',
+        `lost the connection to Temporal at ${env.TEMPORAL_ADDRESS}: ${cause.message ?? String(err)}`,
+      );
+    }
+    throw err;
   } finally {
     await client.connection.close();
   }
