@@ -546,7 +546,7 @@ describe('API client configuration', () => {
       ]),
       [
         'API_CLIENTS[0][tokenSha256]: must be the SHA-256 of the token as 64 lower-case hex digits',
-        'API_CLIENTS[1][scopes][0]: must be one of hr:write, education:write, ops:read',
+        'API_CLIENTS[1][scopes][0]: must be one of hr:write, education:write, ops:read, ops:approve',
       ],
     );
     assert.deepEqual(problems([entry, { ...entry, scopes: ['ops:read'] }]), [
