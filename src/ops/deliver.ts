@@ -48,12 +48,13 @@ export async function deliverGuarded(
   }
 }
 
-/** "3 delivered, 1 unchanged, 2 held for approval (tunnus approve mass-change-hold)" */
+/** "3 records delivered, 1 unchanged, 2 held for approval (tunnus approve mass-change-hold)" */
 export function describeOutcomes(outcomes: readonly DeliveryOutcome[]): string {
   const n = (s: DeliveryOutcome['status']) => outcomes.filter((o) => o.status === s).length;
-  const held = n('held');
+  const [unchanged, held] = [n('unchanged'), n('held')];
   return (
-    `${n('accepted')} delivered, ${n('unchanged')} unchanged` +
+    `${n('accepted')} records delivered` +
+    (unchanged > 0 ? `, ${unchanged} unchanged` : '') +
     (held > 0 ? `, ${held} held for approval (tunnus approve mass-change-hold)` : '')
   );
 }
