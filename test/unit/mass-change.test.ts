@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import { MemoryIntake } from '../../src/api/memory-intake';
 import { buildApi } from '../../src/api/server';
@@ -18,7 +19,7 @@ import type { HrRecord } from '../../src/domain/record';
 import { cliOperator } from '../../src/ops/approve';
 import { admitLosses, guardStatus } from '../../src/ops/guard';
 import { createRecordDelivery, type IntakePort } from '../../src/ops/intake';
-import { rolloutLosses } from '../../src/ops/rollout';
+import { rollOut, rolloutLosses } from '../../src/ops/rollout';
 import type { RecordStore } from '../../src/store/import-staging';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import type { HeldChange } from '../../src/workflows/mass-change-hold';
@@ -436,6 +437,74 @@ describe('one intake use-case: PUT one by one, tunnus hire, plan apply', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('plan apply of a policy plan (rollout) through the guard', () => {
+  /** A stand-in Temporal client: records the held set's signal-with-starts and the re-plans. */
+  function fakeClient() {
+    const held: HeldChange[] = [];
+    const replanned: string[] = [];
+    const client = {
+      workflow: {
+        signalWithStart: async (_wf: unknown, o: { signalArgs: [HeldChange] }) =>
+          void held.push(o.signalArgs[0]),
+        getHandle: (id: string) => ({ signal: async () => void replanned.push(id.replace(/^person-/, '')) }),
+      },
+    } as unknown as Client;
+    return { client, held, replanned };
+  }
+
+  it('a policy unmapping SH01 (every nurse loses ERP-Nurse) holds the nurses; the others re-plan now', async () => {
+    const nurses = Array.from({ length: 100 }, (_, i) => nurse(i));
+    const clerks = Array.from({ length: 900 }, (_, i) => clerk(1000 + i));
+    const store = await storeWith([...nurses, ...clerks]);
+    const next = structuredClone(policy);
+    next.roles.find((r) => r.name === 'nurse')!.match.jobCodes = ['SH02'];
+    next.roles.find((r) => r.name === 'office')!.groups.push('Office-Printers');
+    const { client, held, replanned } = fakeClient();
+    const out = await rollOut({
+      client,
+      taskQueue: 'tunnus',
+      store,
+      previous: policy,
+      next,
+      changing: [...nurses, ...clerks.slice(0, 10)],
+      origin: `plan-apply:${cliOperator()}`,
+    });
+    assert.equal(out.admission.verdict, 'needsApproval');
+    assert.equal(out.held.length, 100);
+    assert.equal(held.length, 100);
+    assert.ok(held.every((h) => h.replan && h.loss.groups.includes('ERP-Nurse')));
+    assert.deepEqual(
+      replanned.sort(),
+      clerks
+        .slice(0, 10)
+        .map((c) => c.employeeId)
+        .sort(),
+      'gains go ahead',
+    );
+    assert.equal((await store.heldLosses()).length, 100);
+  });
+
+  it('a rollout that only adds a group passes and re-plans everyone it changes', async () => {
+    const clerks = Array.from({ length: 50 }, (_, i) => clerk(i));
+    const store = await storeWith(clerks);
+    const next = structuredClone(policy);
+    next.roles.find((r) => r.name === 'office')!.groups.push('Office-Printers');
+    const { client, held, replanned } = fakeClient();
+    const out = await rollOut({
+      client,
+      taskQueue: 'tunnus',
+      store,
+      previous: policy,
+      next,
+      changing: clerks,
+      origin: 'plan-apply:cli:x',
+    });
+    assert.equal(out.admission.admitted, true);
+    assert.equal(held.length, 0);
+    assert.equal(replanned.length, 50);
   });
 });
 
