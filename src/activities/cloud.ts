@@ -353,7 +353,7 @@ export const createCloudActivities = (
       return guard(async () => syncNumbers(cmd));
     },
 
-    /** One page of the telephony change feed: whose numbers changed since the cursor. */
+    /** One page of the telephony change feed (the sync before paging; kept for replays of its runs). */
     async phoneChanges(cmd: {
       cursor?: string;
     }): Promise<{ employeeIds: string[]; next: string; hasMore: boolean }> {

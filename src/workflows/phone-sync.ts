@@ -1,4 +1,11 @@
-import { continueAsNew, log, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CloudActivities } from '../activities/cloud';
 import type { RunActivities } from '../activities/runs';
 import type { RejectedPhoneChange } from '../domain/phone';
@@ -44,6 +51,8 @@ export interface PhoneSyncInput {
 }
 
 export async function phoneSyncWorkflow(input: PhoneSyncInput = {}): Promise<PhoneSyncResult> {
+  // Runs started before paging replay their recorded commands (one activity per person).
+  if (!patched('phone-sync-paged')) return unpagedPhoneSync(input);
   const carried = input.carried;
   let cursor =
     carried || input.cursor !== undefined
@@ -91,6 +100,38 @@ export async function phoneSyncWorkflow(input: PhoneSyncInput = {}): Promise<Pho
       rejected: result.rejectedCount,
       employeeIds: result.rejected.map((r) => r.employeeId),
     });
+  }
+  return { ...result, ...(cursor !== undefined ? { cursor } : {}) };
+}
+
+/** The sync as it was before paging, kept only so that runs in flight at a deploy can replay. */
+async function unpagedPhoneSync(input: PhoneSyncInput): Promise<PhoneSyncResult> {
+  let cursor =
+    input.cursor ??
+    (await runs.lastPhoneSyncCursor.executeWithOptions({ summary: 'where the last sync stopped' }, []));
+  const result: PhoneSyncResult = {
+    changes: 0,
+    people: 0,
+    changed: 0,
+    pages: 0,
+    runs: 1,
+    rejectedCount: 0,
+    rejected: [],
+  };
+  for (;;) {
+    const page = await cloud.phoneChanges.executeWithOptions({ summary: 'next page of number changes' }, [
+      { ...(cursor !== undefined ? { cursor } : {}) },
+    ]);
+    for (const employeeId of page.employeeIds) {
+      const { changed } = await cloud.syncPhone.executeWithOptions({ summary: 'sync phone numbers' }, [
+        { employeeId, catalogue: false, cloud: true },
+      ]);
+      result.people++;
+      if (changed) result.changed++;
+    }
+    result.pages++;
+    cursor = page.next;
+    if (!page.hasMore) break;
   }
   return { ...result, ...(cursor !== undefined ? { cursor } : {}) };
 }
