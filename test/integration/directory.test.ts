@@ -381,6 +381,38 @@ describe('LDAP directory against Samba AD', () => {
     await wrong.close();
   });
 
+  it('no right to write one attribute (50 on modify) is permanent and names the field; the bind itself is fine', async () => {
+    // A plain user may bind but not write other accounts: Samba's 50 diagnostic names no attribute.
+    const id = identity('p');
+    const plainDn = `CN=${id.local},${runOu}`;
+    await admin.add(plainDn, [
+      new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+      new Attribute({ type: 'sAMAccountName', values: [id.sAMAccountName] }),
+      new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${strongPassword}"`, 'utf16le')] }),
+      new Attribute({ type: 'userAccountControl', values: ['512'] }),
+    ]);
+    const target = await create(newAccount(identity('t')));
+    const plain = createLdapDirectory({
+      url: samba.url,
+      bindDn: plainDn,
+      bindPassword: strongPassword,
+      baseDn: samba.baseDn,
+      caCertPath: samba.caCertPath,
+    });
+    try {
+      await assert.rejects(
+        plain.setEnabled(target.dn, true),
+        (err) => isDirectoryError('permission', false, 50)(err) && hasAttribute(err, 'userAccountControl'),
+      );
+      await assert.rejects(
+        plain.updateAttributes(target.dn, { title: 'x' }),
+        (err) => isDirectoryError('permission', false, 50)(err) && hasAttribute(err, 'title'),
+      );
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('when the DC is down calls fail as retryable "unavailable"; after it returns the same instance works again', async () => {
     const account = await create(newAccount(identity('o')));
     await dir.findByEmployeeId(account.employeeId); // the connection is open and bound

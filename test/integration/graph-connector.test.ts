@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { startGraphSimulator, type GraphSimulator } from '../../sandbox/graph-sim';
+import { createCloudActivities } from '../../src/activities/cloud';
+import type { Directory } from '../../src/connectors/ldap/directory';
+import type { PhoneDirectory } from '../../src/connectors/phone/phone-directory';
+import { BOUNDED_ATTEMPTS, ErrorType } from '../../src/domain/error-types';
+import { parsePolicy } from '../../src/domain/policy';
 import {
   GraphCloudDirectory,
   type CloudDirectory,
@@ -384,6 +393,80 @@ describe('Graph connector against the simulator', () => {
       } finally {
         await small.close();
       }
+    });
+  });
+
+  describe('the retention delete: purge verified against a recycle bin that lags', () => {
+    const policy = parsePolicy(fs.readFileSync(path.resolve(__dirname, '../../config/policy.yaml'), 'utf8'));
+    const activities = (options = {}) =>
+      createCloudActivities(cloud, {} as Directory, {} as PhoneDirectory, policy, {
+        purgePollMs: 100,
+        ...options,
+      });
+    const onAttempt = <T>(attempt: number, body: () => Promise<T>): Promise<T> =>
+      new MockActivityEnvironment({ attempt }).run(body);
+
+    it('deletes, waits for the item to appear in the recycle bin, purges, and sees it gone', async () => {
+      sim.admin.setRecycleBinLag(800);
+      try {
+        await cloud.createUser(person(11, { accountEnabled: false }));
+        const result = await onAttempt(1, () => activities().deleteCloudUser({ employeeId: 'E2011' }));
+        assert.deepEqual(result, { deleted: true, purged: true });
+        assert.equal(
+          [...sim.state.deleted.values()].some((u) => u.employeeId === 'E2011'),
+          false,
+          'purged for good',
+        );
+        const byRoute = sim.admin.counters().byRoute;
+        assert.ok((byRoute['GET /directory/deletedItems/{id}'] ?? 0) >= 2, 'looked again while it lagged');
+        assert.equal(byRoute['DELETE /directory/deletedItems/{id}'], 1, 'purged once it was there');
+        // Run again (a retry, a rerun): nothing left, nothing to do.
+        assert.deepEqual(await onAttempt(1, () => activities().deleteCloudUser({ employeeId: 'E2011' })), {
+          deleted: false,
+          purged: false,
+        });
+      } finally {
+        sim.admin.setRecycleBinLag(0);
+      }
+    });
+
+    it('an item that never appears is CloudPurgeUnverified: retried, then non-retryable — never a silent skip', async () => {
+      sim.admin.setRecycleBinLag(600_000);
+      try {
+        await cloud.createUser(person(12, { accountEnabled: false }));
+        const user = (await cloud.findUserByEmployeeId('E2012'))!;
+        const failure = async (attempt: number, heartbeatDetails?: unknown) => {
+          try {
+            await new MockActivityEnvironment({ attempt, heartbeatDetails }).run(() =>
+              activities({ purgePolls: 3 }).deleteCloudUser({ employeeId: 'E2012' }),
+            );
+          } catch (err) {
+            assert.ok(err instanceof ApplicationFailure);
+            return err;
+          }
+          assert.fail('expected CloudPurgeUnverified');
+        };
+        const early = await failure(1);
+        assert.equal(early.type, ErrorType.CloudPurgeUnverified);
+        assert.equal(early.nonRetryable, false);
+        // A later attempt: the live user is gone; the id the first attempt recorded (heartbeat
+        // details) says which item to wait for. Still not there: typed, now non-retryable.
+        const late = await failure(BOUNDED_ATTEMPTS, { userId: user.id });
+        assert.equal(late.type, ErrorType.CloudPurgeUnverified);
+        assert.equal(late.nonRetryable, true);
+        assert.match(late.message, /did not appear in the recycle bin/);
+      } finally {
+        sim.admin.setRecycleBinLag(0);
+      }
+    });
+
+    it('a cloud user that can still sign in is not deleted', async () => {
+      await cloud.createUser(person(13, { accountEnabled: true }));
+      await assert.rejects(
+        onAttempt(1, () => activities().deleteCloudUser({ employeeId: 'E2013' })),
+        (err) => err instanceof ApplicationFailure && err.type === ErrorType.AccountStillEnabled,
+      );
+      assert.ok(await cloud.findUserByEmployeeId('E2013'));
     });
   });
 });

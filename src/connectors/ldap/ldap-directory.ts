@@ -137,7 +137,13 @@ export function createLdapDirectory(
    * on a fresh connection when the old one turned out dead; writes never are (a write whose
    * answer was lost may have happened, and the caller's find-first logic decides).
    */
-  async function op<T>(name: string, fn: (c: Client) => Promise<T>, retryRead = false): Promise<T> {
+  async function op<T>(
+    name: string,
+    fn: (c: Client) => Promise<T>,
+    retryRead = false,
+    /** The attributes a write changes: named in a refusal whose diagnostic names none (Samba's 50). */
+    writes?: readonly string[],
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       // The client this call uses, fixed before binding: a failure must reset this one only,
       // never a fresh client another call is binding meanwhile (that left calls hanging).
@@ -151,7 +157,7 @@ export function createLdapDirectory(
         }
         return await fn(used);
       } catch (err) {
-        const e = classifyLdapError(err, name);
+        const e = naming(classifyLdapError(err, name), writes);
         if (e.kind === 'unavailable') reset(used);
         if (e.kind === 'credentials') {
           log.error(
@@ -362,50 +368,67 @@ export function createLdapDirectory(
         );
       }
       if (changes.length === 0) return;
-      await op('updateAttributes', (c) => c.modify(dn, changes));
+      await op('updateAttributes', (c) => c.modify(dn, changes), false, Object.keys(attributes));
       log.debug({ op: 'updateAttributes', attributes: changes.length }, 'attributes replaced');
     },
 
     async setMailAddresses(dn: string, mail: string, proxyAddresses: string[]) {
-      await op('setMailAddresses', async (c) => {
-        await c.modify(dn, [
-          new Change({ operation: 'replace', modification: new Attribute({ type: 'mail', values: [mail] }) }),
-          new Change({
-            operation: 'replace',
-            modification: new Attribute({ type: 'proxyAddresses', values: proxyAddresses }),
-          }),
-        ]);
-      });
+      await op(
+        'setMailAddresses',
+        async (c) => {
+          await c.modify(dn, [
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'mail', values: [mail] }),
+            }),
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'proxyAddresses', values: proxyAddresses }),
+            }),
+          ]);
+        },
+        false,
+        ['mail', 'proxyAddresses'],
+      );
       log.debug({ op: 'setMailAddresses', addresses: proxyAddresses.length }, 'mail addresses replaced');
     },
 
     async setPhoneNumbers(dn: string, phones: { telephoneNumber?: string; mobile?: string }) {
-      await op('setPhoneNumbers', (c) =>
-        c.modify(
-          dn,
-          (['telephoneNumber', 'mobile'] as const).map(
-            (type) =>
-              new Change({
-                operation: 'replace',
-                modification: new Attribute({ type, values: phones[type] ? [phones[type]] : [] }),
-              }),
+      await op(
+        'setPhoneNumbers',
+        (c) =>
+          c.modify(
+            dn,
+            (['telephoneNumber', 'mobile'] as const).map(
+              (type) =>
+                new Change({
+                  operation: 'replace',
+                  modification: new Attribute({ type, values: phones[type] ? [phones[type]] : [] }),
+                }),
+            ),
           ),
-        ),
+        false,
+        ['telephoneNumber', 'mobile'],
       );
       log.debug({ op: 'setPhoneNumbers' }, 'phone numbers replaced');
     },
 
     async setEnabled(dn: string, enabled: boolean) {
-      await op('setEnabled', async (c) => {
-        const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['userAccountControl'] });
-        const raw = searchEntries[0] ? one(searchEntries[0], 'userAccountControl') : undefined;
-        if (raw === undefined)
-          throw new DirectoryError('noSuchObject', 'setEnabled failed: no account', false);
-        const uac = Number(raw);
-        // Only the disable bit changes; every other flag an admin set is kept.
-        const next = enabled ? uac & ~UF_ACCOUNTDISABLE : uac | UF_ACCOUNTDISABLE;
-        if (next !== uac) await replace(c, dn, 'userAccountControl', [String(next)]);
-      });
+      await op(
+        'setEnabled',
+        async (c) => {
+          const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['userAccountControl'] });
+          const raw = searchEntries[0] ? one(searchEntries[0], 'userAccountControl') : undefined;
+          if (raw === undefined)
+            throw new DirectoryError('noSuchObject', 'setEnabled failed: no account', false);
+          const uac = Number(raw);
+          // Only the disable bit changes; every other flag an admin set is kept.
+          const next = enabled ? uac & ~UF_ACCOUNTDISABLE : uac | UF_ACCOUNTDISABLE;
+          if (next !== uac) await replace(c, dn, 'userAccountControl', [String(next)]);
+        },
+        false,
+        ['userAccountControl'],
+      );
     },
 
     async addToGroup(groupDn: string, memberDn: string) {
@@ -630,6 +653,22 @@ export function createLdapDirectory(
       await client.unbind().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A permission or constraint refusal of a write names the field: the server's own attribute if
+ * its diagnostic gave one, else the attributes the write changed (Samba's 50 names none).
+ */
+function naming(e: DirectoryError, writes?: readonly string[]): DirectoryError {
+  if (e.attribute || !writes?.length || (e.kind !== 'permission' && e.kind !== 'constraint')) return e;
+  const attribute = writes.join(', ');
+  return new DirectoryError(
+    e.kind,
+    e.message.replace(/\)$/, `, attribute ${attribute})`),
+    e.retryable,
+    e.ldapCode,
+    attribute,
+  );
 }
 
 function requireValue(value: string, what: string): void {
