@@ -70,6 +70,18 @@ const envSchema = z.object({
   TUNNUS_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   /** How long gauges read from Temporal and Graph on scrape are reused (seconds). */
   TUNNUS_METRICS_CACHE_SECONDS: z.coerce.number().min(0).default(30),
+  /**
+   * Worker versioning (docs/versioning.md): the worker's build id, e.g. the image tag or git commit.
+   * Unset: an unversioned worker. With it, the worker polls as version TUNNUS_DEPLOYMENT_NAME:BUILD_ID.
+   */
+  TUNNUS_BUILD_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be letters, digits, . _ - (e.g. a git commit)')
+    .optional(),
+  TUNNUS_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be letters, digits, _ -')
+    .default('tunnus'),
 });
 
 /** The HR intake API's own settings (src/api/main.ts); the record index is in envSchema. */

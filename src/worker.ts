@@ -47,6 +47,40 @@ export interface WorkerDeps {
    * pre-built bundle, build it with `workflowInterceptorModules` (src/metrics) for the counts.
    */
   metrics?: TunnusMetrics;
+  /**
+   * Worker versioning (docs/versioning.md): this worker's Worker Deployment Version. Unset, the
+   * worker is unversioned (tests, the sandbox): every worker on the task queue takes every task.
+   */
+  deployment?: WorkerDeployment;
+}
+
+/** `TUNNUS_DEPLOYMENT_NAME` + `TUNNUS_BUILD_ID`: one version of the worker's code. */
+export interface WorkerDeployment {
+  deploymentName: string;
+  buildId: string;
+}
+
+/**
+ * Every Tunnus workflow is AUTO_UPGRADE: a person lives for years and a joiner may wait weeks, so
+ * they move to the current version on their next task; command changes go behind patched() and the
+ * replay test (test/replay) proves old histories still replay. docs/versioning.md has the why.
+ */
+export function deploymentOptions(deployment: WorkerDeployment | undefined) {
+  if (!deployment) return {};
+  return {
+    workerDeploymentOptions: {
+      useWorkerVersioning: true as const,
+      version: deployment,
+      defaultVersioningBehavior: 'AUTO_UPGRADE' as const,
+    },
+  };
+}
+
+/** The deployment the environment names, or none when TUNNUS_BUILD_ID is unset. */
+export function deploymentFromEnv(env: Env): WorkerDeployment | undefined {
+  return env.TUNNUS_BUILD_ID
+    ? { deploymentName: env.TUNNUS_DEPLOYMENT_NAME, buildId: env.TUNNUS_BUILD_ID }
+    : undefined;
 }
 
 export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
@@ -66,6 +100,7 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       : { workflowsPath: require.resolve('./workflows') }),
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivities ?? 100,
+    ...deploymentOptions(deps.deployment),
     ...(deps.metrics
       ? {
           sinks: deps.metrics.sinks,
@@ -124,8 +159,9 @@ export async function main(log: Logger): Promise<void> {
       maxConcurrentActivities: env.WORKER_MAX_ACTIVITIES,
       store: deps.store,
       metrics: observability.metrics,
+      deployment: deploymentFromEnv(env),
     });
-    log.info({ taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker started');
+    log.info({ taskQueue: env.TEMPORAL_TASK_QUEUE, ...(deploymentFromEnv(env) ?? {}) }, 'worker started');
     await worker.run();
   } finally {
     await server.close();
