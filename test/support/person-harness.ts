@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
+import type { CloudActivities } from '../../src/activities/cloud';
 import { createDirectoryActivities } from '../../src/activities/directory';
 import { managedGroups, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
@@ -40,32 +42,186 @@ export function personHarness(env: TestWorkflowEnvironment, taskQueue: string) {
       }
       throw new Error(`condition not reached for ${id}: ${JSON.stringify(await state(id))}`);
     },
+    /** Polls until the person has no run going and every accepted record has been planned. */
+    idle: async (id: string) => {
+      for (let i = 0; i < 1200; i++) {
+        const s = await state(id);
+        const running = ['joining', 'updating', 'leaving', 'deleting'].includes(s.stage);
+        if (!running && s.runs.every((r) => !!r.endedAt) && (s.handledVersion ?? s.version) >= s.version)
+          return s;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`person ${id} never became idle: ${JSON.stringify(await state(id))}`);
+    },
   };
 }
+
+/**
+ * The history length of every run of a workflow id (following continue-as-new back to the first
+ * run), latest first: tests report the largest and check it stays bounded.
+ */
+export async function historyLengths(env: TestWorkflowEnvironment, workflowId: string): Promise<number[]> {
+  const lengths: number[] = [];
+  let runId: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    lengths.push(events.length);
+    runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    if (!runId) break;
+  }
+  return lengths;
+}
+
+/** Called before every activity of the worker (tests deliver records or inject faults here). */
+export type ActivityHook = (activity: string, input: unknown) => Promise<void> | void;
 
 /**
  * The time-skipping server with a worker running the workflows over an in-memory directory (no
  * cloud or telephony activities: policies given here keep those off). Stop it in `after`.
  */
 export async function startDirectoryWorker(policy: Policy, name: string) {
+  return startLifecycleWorker(policy, name, { cloud: false });
+}
+
+/**
+ * Like startDirectoryWorker, with an in-memory cloud and phone catalogue (FakeCloud) when
+ * `cloud` is set, and `hook` (mutable) running before every activity.
+ */
+export async function startLifecycleWorker(policy: Policy, name: string, options: { cloud: boolean }) {
   const env = await timeSkippingEnv();
   const directory = new MemoryDirectory(managedGroups(policy));
+  const cloud = new FakeCloud(directory, policy);
   const taskQueue = `${name}-${randomUUID()}`;
+  const hooks: { before?: ActivityHook } = {};
+  const activities: Record<string, (input: unknown) => Promise<unknown>> = {
+    ...(createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }) as unknown as Record<
+      string,
+      (input: unknown) => Promise<unknown>
+    >),
+    ...(options.cloud
+      ? (cloud.activities() as unknown as Record<string, (input: unknown) => Promise<unknown>>)
+      : {}),
+  };
+  const wrapped = Object.fromEntries(
+    Object.entries(activities).map(([activity, fn]) => [
+      activity,
+      async (input: unknown) => {
+        await hooks.before?.(activity, input);
+        return fn(input);
+      },
+    ]),
+  );
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }),
+    activities: wrapped,
   });
   const running = worker.run();
   return {
     env,
     directory,
+    cloud,
     taskQueue,
+    hooks,
     stop: async () => {
       worker.shutdown();
       await running;
       await env.teardown();
     },
   };
+}
+
+export interface FakeCloudUser {
+  enabled: boolean;
+  inAddressList: boolean;
+  licences: string[];
+  sessionsRevoked: number;
+}
+
+/**
+ * The cloud tenant and the phone catalogue at the activity level, following the AD account the
+ * way direct mode does. In synced mode (policy.cloud.mode) the user appears only from `syncAt`
+ * (server time, so time skipping reaches it).
+ */
+export class FakeCloud {
+  readonly users = new Map<string, FakeCloudUser>();
+  readonly catalogue = new Set<string>();
+  syncAt = 0;
+
+  constructor(
+    private readonly directory: MemoryDirectory,
+    private readonly policy: Policy,
+  ) {}
+
+  activities(): Pick<
+    CloudActivities,
+    | 'ensureCloudUser'
+    | 'ensureMailAddresses'
+    | 'ensureLicences'
+    | 'mailboxReady'
+    | 'syncPhone'
+    | 'disableCloudSignIn'
+    | 'retireCloudUser'
+    | 'deleteCloudUser'
+    | 'removeCatalogueEntry'
+  > {
+    const enabledInAd = (id: string) => this.directory.account(id)?.enabled ?? false;
+    return {
+      ensureCloudUser: async ({ employeeId }) => {
+        const existing = this.users.get(employeeId);
+        if (existing) {
+          existing.enabled = enabledInAd(employeeId);
+          if (existing.enabled) existing.inAddressList = true;
+          return { status: 'ready', userId: employeeId, created: false };
+        }
+        if (
+          this.policy.cloud.mode === 'synced' &&
+          Context.current().info.scheduledTimestampMs < this.syncAt
+        ) {
+          return { status: 'notYetSynced' };
+        }
+        this.users.set(employeeId, {
+          enabled: enabledInAd(employeeId),
+          inAddressList: true,
+          licences: [],
+          sessionsRevoked: 0,
+        });
+        return { status: 'ready', userId: employeeId, created: true };
+      },
+      ensureMailAddresses: async () => undefined,
+      ensureLicences: async ({ employeeId, licences }) => {
+        const user = this.users.get(employeeId)!;
+        const want = licences.map((l) => l.sku);
+        const added = want.filter((s) => !user.licences.includes(s));
+        const removed = user.licences.filter((s) => !want.includes(s));
+        user.licences = [...want].sort();
+        return { status: 'done', added, removed };
+      },
+      mailboxReady: async () => true,
+      syncPhone: async ({ employeeId, catalogue }) => {
+        if (catalogue) this.catalogue.add(employeeId);
+        return { changed: false };
+      },
+      disableCloudSignIn: async ({ employeeId }) => {
+        const user = this.users.get(employeeId);
+        if (!user) return { found: false };
+        user.enabled = false;
+        user.sessionsRevoked++;
+        return { found: true };
+      },
+      retireCloudUser: async ({ employeeId }) => {
+        const user = this.users.get(employeeId);
+        if (!user) return { found: false, licencesRemoved: [] };
+        user.enabled = false;
+        user.inAddressList = false;
+        const licencesRemoved = user.licences;
+        user.licences = [];
+        return { found: true, licencesRemoved };
+      },
+      deleteCloudUser: async ({ employeeId }) => ({ deleted: this.users.delete(employeeId) }),
+      removeCatalogueEntry: async ({ employeeId }) => ({ removed: this.catalogue.delete(employeeId) }),
+    };
+  }
 }
