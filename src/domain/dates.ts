@@ -71,15 +71,17 @@ export const LAST_SCHEDULABLE_DATE = '2199-12-31';
 /** The record's end date as the scheduler uses it: undefined for no end or a far-future sentinel. */
 export function scheduledEndDate(record: { endDate?: string | undefined }): string | undefined {
   const end = record.endDate;
-  return end !== undefined && isCalendarDate(end) && end <= LAST_SCHEDULABLE_DATE ? end : undefined;
+  // A date far in the past stays an end date (the late-entry rule holds it); only later than the
+  // scheduler can represent means no end.
+  return end !== undefined && isRealDate(end) && end <= LAST_SCHEDULABLE_DATE ? end : undefined;
 }
 
-/** True for a YYYY-MM-DD string the scheduler can represent (years 1900-2199, a real day). */
-export function isCalendarDate(date: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || date < '1900-01-01' || date > LAST_SCHEDULABLE_DATE) return false;
+/** True for a YYYY-MM-DD string naming a real day (any four-digit year). */
+export function isRealDate(date: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return false;
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const at = new Date(Date.UTC(y, m - 1, d));
-  return at.getUTCMonth() === m - 1 && at.getUTCDate() === d;
+  return at.getUTCFullYear() === y && at.getUTCMonth() === m - 1 && at.getUTCDate() === d;
 }
 
 /** Whole calendar days from `from` to `to` (positive when `to` is later). */

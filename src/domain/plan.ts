@@ -3,7 +3,7 @@ import {
   addDays,
   daysBetween,
   helsinkiDate,
-  isCalendarDate,
+  isRealDate,
   retentionEndsAt,
   scheduledEndDate,
   startOfDay,
@@ -140,8 +140,10 @@ export function scheduleFor(record: IdentityRecord, policy: Policy, facts: PlanF
   // 9999-12-31 and other far-future end dates mean no end (and never reach calendar arithmetic).
   const endDate = scheduledEndDate(record);
   const endAt = endDate ? zonedInstant(endDate, endsAt).toISOString() : undefined;
+  // A far-future change date stays far off (its wait is re-armed yearly); only a date that is no
+  // calendar day at all is ignored.
   const effective =
-    record.effectiveDate && isCalendarDate(record.effectiveDate) ? record.effectiveDate : undefined;
+    record.effectiveDate && isRealDate(record.effectiveDate) ? record.effectiveDate : undefined;
   return {
     provisionAt: startOfDay(addDays(record.startDate, -policy.lifecycle.preHireDays)).toISOString(),
     startAt: startOfDay(record.startDate).toISOString(),

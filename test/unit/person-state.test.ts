@@ -61,6 +61,8 @@ class World {
   /** Step kinds that fail permanently while listed. */
   failing = new Set<Step['kind']>();
   runs: string[] = [];
+  /** A run is still waiting for a date years ahead (the model stops there). */
+  waiting = false;
 
   deliver(record: HrRecord): this {
     accept(this.state, { record, source: 'hr' }, this.now);
@@ -74,7 +76,7 @@ class World {
   /** Runs whatever is due now, until nothing is. */
   settle(): this {
     for (let i = 0; i < 20; i++) {
-      const kind = nextRun(this.state, this.now);
+      const kind = this.waiting ? undefined : nextRun(this.state, this.now);
       if (!kind) return this;
       this.runs.push(kind);
       this.run(kind);
@@ -126,6 +128,11 @@ class World {
         const endAt = plan.schedule.endAt ? Date.parse(plan.schedule.endAt) : Infinity;
         const waitUntil = (at: number) => (this.now = Math.max(this.now, Math.min(at, endAt)));
         if (plan.changeAt) {
+          // Years ahead: the run keeps waiting (its timer re-armed yearly); the scenario ends here.
+          if (Date.parse(plan.changeAt) - this.now > 5 * 365 * DAY) {
+            this.waiting = true;
+            return;
+          }
           waitUntil(Date.parse(plan.changeAt));
           continue;
         }
@@ -491,6 +498,25 @@ const scenarios: { name: string; run: () => void }[] = [
       const v = activeNurse({ endDate: '2150-06-30' });
       const due = nextDue(v.state);
       assert.ok(due && Number.isFinite(due.at) && due.kind === 'leaver');
+    },
+  },
+  {
+    name: 'an end date a millennium in the past (1016 for 2026) is an end date held for confirmation, never "no end"',
+    run: () => {
+      const w = activeNurse();
+      w.deliver(nurse({ endDate: '1016-03-31' }));
+      assert.equal(w.state.stage, 'held');
+      assert.equal(w.account?.enabled, true);
+    },
+  },
+  {
+    name: 'a change dated 9999-12-31 waits (re-armed within timer limits) and is never applied early',
+    run: () => {
+      const w = activeNurse();
+      w.deliver(physician({ effectiveDate: '9999-12-31' }));
+      assert.equal(w.state.stage, 'updating', 'the mover waits for the date');
+      assert.ok(w.groups().includes('ERP-Nurse'));
+      assert.ok(!w.groups().includes('ERP-Physician'));
     },
   },
   {

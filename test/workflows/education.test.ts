@@ -144,10 +144,8 @@ describe('education source on the time-skipping server', () => {
     const active = await until(id, (s) => s.stage === 'active');
     const endAt = zonedInstant(end, policy.lifecycle.lastDayEndsAt);
     assert.equal(active.schedule?.endAt, endAt.toISOString());
-    assert.equal(
-      active.schedule?.deleteAt,
-      zonedInstant(addDays(end, 30), policy.lifecycle.lastDayEndsAt).toISOString(),
-    );
+    // Retention counts from the actual disable: no deletion date before the leaver has run.
+    assert.equal(active.schedule?.deleteAt, undefined);
 
     await harness().skipTo(endAt, -HOUR);
     assert.equal(directory.account(id)!.enabled, true, 'still a pupil on the last day');
@@ -157,8 +155,14 @@ describe('education source on the time-skipping server', () => {
     assert.equal(directory.account(id)!.enabled, false);
     assert.equal(directory.account(id)!.ou, `${policy.ous.disabled},${base}`);
     assert.deepEqual(groupsOf(id), [], 'school and class groups removed');
+    const deleteAt = Date.parse(left.disabledAt!) + 30 * 24 * HOUR;
+    assert.equal(
+      left.schedule?.deleteAt,
+      new Date(deleteAt).toISOString(),
+      'pupils: 30 days from the disable',
+    );
 
-    await harness().skipTo(zonedInstant(addDays(end, 30), policy.lifecycle.lastDayEndsAt));
+    await harness().skipTo(new Date(deleteAt));
     const gone = await until(id, (s) => s.stage === 'deleted');
     assert.equal(gone.runs.at(-1)!.kind, 'delete');
     assert.equal(
