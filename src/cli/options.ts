@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { UsageError } from './errors';
 import { stages, type Stage } from './stages';
 
@@ -63,6 +64,14 @@ export function wholeNumberOption(option: string, min: number, max: number): (va
   };
 }
 
+/** `--build-id`: a worker build id by TUNNUS_BUILD_ID's rule, so it stays inside the query's quotes. */
+export function buildIdOption(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(value)) {
+    throw new UsageError('--build-id must be letters, digits, . _ - (a TUNNUS_BUILD_ID)');
+  }
+  return value;
+}
+
 export type CleanupMode = 'report' | 'enforce';
 
 export function modeOption(value: string): CleanupMode {
@@ -86,4 +95,18 @@ export function requirePlanInput(options: {
   if (!options.record && !options.hr && !options.education && !options.policy) {
     throw new UsageError('one of --record, --hr, --education or --policy is required');
   }
+}
+
+/** A file the command will read: it must be there and readable (its content is checked later). */
+export function inputFile(file: string): string {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    if (!fs.statSync(file).isFile()) throw new UsageError(`cannot read ${file}: not a file`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  return file;
 }

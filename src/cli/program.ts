@@ -5,8 +5,10 @@ import type { CliContext } from './context';
 import { UsageError } from './errors';
 import { ExitCode } from './exit-codes';
 import {
+  buildIdOption,
   employeeIdArgument,
   employeeOption,
+  inputFile,
   modeOption,
   requirePlanInput,
   sinceOption,
@@ -16,6 +18,7 @@ import {
 } from './options';
 import type { PlanOptions } from './plan';
 import type { RunsOptions } from './runs';
+import { ensureListening } from './reachability';
 import { stages } from './stages';
 
 // The `tunnus` command line: every command, its arguments, options and help, in one place
@@ -44,6 +47,14 @@ export function buildProgram(ctx: CliContext): Command {
     async (...args: A) => {
       ctx.exitCode = await fn(...args);
     };
+  // For commands that talk to Temporal: is it there? Asked before the command loads the SDK, so
+  // the answer comes in a fraction of a second (src/cli/reachability.ts). The command line has
+  // been checked by then (exit 2 first); an input file's content is checked after.
+  const online = <A extends unknown[]>(fn: (...args: A) => Promise<ExitCode>) =>
+    act(async (...args: A) => {
+      await ensureListening(ctx.env);
+      return fn(...args);
+    });
 
   const program = new Command('tunnus')
     .description(
@@ -67,9 +78,9 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('hire')
     .description("deliver one HR record (JSON, camelCase fields) to the person's workflow")
-    .argument('<record.json>', 'the HR record')
+    .argument('<record.json>', 'the HR record', inputFile)
     .option('--wait', "wait until the run settles, then print the person's state")
-    .action(act((file: string, o: { wait?: boolean }) => actions.person().hire(ctx, file, o)));
+    .action(online((file: string, o: { wait?: boolean }) => actions.person().hire(ctx, file, o)));
 
   for (const source of ['hr', 'education'] as const) {
     program
@@ -81,14 +92,14 @@ export function buildProgram(ctx: CliContext): Command {
           ? 'import an HR CSV snapshot: validated whole, then only changed persons, with progress'
           : 'import an education CSV snapshot (student_id or hr_employee_id, first_names, …)',
       )
-      .argument('<file.csv>', 'the snapshot (UTF-8, ; or , delimited, header row)')
+      .argument('<file.csv>', 'the snapshot (UTF-8, ; or , delimited, header row)', inputFile)
       .option(
         '--accept-valid-rows',
         'import the valid rows of a file with errors (bad rows are listed, left out)',
       )
       .option('--detach', 'start the import and print its id without following it')
       .action(
-        act((file: string, o: { acceptValidRows?: boolean; detach?: boolean }) =>
+        online((file: string, o: { acceptValidRows?: boolean; detach?: boolean }) =>
           actions.imports().importSnapshot(ctx, source, file, o),
         ),
       );
@@ -102,7 +113,7 @@ export function buildProgram(ctx: CliContext): Command {
     .argument('<workflowId>', 'the waiting run')
     .option('--by <name>', 'who approves, recorded as cli:<name> (default: the OS user)')
     .option('--note <text>', 'a note kept with the approval')
-    .action(act((id: string, o: { by?: string; note?: string }) => actions.approve().approve(ctx, id, o)));
+    .action(online((id: string, o: { by?: string; note?: string }) => actions.approve().approve(ctx, id, o)));
 
   program
     .command('person')
@@ -111,20 +122,20 @@ export function buildProgram(ctx: CliContext): Command {
     .description("the person's state: stage, account, runs, timeline")
     .argument('<employeeId>', 'HR employee id (or a pupil S-… key)', employeeIdArgument)
     .option('--json', 'print the state as JSON')
-    .action(act((id: string, o: { json?: boolean }) => actions.person().personShow(ctx, id, o)));
+    .action(online((id: string, o: { json?: boolean }) => actions.person().personShow(ctx, id, o)));
 
   program
     .command('licences')
     .description('seats, used, free and people waiting, per managed SKU')
     .option('--json', 'print the rows as JSON')
-    .action(act((o: { json?: boolean }) => actions.person().licences(ctx, o)));
+    .action(online((o: { json?: boolean }) => actions.person().licences(ctx, o)));
 
   program
     .command('explain')
     .description('each group, licence and OU the person holds, with the rule that grants it')
     .argument('<employeeId>', 'HR employee id (or a pupil S-… key)', employeeIdArgument)
     .option('--json', 'print the explanation as JSON')
-    .action(act((id: string, o: { json?: boolean }) => actions.explain().explain(ctx, id, o)));
+    .action(online((id: string, o: { json?: boolean }) => actions.explain().explain(ctx, id, o)));
 
   program
     .command('runs')
@@ -136,10 +147,15 @@ export function buildProgram(ctx: CliContext): Command {
       sinceOption(ctx.now),
     )
     .option('--employee <employeeId>', 'only runs of one person', employeeOption)
+    .option(
+      '--build-id <buildId>',
+      'only runs now on this worker version of TUNNUS_DEPLOYMENT_NAME (docs/versioning.md)',
+      buildIdOption,
+    )
     .option('--limit <n>', 'at most this many runs', wholeNumberOption('--limit', 1, 10_000), 100)
     .option('--json', 'print the runs as JSON')
     .option('-v, --verbose', 'print the visibility query (it also works in the Web UI)')
-    .action(act((o: RunsOptions) => actions.runs().runs(ctx, o)));
+    .action(online((o: RunsOptions) => actions.runs().runs(ctx, o)));
 
   const cleanup = program.command('cleanup').description('the daily leaver cleanup');
   cleanup
@@ -149,18 +165,20 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--no-wait', 'start the run and print its id without waiting for the report')
     .option('--json', 'print the report as JSON')
     .action(
-      act((o: { mode?: CleanupMode; wait: boolean; json?: boolean }) => actions.cleanup().cleanupRun(ctx, o)),
+      online((o: { mode?: CleanupMode; wait: boolean; json?: boolean }) =>
+        actions.cleanup().cleanupRun(ctx, o),
+      ),
     );
   cleanup
     .command('report')
     .description("the last completed cleanup's report")
     .option('--json', 'print the report as JSON')
-    .action(act((o: { json?: boolean }) => actions.cleanup().cleanupReport(ctx, o)));
+    .action(online((o: { json?: boolean }) => actions.cleanup().cleanupReport(ctx, o)));
 
   const inputs = ['record', 'hr', 'education', 'policy'];
   const input = (flags: string, description: string) => {
     const name = flags.slice(2, flags.indexOf(' '));
-    return new Option(flags, description).conflicts(inputs.filter((i) => i !== name));
+    return new Option(flags, description).conflicts(inputs.filter((i) => i !== name)).argParser(inputFile);
   };
   const plan = program
     .command('plan')
@@ -175,20 +193,23 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--concurrency <n>', 'persons planned at once', wholeNumberOption('--concurrency', 1, 1_000), 16)
     .addOption(new Option('--cleanup').hideHelp())
     .action(
-      act((o: PlanOptions) => {
-        requirePlanInput(o); // before loading the planner: a usage error stays fast
+      act(async (o: PlanOptions) => {
+        requirePlanInput(o); // a usage error before anything else
+        await ensureListening(ctx.env);
         return actions.plan().plan(ctx, o);
       }),
     );
   plan
     .command('apply')
     .description('apply a saved plan if the state it read has not moved')
-    .argument('<plan.json>', 'a plan saved with --save')
+    .argument('<plan.json>', 'a plan saved with --save', inputFile)
     .option(
       '--policy-deployed',
       'the new policy is deployed on every worker: have the changing persons planned again',
     )
-    .action(act((file: string, o: { policyDeployed?: boolean }) => actions.plan().planApply(ctx, file, o)));
+    .action(
+      online((file: string, o: { policyDeployed?: boolean }) => actions.plan().planApply(ctx, file, o)),
+    );
 
   program
     .command('help')

@@ -1,34 +1,20 @@
-import net from 'node:net';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../client';
 import { ConfigError, type Env } from '../config';
 import { CliError } from './errors';
+import { CONNECT_TIMEOUT_MS, unreachable } from './reachability';
 
-// The CLI's Temporal connection. An operator at a terminal should learn within seconds that the
-// server is not there, and which setting points at it, rather than wait the SDK's 10 s deadline.
-
-/** Enough for a handshake with a remote cluster (TLS included); short enough to fail fast. */
-export const CONNECT_TIMEOUT_MS = 2_000;
+// The CLI's Temporal connection. Commands ask src/cli/reachability.ts first (before they load the
+// SDK), so a closed port is reported at once; this connect is what finds a server that accepts
+// connections but does not answer, within seconds rather than the SDK's default 10 s.
 
 export async function connectTemporal(env: Env): Promise<Client> {
-  const connecting = connectClient(env, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
-  // gRPC waits for the deadline even when the port is closed; a plain TCP probe knows at once.
-  const probe = probeListener(env.TEMPORAL_ADDRESS);
   try {
-    return await Promise.race([connecting, probe.refused]);
+    return await connectClient(env, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
   } catch (err) {
     // Unreadable TLS files are a setting to fix, not an unreachable server.
     if (err instanceof ConfigError) throw err;
-    // The connection that lost the race must not outlive the command.
-    connecting.then((client) => client.connection.close()).catch(() => {});
-    const why = err instanceof Error ? err.message : String(err);
-    throw new CliError(
-      'temporal_unreachable',
-      `cannot reach Temporal at ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE}): ${why}. ` +
-        'Is the server running? TEMPORAL_ADDRESS sets the address.',
-    );
-  } finally {
-    probe.stop();
+    throw unreachable(env, err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -50,35 +36,4 @@ export async function withTemporal<T>(env: Env, fn: (client: Client) => Promise<
   } finally {
     await client.connection.close();
   }
-}
-
-/** Errors that mean nothing listens there (as opposed to a slow network, which gRPC waits out). */
-const NOTHING_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/**
- * `refused` rejects as soon as a TCP connect to `host:port` says nothing listens; otherwise it
- * never settles. The probe sends nothing: it closes as soon as the connection opens.
- */
-function probeListener(address: string): { refused: Promise<never>; stop: () => void } {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65_535) {
-    return { refused: new Promise<never>(() => {}), stop: () => {} };
-  }
-  let socket: net.Socket | undefined;
-  const refused = new Promise<never>((_, reject) => {
-    socket = net.connect({ host, port });
-    socket.unref();
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket?.destroy());
-    socket.on('connect', () => socket?.destroy());
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code && NOTHING_THERE.has(err.code)) {
-        reject(
-          new Error(`${err.code === 'ENOTFOUND' ? 'no such host' : 'connection refused'} (${err.code})`),
-        );
-      }
-    });
-  });
-  return { refused, stop: () => socket?.destroy() };
 }
