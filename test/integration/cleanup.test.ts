@@ -139,7 +139,7 @@ describe('leaver cleanup against a planted mess', () => {
       'licence on the departed user',
     );
 
-    // A leaver past retention whose delete run failed: the person workflow waits for ops.
+    // A leaver past retention whose delete run failed: the person workflow retries it later.
     const leaver = `CL${runId}`;
     const endDate = addDays(today, -200);
     const record = nurse(leaver, 'Lähtenyt', { endDate });
@@ -174,7 +174,15 @@ describe('leaver cleanup against a planted mess', () => {
         endAt: zonedInstant(endDate, '24:00').toISOString(),
         deleteAt,
       },
-      failedDueAt: deleteAt,
+      // Retention counts from the recorded disable; the failed delete is retried with backoff
+      // (next attempt hours away, so it does not run during this test).
+      disabledAt: zonedInstant(addDays(endDate, 1), '00:00').toISOString(),
+      retry: {
+        kind: 'delete',
+        attempt: 9,
+        at: new Date(Date.now() + 6 * 60 * 60 * 1000).toISOString(),
+        reason: 'CloudPermission',
+      },
       runs: [],
       timeline: [],
       runSeq: 3,
