@@ -37,7 +37,7 @@ export interface UpgradeFigures {
   /** A sample of them replayed against N (what a rollback would meet): how many, and failures. */
   replayedOnN: number;
   replayFailuresOnN: number;
-  /** Open and closed runs per deployment version, as visibility lists them. */
+  /** Runs now on each deployment version, as `tunnus runs --build-id` lists them (open and closed). */
   runsByVersion: Record<string, number>;
   seconds: { waiting: number; upgradeToDone: number; total: number };
 }
@@ -53,6 +53,7 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
   const { addDays, helsinkiDate } = await import('../src/domain/dates');
   const { buildWorker } = await import('../src/worker');
   const { personWorkflowId, provisionStatusQuery } = await import('../src/workflows/messages');
+  const { listRuns } = await import('../src/cli/runs');
   const { eventually } = await import('../test/support/stack');
   const { workflowBundle } = await import('../test/support/temporal');
   const { UPGRADE_PATCH } = await import('../test/replay/variants/joiner-n1');
@@ -284,12 +285,11 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
   )) {
     if (result.error) figures.replayFailuresOnN++;
   }
+  // What `tunnus runs --build-id <id>` lists: the filter and its version column.
   for (const buildId of [N, N1]) {
     const version = `${deploymentName}:${buildId}`;
-    const { count } = await client.workflow.count(
-      `TaskQueue = '${taskQueue}' AND TemporalWorkerDeploymentVersion = '${version}'`,
-    );
-    figures.runsByVersion[version] = count;
+    const { rows } = await listRuns(client, { version }, 1000);
+    figures.runsByVersion[version] = rows.filter((r) => r.version === version).length;
   }
   await workers[N1]!.stop();
   figures.seconds = {

@@ -219,7 +219,7 @@ export function buildProgram(ctx: CliContext): Command {
       act(async (names: string[]) => {
         const target = findCommand(program, names);
         if (!target) throw new UsageError(`no command ${names.join(' ')}`, '');
-        ctx.out.write(target.helpInformation());
+        target.outputHelp(); // to stdout, with any text added after it, as --help prints it
         return ExitCode.Ok;
       }),
     );

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { defineSearchAttributeKey } from '@temporalio/common';
 import { parseEnv, type Env } from '../config';
 import { EmployeeIdKey, LifecycleStageKey } from '../workflows/messages';
 import { CliContext } from './context';
@@ -16,6 +17,8 @@ export interface RunsFilter {
   stage?: Stage;
   since?: Date;
   employeeId?: string;
+  /** Worker versioning: only runs now on this Worker Deployment Version (`deployment:buildId`). */
+  version?: string;
 }
 
 export interface RunRow {
@@ -27,6 +30,8 @@ export interface RunRow {
   closeTime?: string;
   employeeId?: string;
   lifecycleStage?: string;
+  /** The Worker Deployment Version the run is on (`deployment:buildId`); absent when unversioned. */
+  version?: string;
 }
 
 /**
@@ -39,6 +44,8 @@ export function runsQuery(filter: RunsFilter): string {
   if (filter.employeeId) terms.push(`EmployeeId = '${filter.employeeId}'`);
   // Visibility compares RFC 3339 instants; whole seconds read better in the Web UI.
   if (filter.since) terms.push(`StartTime >= '${filter.since.toISOString().replace(/\.\d{3}Z$/, 'Z')}'`);
+  // Validated like TUNNUS_DEPLOYMENT_NAME and TUNNUS_BUILD_ID (letters, digits, . _ -).
+  if (filter.version) terms.push(`TemporalWorkerDeploymentVersion = '${filter.version}'`);
   return terms.join(' AND ');
 }
 
@@ -61,6 +68,7 @@ export async function listRuns(
     }
     const employeeId = run.typedSearchAttributes.get(EmployeeIdKey);
     const lifecycleStage = run.typedSearchAttributes.get(LifecycleStageKey);
+    const version = run.typedSearchAttributes.get(WorkerDeploymentVersionKey);
     rows.push({
       workflowId: run.workflowId,
       runId: run.runId,
@@ -70,11 +78,15 @@ export async function listRuns(
       ...(run.closeTime ? { closeTime: run.closeTime.toISOString() } : {}),
       ...(employeeId ? { employeeId } : {}),
       ...(lifecycleStage ? { lifecycleStage } : {}),
+      ...(version ? { version } : {}),
     });
   }
   rows.sort((a, b) => b.startTime.localeCompare(a.startTime) || a.workflowId.localeCompare(b.workflowId));
   return { rows, more };
 }
+
+/** The Worker Deployment Version a versioned run is on now (`deployment:buildId`), set by Temporal. */
+const WorkerDeploymentVersionKey = defineSearchAttributeKey('TemporalWorkerDeploymentVersion', 'KEYWORD');
 
 /** The options as src/cli/program.ts parses and validates them. */
 export interface RunsOptions {
@@ -82,6 +94,8 @@ export interface RunsOptions {
   since?: Date;
   employee?: string;
   limit: number;
+  /** Only runs on this build id of the worker deployment TUNNUS_DEPLOYMENT_NAME. */
+  buildId?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -91,6 +105,7 @@ export async function runs(ctx: CliContext, options: RunsOptions): Promise<ExitC
     ...(options.stage ? { stage: options.stage } : {}),
     ...(options.since ? { since: options.since } : {}),
     ...(options.employee ? { employeeId: options.employee } : {}),
+    ...(options.buildId ? { version: `${ctx.env.TUNNUS_DEPLOYMENT_NAME}:${options.buildId}` } : {}),
   };
   const { rows, more } = await withTemporal(ctx.env, (client) => listRuns(client, filter, options.limit));
   if (options.json) {
@@ -128,14 +143,19 @@ export function formatRuns(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs match';
   const idWidth = Math.max(11, ...rows.map((r) => r.workflowId.length));
   const typeWidth = Math.max(4, ...rows.map((r) => r.type.length));
+  // Worker versioning on: which version each run is on (the column stays away when it is off).
+  const versioned = rows.some((r) => r.version);
   const header = [
     'workflow id'.padEnd(idWidth),
     'type'.padEnd(typeWidth),
     'status'.padEnd(16),
     'started (UTC)'.padEnd(19),
     'closed (UTC)'.padEnd(19),
-    'EmployeeId',
-  ].join('  ');
+    'EmployeeId'.padEnd(versioned ? 12 : 0),
+    ...(versioned ? ['version'] : []),
+  ]
+    .join('  ')
+    .trimEnd();
   const lines = rows.map((r) =>
     [
       r.workflowId.padEnd(idWidth),
@@ -143,8 +163,11 @@ export function formatRuns(rows: RunRow[]): string {
       r.status.padEnd(16),
       shortTime(r.startTime).padEnd(19),
       shortTime(r.closeTime).padEnd(19),
-      r.employeeId ?? '-',
-    ].join('  '),
+      (r.employeeId ?? '-').padEnd(versioned ? 12 : 0),
+      ...(versioned ? [r.version ?? '-'] : []),
+    ]
+      .join('  ')
+      .trimEnd(),
   );
   return [header, ...lines, `${rows.length} run(s)`].join('\n');
 }

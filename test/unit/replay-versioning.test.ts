@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildIdOption } from '../../src/cli/options';
+import { formatRuns, runsQuery, type RunRow } from '../../src/cli/runs';
 import { ConfigError, parseEnv } from '../../src/config';
 import { deploymentFromEnv, deploymentOptions } from '../../src/worker';
 
@@ -37,5 +39,38 @@ describe('worker versioning from the environment', () => {
         err.problems.some((p) => p.startsWith('TUNNUS_BUILD_ID:')) &&
         err.problems.some((p) => p.startsWith('TUNNUS_DEPLOYMENT_NAME:')),
     );
+  });
+});
+
+describe('tunnus runs and worker versions', () => {
+  const row: RunRow = {
+    workflowId: 'joiner-E1001-1',
+    runId: 'r1',
+    type: 'joinerWorkflow',
+    status: 'running',
+    startTime: '2026-12-01T08:00:00.000Z',
+    employeeId: 'E1001',
+  };
+
+  it('--build-id filters on the version Temporal keeps per run', () => {
+    assert.equal(
+      runsQuery({ stage: 'joiner', version: 'tunnus:2026.12.1' }),
+      "WorkflowType = 'joinerWorkflow' AND TemporalWorkerDeploymentVersion = 'tunnus:2026.12.1'",
+    );
+    assert.equal(buildIdOption('2026.12.1-3f9c2a1'), '2026.12.1-3f9c2a1');
+    assert.throws(() => buildIdOption("x' OR WorkflowType != '"), /--build-id must be/);
+  });
+
+  it('the table shows a version column only when runs are versioned', () => {
+    const unversioned = formatRuns([row]);
+    assert.doesNotMatch(unversioned, /version/);
+    assert.match(unversioned.split('\n')[0]!, /EmployeeId$/);
+    const versioned = formatRuns([
+      { ...row, version: 'tunnus:b8' },
+      { ...row, workflowId: 'person-E1001' },
+    ]);
+    assert.match(versioned.split('\n')[0]!, /EmployeeId {4}version$/);
+    assert.match(versioned, /E1001 {9}tunnus:b8/);
+    assert.match(versioned.split('\n')[2]!, /E1001 {9}-$/);
   });
 });
