@@ -8,7 +8,7 @@ import { addDays, helsinkiDate } from '../../src/domain/dates';
 import { ErrorType } from '../../src/domain/error-types';
 import { parsePolicy, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
-import { personWorkflowId } from '../../src/workflows/messages';
+import { confirmEndDateUpdate, personWorkflowId } from '../../src/workflows/messages';
 import { MAX_RUN_HISTORY_EVENTS } from '../../src/workflows/options';
 import type { MemoryDirectory } from '../support/memory-directory';
 import {
@@ -103,6 +103,37 @@ describe('the end of access is fail-safe (direct cloud)', () => {
     const deleteRun = deleted.runs.find((r) => r.kind === 'delete')!;
     assert.ok(Date.parse(deleteRun.startedAt) >= deleteAt, 'not before');
     await recordLargest(env, 'fail-safe', [personWorkflowId(id), ...deleted.runs.map((r) => r.workflowId)]);
+  });
+
+  it('an end date far in the past on an active person is held visibly until an operator confirms it', async () => {
+    const id = `HE${Date.now()}`;
+    await h().deliver(nurse(id, { startDate: '2015-01-01' }));
+    await h().idle(id);
+    await h().deliver(nurse(id, { startDate: '2015-01-01', endDate: '2016-02-29' }));
+    const held = await h().until(id, (s) => s.stage === 'held');
+    assert.equal(directory.account(id)!.enabled, true, 'a likely typo is not acted on');
+    assert.equal(cloud.users.get(id)!.enabled, true);
+    const handle = env.client.workflow.getHandle(personWorkflowId(id));
+    const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    assert.match(
+      meta.currentDetails ?? '',
+      /^held: end date \d+ days in the past; confirm with the confirmEndDate update/,
+    );
+    assert.deepEqual((await handle.describe()).searchAttributes.LifecycleStage, ['held']);
+    assert.equal(held.hold?.endDate, '2016-02-29');
+
+    const refused = await handle.executeUpdate(confirmEndDateUpdate, {
+      args: [{ endDate: '2016-02-28', operator: 'ops-1' }],
+    });
+    assert.equal(refused.confirmed, false, 'only the held date can be confirmed');
+    const confirmed = await handle.executeUpdate(confirmEndDateUpdate, {
+      args: [{ endDate: '2016-02-29', operator: 'ops-1' }],
+    });
+    assert.equal(confirmed.confirmed, true);
+    const left = await h().until(id, (s) => s.stage === 'left');
+    assert.equal(directory.account(id)!.enabled, false);
+    assert.ok(directory.account(id), 'disabled, not deleted');
+    assert.ok(left.timeline.some((t) => t.event === 'end date confirmed' && t.detail?.includes('ops-1')));
   });
 
   it('a leaver whose OU move fails permanently ends with a disabled account, stays due, and finishes once the OU is back', async () => {
