@@ -91,7 +91,7 @@ describe('tunnus: help and version', () => {
     });
   }
 
-  for (const command of commands.filter(Boolean)) {
+  for (const command of commands) {
     it(`tunnus help ${command} prints what tunnus ${command} --help prints`, async () => {
       const [viaHelp, viaOption] = [
         await tunnus(['help', ...words(command)]),
