@@ -16,6 +16,7 @@ import { installTelemetry } from '../src/telemetry';
 import { createDirectoryFromEnv, wire } from '../src/wiring';
 import { buildWorker, connectTemporal } from '../src/worker';
 import { startSimulators } from './simulators';
+import { createTemporalApprovals } from '../src/ops/approve';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from '../src/schedules';
 import { stateDir, repoRoot } from './paths';
 import { sampleHrCsv } from './sample-data';
@@ -104,11 +105,13 @@ async function main(): Promise<void> {
     intake: createTemporalIntake({ client, taskQueue: env.TEMPORAL_TASK_QUEUE }),
     index: store,
     imports: createTemporalImports({ client, staging: store, taskQueue: env.TEMPORAL_TASK_QUEUE }),
+    // POST /api/v1/approvals/{workflowId}: approvals of what the mass-change guard stopped.
+    approvals: createTemporalApprovals(client),
     clients: [
       {
         name: 'sandbox',
         tokenSha256: sha256Hex(apiToken),
-        scopes: ['hr:write', 'education:write', 'ops:read'],
+        scopes: ['hr:write', 'education:write', 'ops:read', 'ops:approve'],
       },
     ],
     logger: log,
