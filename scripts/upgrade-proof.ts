@@ -10,7 +10,7 @@ import type { Stack } from '../test/support/stack';
 // are bought and HR moves the start dates to today; every run must finish on N+1 with no
 // non-determinism error.
 //
-//   npx tsx scripts/upgrade-proof.ts [people]        (default 50)
+//   npx tsx scripts/upgrade-proof.ts [people] [--from-unversioned]      (default 50)
 //
 // Its own state dir, DC address and Temporal port, like scripts/record-histories.ts.
 // test/integration/upgrade.test.ts runs the same proof in npm test.
@@ -44,6 +44,11 @@ export interface UpgradeFigures {
 
 export interface ProofOptions {
   people?: number;
+  /**
+   * Start on an unversioned worker instead of version N (the first switch to worker versioning,
+   * runbook step 1); N+1 is then the first version made current.
+   */
+  fromUnversioned?: boolean;
   log?: (line: string) => void;
 }
 
@@ -80,7 +85,7 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
   };
 
   const workers: Record<string, { stop: () => Promise<void> }> = {};
-  async function startVersion(buildId: string): Promise<void> {
+  async function startVersion(buildId: string, versioned = true): Promise<void> {
     const connection = await NativeConnection.connect({ address: stack.temporal.address });
     const worker = await buildWorker({
       connection,
@@ -92,7 +97,7 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
       policy: stack.policy,
       baseDn: stack.samba.baseDn,
       workflowBundle: bundles[buildId]!,
-      deployment: { deploymentName, buildId },
+      ...(versioned ? { deployment: { deploymentName, buildId } } : {}),
     });
     const running = worker.run();
     workers[buildId] = {
@@ -153,9 +158,14 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
   const indices = ids.map((_, i) => i);
 
   // ---- Version N: current, with everyone waiting -------------------------------------------------
-  await startVersion(N);
-  await makeCurrent(N);
-  log(`version ${deploymentName}:${N} is current`);
+  if (options.fromUnversioned) {
+    await startVersion(N, false);
+    log('an unversioned worker runs the code of version N');
+  } else {
+    await startVersion(N);
+    await makeCurrent(N);
+    log(`version ${deploymentName}:${N} is current`);
+  }
   seats(0);
   await inParallel(indices, (i) =>
     deliverRecord(client, record(i, waitsForSeat(i) ? today : addDays(today, 5)), 'hr', taskQueue).then(
@@ -256,7 +266,8 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
       const history = await client.workflow.getHandle(run.workflowId).fetchHistory();
       countFailures(history);
       const completed = (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes);
-      if (completed.length > 0 && buildIdOf(completed[0]!) === N) figures.startedOnN++;
+      const first = completed.length > 0 ? buildIdOf(completed[0]!) : 'none';
+      if (options.fromUnversioned ? !first : first === N) figures.startedOnN++;
       if (completed.length > 0 && buildIdOf(completed.at(-1)!) === N1) figures.finishedOnN1++;
       const marker = (history.events ?? []).some((e) => {
         const m = e.markerRecordedEventAttributes;
@@ -315,8 +326,9 @@ async function main(): Promise<void> {
     },
   });
   try {
-    const people = Number(process.argv[2] ?? 50);
-    const figures = await upgradeProof(stack, { people, log: (line) => console.log(line) });
+    const people = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 50);
+    const fromUnversioned = process.argv.includes('--from-unversioned');
+    const figures = await upgradeProof(stack, { people, fromUnversioned, log: (line) => console.log(line) });
     console.log(JSON.stringify(figures, null, 2));
     console.log(
       `runs started on N: ${figures.startedOnN}, finished on N+1: ${figures.finishedOnN1}, ` +

@@ -16,6 +16,11 @@ const { History } = temporal.api.history.v1;
 
 export const historiesDir = path.join(__dirname, 'histories');
 export const manifestFile = path.join(historiesDir, 'manifest.json');
+/**
+ * Histories of an earlier recording whose branches are still live (a patch not yet retired): the
+ * recorder never touches them, the replay test replays them too (docs/versioning.md, rule 6).
+ */
+export const keptDir = path.join(__dirname, 'histories-kept');
 
 /** One entry of manifest.json: what replay needs besides the history, and what it shows. */
 export interface RecordedHistory {
@@ -41,21 +46,29 @@ export function decodeHistory(json: string): temporal.api.history.v1.History {
   return History.fromObject(JSON.parse(json) as Record<string, unknown>);
 }
 
-export function readManifest(): Manifest {
-  return JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Manifest;
+export function readManifest(dir = historiesDir): Manifest {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
 }
 
-export function readHistory(name: string): temporal.api.history.v1.History {
-  return decodeHistory(fs.readFileSync(path.join(historiesDir, `${name}.json`), 'utf8'));
+export function readHistory(name: string, dir = historiesDir): temporal.api.history.v1.History {
+  return decodeHistory(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
 }
 
-/** Every recorded history with its workflow id, as runReplayHistories takes them. */
+/** Every recorded history (and every kept one) with its workflow id, as runReplayHistories takes them. */
 export function recordedHistories(
   manifest: Manifest = readManifest(),
 ): { name: string; workflowId: string; history: temporal.api.history.v1.History }[] {
-  return Object.entries(manifest).map(([name, entry]) => ({
-    name,
-    workflowId: entry.workflowId,
-    history: readHistory(name),
-  }));
+  const kept = fs.existsSync(path.join(keptDir, 'manifest.json')) ? readManifest(keptDir) : {};
+  return [
+    ...Object.entries(manifest).map(([name, entry]) => ({
+      name,
+      workflowId: entry.workflowId,
+      history: readHistory(name),
+    })),
+    ...Object.entries(kept).map(([name, entry]) => ({
+      name: `kept/${name}`,
+      workflowId: entry.workflowId,
+      history: readHistory(name, keptDir),
+    })),
+  ];
 }

@@ -24,13 +24,15 @@ async function replay(
   histories: { name: string; workflowId: string; history: History }[],
 ): Promise<Record<string, Error>> {
   const failures: Record<string, Error> = {};
-  const byWorkflowId = new Map(histories.map((h) => [h.workflowId, h.name]));
   const results = Worker.runReplayHistories(
     { workflowBundle: bundle, replayName: 'tunnus-replay' },
     histories.map(({ workflowId, history }) => ({ workflowId, history })),
   );
+  // One result per history, in order (a kept history may share its workflow id with a new one).
+  let i = 0;
   for await (const result of results) {
-    if (result.error) failures[byWorkflowId.get(result.workflowId) ?? result.workflowId] = result.error;
+    const name = histories[i++]?.name ?? result.workflowId;
+    if (result.error) failures[name] = result.error;
   }
   return failures;
 }

@@ -14,6 +14,8 @@ const runs = proxyActivities<RunActivities>(directoryActivityOptions);
 
 /** The phone sync with its first two commands swapped: a page first, then the cursor. */
 export async function phoneSyncWorkflow(): Promise<void> {
+  // As the real one (the marker a recorded run holds); the swap below is what breaks replay.
+  patched('phone-sync-paged');
   await cloud.syncPhonePage({});
   await runs.lastPhoneSyncCursor();
 }
