@@ -77,7 +77,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
   let record = input.record;
   let facts: RunFacts = input.facts ?? { version: 0 };
   /** When this run disabled the account (or the person already knew it). */
-  let disabledAt = facts.disabledAt ?? input.progress?.disabledAt;
+  let disabledAt = facts.disabledAt;
   let rechecks = 0;
   const status: ProvisionStatus = { phase: 'planning', detail: 'planning', lastSteps: [] };
   setHandler(recordChangedSignal, (next, nextFacts) => {
@@ -116,7 +116,11 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     await continueAsNew<typeof converge>({
       employeeId,
       record,
-      facts: { ...facts, ...(disabledAt ? { disabledAt } : {}) },
+      facts: {
+        version: facts.version,
+        ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
+        ...(disabledAt ? { disabledAt } : {}),
+      },
       progress: {
         ...result,
         applied: result.applied.slice(-MAX_APPLIED),
@@ -163,6 +167,8 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
         },
       ],
     );
+    // A newer record that makes the person current again (rehire) ends the retention count.
+    if (plan.phase !== 'left' && plan.phase !== 'deleted') disabledAt = undefined;
     result.phase = plan.phase;
     result.schedule = plan.schedule;
     result.cloud = { exported: plan.services.cloud, reason: plan.services.cloudReason };

@@ -191,6 +191,56 @@ describe('the end of access is fail-safe (direct cloud)', () => {
   });
 });
 
+describe('a person stuck for weeks keeps a bounded history', () => {
+  const policy = loadPolicy();
+  policy.roles.forEach((role) => (role.cloud = false));
+  policy.telephony.enabled = false;
+  let env: TestWorkflowEnvironment;
+  let directory: MemoryDirectory;
+  let hooks: { before?: ActivityHook };
+  let taskQueue: string;
+  let stop: () => Promise<void>;
+
+  before(async () => {
+    ({ env, directory, hooks, taskQueue, stop } = await startLifecycleWorker(policy, 'stuck', {
+      cloud: false,
+    }));
+  });
+  after(() => stop());
+  const h = () => personHarness(env, taskQueue);
+
+  it('a leaver failing for 40 days retries every 6 hours, stays disabled, and the person continues-as-new', async () => {
+    const id = `ST${Date.now()}`;
+    await h().deliver(nurse(id));
+    await h().idle(id);
+    hooks.before = (activity, input) => {
+      if (activity === 'moveAccount' && (input as { employeeId: string }).employeeId === id) {
+        throw ApplicationFailure.create({
+          type: ErrorType.DirectoryPermission,
+          message: 'no right to move (test)',
+          nonRetryable: true,
+        });
+      }
+    };
+    try {
+      await h().deliver(nurse(id, { endDate: addDays(helsinkiDate(new Date(await h().now())), -1) }));
+      await h().until(id, (s) => !!s.retry);
+      await h().skipTo(new Date((await h().now()) + 40 * DAY), 0);
+      const s = await h().until(id, (x) => !!x.retry && x.retry.attempt > 100);
+      assert.equal(directory.account(id)!.enabled, false, 'disabled all along');
+      assert.equal(s.stage, 'failed');
+      const person = await historyLengths(env, personWorkflowId(id));
+      assert.ok(person.length >= 2, `the person continued as new (${person.length} runs)`);
+      largest['stuck person'] = Math.max(...person);
+      console.log(
+        `stuck person: ${person.length} runs, largest ${Math.max(...person)} events, ${s.retry!.attempt} retries`,
+      );
+    } finally {
+      hooks.before = undefined;
+    }
+  });
+});
+
 describe('a long wait for directory sync is bounded (synced cloud)', () => {
   const policy = loadPolicy();
   policy.cloud.mode = 'synced';
