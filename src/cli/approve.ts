@@ -14,10 +14,14 @@ export async function approve(
   workflowId: string,
   options: { by?: string; note?: string },
 ): Promise<ExitCode> {
-  // Recorded as `cli:{name}`: the OS user unless the operator names themself.
-  const operator = options.by ? `cli:${options.by}` : cliOperator();
+  // The operator is always the OS user (`cli:{user}`), never a typed name: --by only says on
+  // whose behalf, in the note that history keeps beside the approval.
+  const operator = cliOperator();
+  const note = [options.by ? `on behalf of ${options.by}` : undefined, options.note]
+    .filter(Boolean)
+    .join('; ');
   const outcome = await withTemporal(ctx.env, (client) =>
-    approveRun(client, workflowId, { operator, ...(options.note ? { note: options.note } : {}) }),
+    approveRun(client, workflowId, { operator, ...(note ? { note } : {}) }),
   );
   if (outcome.pending) {
     ctx.print(`${workflowId}: ${outcome.pending.summary}`);
