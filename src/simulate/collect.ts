@@ -164,6 +164,8 @@ export function createPlanner(deps: PlanningDeps): Planner {
       const account = seen.get(id) ?? null;
       const { added, removed } = groupChanges(plan.steps);
       const warnings: string[] = [];
+      // A held plan (an end date far in the past, a deletion of an enabled account) runs nothing.
+      if (plan.hold) warnings.push(`${plan.hold.reason}: the run would wait for an operator`);
       for (const g of added) {
         // A school's or class's group is created by the run with its first member.
         if (matchesGroupTemplate(policy, g)) continue;
@@ -186,7 +188,7 @@ export function createPlanner(deps: PlanningDeps): Planner {
       );
       // Leavers and deletions end the services instead (converge's endServices).
       const ending = plan.phase === 'left' || plan.phase === 'deleted';
-      if (plan.services.cloud) {
+      if (plan.services.cloud && !plan.hold) {
         const all = await subscribedSkus().catch(rethrowAs(id, 'read the licence pool'));
         const part = (skuId: string) => all.find((s) => s.skuId === skuId)?.skuPartNumber ?? skuId;
         if (ending) {

@@ -274,10 +274,12 @@ describe('simulation', () => {
     assert.equal(massChange([p!], 10, 5).trips, true, '1 of 10 is over 5 %');
     assert.deepEqual(dir.writes, []);
 
-    // Past retention: the account and the cloud user are deleted.
-    const [gone] = await collectPlans(planner(dir, users), [nurse('E8', { endDate: '2021-06-30' })]);
-    assert.deepEqual(gone!.actions, ['delete']);
-    assert.equal(gone!.cloudUser, 'delete');
+    // An end date years in the past on an enabled account is more often a typo: the plan is held
+    // for an operator, nothing is deleted (or disabled) at once (issue 16).
+    const [held] = await collectPlans(planner(dir, users), [nurse('E8', { endDate: '2021-06-30' })]);
+    assert.deepEqual(held!.actions, []);
+    assert.equal(held!.cloudUser, null);
+    assert.ok(held!.warnings.some((w) => /^held: end date \d+ days in the past/.test(w)));
   });
 
   it('a saved plan reads back as written, and a file that is no plan is refused by name', async () => {
