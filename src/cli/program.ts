@@ -111,7 +111,10 @@ export function buildProgram(ctx: CliContext): Command {
       'approve what the mass-change guard stopped: an import, the leaver cleanup, mass-change-hold',
     )
     .argument('<workflowId>', 'the waiting run')
-    .option('--by <name>', 'on whose behalf (kept in the note; the operator recorded is always the OS user, cli:<user>)')
+    .option(
+      '--by <name>',
+      'on whose behalf (kept in the note; the operator recorded is always the OS user, cli:<user>)',
+    )
     .option('--note <text>', 'a note kept with the approval')
     .action(online((id: string, o: { by?: string; note?: string }) => actions.approve().approve(ctx, id, o)));
 
