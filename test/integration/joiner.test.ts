@@ -268,13 +268,17 @@ describe('joiner against Samba AD and the Temporal dev server', () => {
     assert.match(account.sAMAccountName, /^cn\.smithjohn/);
   });
 
-  it('a name that leaves nothing after transliteration fails the joiner with the field named, nothing half-written', async () => {
+  it('a name in a non-Latin script is refused at the door with the field named, nothing written', async () => {
     const id = nextId('N');
-    await deliver(person({ employeeId: id, lastName: '李' }));
-    const state = await settled(id);
-    assert.equal(state.stage, 'failed');
-    assert.equal(state.lastError?.type, 'InvalidRecord');
-    assert.match(state.lastError?.message ?? '', /lastName/);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-')), 'hanzi.json');
+    fs.writeFileSync(file, JSON.stringify(person({ employeeId: id, lastName: '李' })));
+    const out: string[] = [];
+    const code = await cli(['hire', file], {
+      write: (s: string) => out.push(s),
+    } as unknown as NodeJS.WritableStream);
+    assert.equal(code, 1);
+    assert.match(out.join(''), /lastName/);
+    assert.equal(await personState(stack.client, id), null, 'no workflow was started');
     assert.equal(await stack.directory.findByEmployeeId(id), null);
   });
 });
