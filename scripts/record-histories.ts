@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   const { phoneSyncWorkflow } = await import('../src/workflows/phone-sync');
   const { pendingApprovalQuery } = await import('../src/workflows/approval');
   const { startCleanup } = await import('../src/cli/cleanup');
+  const { holdChange } = await import('../src/ops/hold');
+  const { HOLD_WORKFLOW_ID } = await import('../src/workflows/mass-change-hold');
   const messages = await import('../src/workflows/messages');
   type HrRecord = import('../src/domain/record').HrRecord;
   type EducationRecord = import('../src/domain/education').EducationRecord;
@@ -246,6 +248,24 @@ async function main(): Promise<void> {
     'person-pending-delete-timer',
     messages.personWorkflowId('RP-LEFT'),
     'person: left, timer to the end of retention',
+  );
+  // The same person back within retention, from a start date ahead: a rehire run waits for it.
+  await deliverRecord(
+    a.client,
+    nurse('RP-LEFT', 'Lahtenyt', {
+      startDate: addDays(today, 30),
+      jobTitle: 'Osastonhoitaja',
+      jobCode: 'SH02',
+    }),
+    'hr',
+    a.taskQueue,
+  );
+  const rehire = await childWaiting(a, 'RP-LEFT', 'rehire', /^waiting/);
+  await save(
+    a,
+    'rehire-waiting-for-start-date',
+    rehire,
+    'rehire: returning within retention, waits for the start',
   );
 
   // An end date far in the past on an active person: held for an operator's confirmation.
@@ -562,6 +582,38 @@ async function main(): Promise<void> {
     'cleanup-awaiting-approval',
     cleanupId,
     'cleanup: enforce over the guard threshold, waits for approve',
+  );
+
+  // The held set: a single delivery the mass-change guard stopped waits there for approval.
+  const held = nurse('RH-HELD', 'Pidatetty', { startDate: past, endDate: today });
+  await holdChange(
+    c.client,
+    {
+      identityId: 'RH-HELD',
+      source: 'hr',
+      record: held,
+      loss: { identityId: 'RH-HELD', kind: 'disable', groups: ['ERP-Nurse', 'Care-Staff'], skus: ['SPE_E3'] },
+      ref: 'api:recording',
+      activeIdentities: 40,
+      safety: c.policy.safety,
+    },
+    c.taskQueue,
+  );
+  await eventually(
+    () =>
+      c.client.workflow
+        .getHandle(HOLD_WORKFLOW_ID)
+        .query(pendingApprovalQuery)
+        .catch(() => null),
+    (p) => !!p,
+    60_000,
+    'held set awaits approval',
+  );
+  await save(
+    c,
+    'mass-change-hold-awaiting-approval',
+    HOLD_WORKFLOW_ID,
+    'held set: a delivery over the guard, waits for approve',
   );
 
   fs.writeFileSync(path.join(outDir, path.basename(manifestFile)), `${JSON.stringify(recorded, null, 2)}\n`);
