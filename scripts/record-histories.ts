@@ -342,9 +342,9 @@ async function main(): Promise<void> {
     Number((await canHandle.describe()).raw.workflowExecutionInfo?.historyLength ?? 0);
   for (let sent = 0; (await canHandle.describe()).runId === firstRun && (await historyLength()) <= 2000;) {
     if (sent > 3000) throw new Error('RP-CAN did not continue as new');
-    for (let i = 0; i < 50; i++)
+    for (let i = 0; i < 10; i++)
       await canHandle.signal(messages.recordSignal, { record: canRecord, source: 'hr' });
-    sent += 50;
+    sent += 10;
   }
   await eventually(
     () => canHandle.describe(),
@@ -641,11 +641,20 @@ function refuseSecrets(name: string, json: string): void {
   }
 }
 
+/** A failed recording stops the dev server and the DC it started too. */
+async function stopServices(): Promise<void> {
+  const { stopSamba } = await import('../sandbox/samba');
+  const { stopTemporalDevServers } = await import('../sandbox/temporal');
+  await stopTemporalDevServers().catch(() => undefined);
+  await stopSamba().catch(() => undefined);
+}
+
 if (require.main === module) {
   main().then(
     () => process.exit(0),
-    (err: unknown) => {
+    async (err: unknown) => {
       console.error(err);
+      await stopServices();
       process.exit(1);
     },
   );
