@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import { bundleWorkflowCode, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { temporal } from '@temporalio/proto';
-import { workflowBundle } from '../support/temporal';
+import { workflowInterceptorModules } from '../../src/metrics';
 import { readHistory, readManifest, recordedHistories, type Manifest } from './histories';
 
 // Every recorded history (scripts/record-histories.ts: real runs on the dev server, fetched while
@@ -70,7 +70,13 @@ describe('replay of recorded histories', () => {
   });
 
   it('every recorded history replays against the current workflows without a non-determinism error', async () => {
-    const failures = await replay(await workflowBundle(), recordedHistories(manifest));
+    // As the production worker bundles them: with the metrics interceptor (src/worker.ts).
+    const production = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      workflowInterceptorModules,
+      logger: quietLogger,
+    });
+    const failures = await replay(production, recordedHistories(manifest));
     const described = Object.entries(failures).map(([name, err]) => `${name}: ${err.name}: ${err.message}`);
     assert.deepEqual(described, [], 're-record only for a change that running workflows never see');
   });
