@@ -4,7 +4,7 @@ import type { DirectoryAccount, ManagedAttributes } from '../domain/account';
 import { ErrorType } from '../domain/error-types';
 import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
 import { addDays, helsinkiDate } from '../domain/dates';
-import { mailBaseOf, planFor, type Plan, type PlanFacts } from '../domain/plan';
+import { mailHasBase, planFor, type Plan, type PlanFacts } from '../domain/plan';
 import { groupsOu, managedGroups, matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { IdentityRecord } from '../domain/identity';
 import type { Directory, NameReservation } from '../connectors/ldap/directory';
@@ -301,7 +301,7 @@ export const createDirectoryActivities = (
     async changePrimaryMail(cmd: { employeeId: string; mailBase: string }): Promise<{ mail: string }> {
       return guard(async () => {
         const account = await requireAccount(cmd.employeeId);
-        if (account.mail && mailBaseOf(account.mail) === cmd.mailBase) return { mail: account.mail };
+        if (account.mail && mailHasBase(account.mail, cmd.mailBase)) return { mail: account.mail };
         const chosen = await allocateFreeName(dir, cmd.mailBase, naming, cmd.employeeId);
         const mail = chosen.mail;
         const aliases = [...account.proxyAddresses, ...(account.mail ? [`smtp:${account.mail}`] : [])]

@@ -9,7 +9,7 @@ import {
   startOfDay,
   zonedInstant,
 } from './dates';
-import { baseLocalPart, displayNameFor, givenNameFor } from './naming';
+import { baseLocalPart, displayNameFor, givenNameFor, knownBaseLocalParts } from './naming';
 import { entitlementsFor, type Entitlements, type Policy } from './policy';
 import { sourcesOf, type IdentityRecord, type RecordSource } from './identity';
 import type { Step } from './steps';
@@ -29,6 +29,11 @@ export interface DesiredAccount {
   createIfMissing: boolean;
   /** The base of the mail local part the current name gives (a surname change moves it). */
   mailBase: string;
+  /**
+   * Every base an existing address may carry for this name without that being a name change:
+   * this rule's and the earlier rule's (which dropped letters such as ł, đ, ŋ).
+   */
+  knownMailBases: string[];
   /** Full DN of the OU the account belongs in. */
   ouDn: string;
   attributes: ManagedAttributes;
@@ -206,6 +211,7 @@ export function desiredAccount(record: IdentityRecord, policy: Policy, ctx: Desi
     exists: phase !== 'deleted',
     createIfMissing: phase === 'prehire' || phase === 'active',
     mailBase: baseLocalPart(record),
+    knownMailBases: knownBaseLocalParts(record),
     // A leaver's account waits in the disabled OU without any managed group until deletion.
     ouDn: `${left ? policy.ous.disabled : ent.ou},${ctx.baseDn}`,
     attributes: {
@@ -262,7 +268,7 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
   if (Object.keys(changed).length > 0 || clear.length > 0) {
     steps.push({ kind: 'setAttributes', attributes: changed, clear });
   }
-  if (account.mail && mailBaseOf(account.mail) !== desired.mailBase) {
+  if (account.mail && !desired.knownMailBases.some((base) => mailHasBase(account.mail!, base))) {
     // Name change: a new primary address; the old one stays as an alias (names never change).
     steps.push({ kind: 'changePrimaryMail', mailBase: desired.mailBase });
   }
@@ -305,11 +311,17 @@ export function planFor(
   };
 }
 
-/** "anna.virtanen2@kerava.fi" → "anna.virtanen": the collision number is not part of the name. */
-export function mailBaseOf(mail: string): string {
+/**
+ * Whether an address belongs to a name's base: "anna.virtanen2@kerava.fi" has base
+ * "anna.virtanen" (the collision number is not part of the name), and a base that itself ends in
+ * digits ("matti.virtanen3", a surname with a digit) matches itself and its numbered variants —
+ * never stripped, so such a name never re-plans a mail change on every run.
+ */
+export function mailHasBase(mail: string, base: string): boolean {
   const at = mail.lastIndexOf('@');
   const local = (at >= 0 ? mail.slice(0, at) : mail).toLowerCase();
-  return local.replace(/\d+$/, '');
+  const b = base.toLowerCase();
+  return local === b || (local.startsWith(b) && /^\d+$/.test(local.slice(b.length)));
 }
 
 function findGroupName(byDn: Map<string, string>, dn: string): string | undefined {
