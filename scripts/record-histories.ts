@@ -8,8 +8,11 @@ import path from 'node:path';
 //
 //   npx tsx scripts/record-histories.ts            (npm run replay:record)
 //
-// Its own state, DC address and Temporal port (so it runs beside the sandbox and the tests); both
-// are fresh on every run and stopped at the end. Override with the variables below.
+// Its own state, DC address and Temporal port (so it runs beside the sandbox and the tests; not beside
+// scripts/upgrade-proof.ts, which uses the same); both are fresh on every run and stopped at the
+// end. Override with the variables below. About a minute or two. Adding a phase: a block below that
+// brings a workflow into it, then save(stack, name, workflowId, phase). docs/versioning.md says
+// when to re-record (rule 6): never to make a failing replay pass.
 
 const repoRoot = path.resolve(__dirname, '..');
 process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'replay');
