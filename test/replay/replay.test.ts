@@ -4,6 +4,7 @@ import { bundleWorkflowCode, Runtime, Worker, type WorkflowBundle } from '@tempo
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { temporal } from '@temporalio/proto';
 import { workflowInterceptorModules } from '../../src/metrics';
+import * as workflows from '../../src/workflows';
 import { readHistory, readManifest, recordedHistories, type Manifest } from './histories';
 
 // Every recorded history (scripts/record-histories.ts: real runs on the dev server, fetched while
@@ -67,6 +68,19 @@ describe('replay of recorded histories', () => {
     ]) {
       assert.ok(types.has(type), `no recorded history of ${type}`);
     }
+  });
+
+  it('a new workflow type comes with its recorded phases (or is listed here as one that never waits)', () => {
+    const neverWaits = new Set(['licencePoolWorkflow']);
+    const recorded = new Set(Object.values(manifest).map((h) => h.workflowType));
+    const missing = Object.entries(workflows)
+      .filter(([name, value]) => typeof value === 'function' && !neverWaits.has(name) && !recorded.has(name))
+      .map(([name]) => name);
+    assert.deepEqual(
+      missing,
+      [],
+      'record them: a block in scripts/record-histories.ts, then npm run replay:record',
+    );
   });
 
   it('every recorded history replays against the current workflows without a non-determinism error', async () => {
