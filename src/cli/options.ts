@@ -110,3 +110,11 @@ export function inputFile(file: string): string {
   }
   return file;
 }
+
+/** A calendar date argument, YYYY-MM-DD. */
+export function isoDateArgument(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new UsageError(`expected a date YYYY-MM-DD, got '${value}'`);
+  }
+  return value;
+}

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { licenceReport, personState } from '../client';
 import { cliOperator } from '../ops/approve';
+import { confirmHeldEndDate } from '../ops/confirm-end';
 import { deliverGuarded } from '../ops/deliver';
 import { describeErrors, parseHrRecord } from '../domain/record';
 import type { PersonState } from '../workflows/messages';
@@ -93,4 +94,19 @@ export function formatState(s: PersonState): string {
   lines.push('timeline');
   for (const t of s.timeline) lines.push(`  ${t.at}  ${t.event}${t.detail ? ` (${t.detail})` : ''}`);
   return lines.join('\n');
+}
+
+/** `tunnus person confirm-end <employeeId> <endDate>`: release an end date held as too far past. */
+export async function confirmEnd(ctx: CliContext, employeeId: string, endDate: string): Promise<ExitCode> {
+  const outcome = await withTemporal(ctx.env, (client) =>
+    confirmHeldEndDate(client, employeeId, endDate, cliOperator()),
+  );
+  if (!outcome.ok) {
+    throw new CliError(
+      outcome.reason,
+      outcome.reason === 'refused' ? `not confirmed: ${outcome.message}` : outcome.message,
+    );
+  }
+  ctx.print(`${employeeId}: end date ${endDate} confirmed by ${cliOperator()}: ${outcome.reason}`);
+  return ExitCode.Ok;
 }

@@ -8,6 +8,7 @@ import {
   buildIdOption,
   employeeIdArgument,
   employeeOption,
+  isoDateArgument,
   inputFile,
   modeOption,
   requirePlanInput,
@@ -118,14 +119,21 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--note <text>', 'a note kept with the approval')
     .action(online((id: string, o: { by?: string; note?: string }) => actions.approve().approve(ctx, id, o)));
 
-  program
-    .command('person')
-    .description('people as Tunnus knows them')
+  const person = program.command('person').description('people as Tunnus knows them');
+  person
     .command('show')
     .description("the person's state: stage, account, runs, timeline")
     .argument('<employeeId>', 'HR employee id (or a pupil S-… key)', employeeIdArgument)
     .option('--json', 'print the state as JSON')
     .action(online((id: string, o: { json?: boolean }) => actions.person().personShow(ctx, id, o)));
+  person
+    .command('confirm-end')
+    .description(
+      'confirm an end date held because it lies more than lifecycle.lateEndDateMaxDays in the past (the leaver then runs)',
+    )
+    .argument('<employeeId>', 'HR employee id (or a pupil S-… key)', employeeIdArgument)
+    .argument('<endDate>', 'the held end date, YYYY-MM-DD (as `person show` prints it)', isoDateArgument)
+    .action(online((id: string, endDate: string) => actions.person().confirmEnd(ctx, id, endDate)));
 
   program
     .command('licences')

@@ -46,8 +46,7 @@ export const replanSignal = defineSignal<[{ reason: string }]>('replan');
 /**
  * An operator confirms an end date held because it lies further in the past than
  * `lifecycle.lateEndDateMaxDays` (state `hold`, stage `held`): the leaver then runs. Recorded in
- * history with the operator's id. `temporal workflow update execute --workflow-id person-E1001
- * --name confirmEndDate --input '{"endDate":"2016-03-31","operator":"ops-anna"}'`.
+ * history with the operator's id: `tunnus person confirm-end E1001 2016-03-31` (src/ops/confirm-end.ts).
  */
 export const confirmEndDateUpdate = defineUpdate<
   { confirmed: boolean; reason: string },

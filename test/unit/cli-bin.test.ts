@@ -244,6 +244,7 @@ describe('tunnus with Temporal unreachable', () => {
     'education import': () => [educationCsv()],
     approve: () => ['import-hr-0000000000000000'],
     'person show': () => ['E9001'],
+    'person confirm-end': () => ['E9001', '2016-03-31'],
     licences: () => [],
     explain: () => ['E9001'],
     runs: () => ['--stage', 'joiner', '--since', '7d'],

@@ -8,7 +8,8 @@ import { addDays, helsinkiDate } from '../../src/domain/dates';
 import { ErrorType } from '../../src/domain/error-types';
 import { parsePolicy, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
-import { confirmEndDateUpdate, personWorkflowId } from '../../src/workflows/messages';
+import { confirmHeldEndDate } from '../../src/ops/confirm-end';
+import { personWorkflowId } from '../../src/workflows/messages';
 import { MAX_RUN_HISTORY_EVENTS } from '../../src/workflows/options';
 import type { MemoryDirectory } from '../support/memory-directory';
 import {
@@ -122,18 +123,17 @@ describe('the end of access is fail-safe (direct cloud)', () => {
     assert.deepEqual((await handle.describe()).searchAttributes.LifecycleStage, ['held']);
     assert.equal(held.hold?.endDate, '2016-02-29');
 
-    const refused = await handle.executeUpdate(confirmEndDateUpdate, {
-      args: [{ endDate: '2016-02-28', operator: 'ops-1' }],
-    });
-    assert.equal(refused.confirmed, false, 'only the held date can be confirmed');
-    const confirmed = await handle.executeUpdate(confirmEndDateUpdate, {
-      args: [{ endDate: '2016-02-29', operator: 'ops-1' }],
-    });
-    assert.equal(confirmed.confirmed, true);
+    // Through the use-case `tunnus person confirm-end` calls (src/ops/confirm-end.ts).
+    const refused = await confirmHeldEndDate(env.client, id, '2016-02-28', 'cli:ops-1');
+    assert.deepEqual(refused, { ok: false, reason: 'refused', message: 'the held end date is 2016-02-29' });
+    const confirmed = await confirmHeldEndDate(env.client, id, '2016-02-29', 'cli:ops-1');
+    assert.equal(confirmed.ok, true);
+    const unknown = await confirmHeldEndDate(env.client, `NO${id}`, '2016-02-29', 'cli:ops-1');
+    assert.equal(unknown.ok ? 'ok' : unknown.reason, 'not_found');
     const left = await h().until(id, (s) => s.stage === 'left');
     assert.equal(directory.account(id)!.enabled, false);
     assert.ok(directory.account(id), 'disabled, not deleted');
-    assert.ok(left.timeline.some((t) => t.event === 'end date confirmed' && t.detail?.includes('ops-1')));
+    assert.ok(left.timeline.some((t) => t.event === 'end date confirmed' && t.detail?.includes('cli:ops-1')));
   });
 
   it('a leaver whose OU move fails permanently ends with a disabled account, stays due, and finishes once the OU is back', async () => {
