@@ -53,3 +53,25 @@ export const LEDGER_KEEP_DAYS = 31;
 
 export const isLossKind = (k: string): k is LossKind =>
   k === 'disable' || k === 'delete' || k === 'roleChange';
+
+/** A ledger row as both stores keep it (snake_case columns, groups as JSON). */
+export interface LedgerRow {
+  ref: string;
+  identity_id: string;
+  kind: LedgerEntry['kind'];
+  groups: string;
+  status: LedgerStatus;
+  at: string;
+  approved_by: string | null;
+}
+
+/** One row of either store as the ledger entry the guard reads. */
+export const toLedgerEntry = (row: LedgerRow): LedgerEntry => ({
+  ref: row.ref,
+  identityId: row.identity_id,
+  kind: row.kind,
+  groups: JSON.parse(row.groups) as string[],
+  status: row.status,
+  at: row.at,
+  ...(row.approved_by !== null ? { approvedBy: row.approved_by } : {}),
+});

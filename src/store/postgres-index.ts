@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Source } from '../workflows/messages';
 import type { WindowLoss } from '../domain/mass-change';
-import { LEDGER_KEEP_DAYS, type LedgerEntry, type LedgerStatus } from './guard-ledger';
+import { LEDGER_KEEP_DAYS, toLedgerEntry, type LedgerRow } from './guard-ledger';
 import { STAGE_CHUNK, type RecordStore, type StagedRow } from './import-staging';
 import type { IndexEntry, IndexWrite } from './record-index';
 
@@ -51,26 +51,6 @@ const schema = `
 `;
 // Serialises mass-change admissions across every process (check and insert are one step).
 const LEDGER_LOCK = 0x67756172; // "guar"
-
-interface LedgerRow {
-  ref: string;
-  identity_id: string;
-  kind: LedgerEntry['kind'];
-  groups: string;
-  status: LedgerStatus;
-  at: string;
-  approved_by: string | null;
-}
-
-const toLedgerEntry = (row: LedgerRow): LedgerEntry => ({
-  ref: row.ref,
-  identityId: row.identity_id,
-  kind: row.kind,
-  groups: JSON.parse(row.groups) as string[],
-  status: row.status,
-  at: row.at,
-  ...(row.approved_by !== null ? { approvedBy: row.approved_by } : {}),
-});
 
 const ledgerColumns = (ref: string, losses: readonly WindowLoss[]) => [
   ref,

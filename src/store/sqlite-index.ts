@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Source } from '../workflows/messages';
 import type { SourceRecord } from '../domain/identity';
 import type { WindowLoss } from '../domain/mass-change';
-import { LEDGER_KEEP_DAYS, type AdmitRequest, type LedgerEntry, type LedgerStatus } from './guard-ledger';
+import { LEDGER_KEEP_DAYS, toLedgerEntry, type AdmitRequest, type LedgerRow } from './guard-ledger';
 import type { RecordStore, StagedRow } from './import-staging';
 import type { IndexEntry, IndexWrite } from './record-index';
 
@@ -27,26 +27,6 @@ const toEntry = (row: Row): IndexEntry => ({
   updatedAt: row.updated_at,
   ...(row.start_date !== null ? { startDate: row.start_date } : {}),
   ...(row.end_date !== null ? { endDate: row.end_date } : {}),
-});
-
-interface LedgerRow {
-  ref: string;
-  identity_id: string;
-  kind: LedgerEntry['kind'];
-  groups: string;
-  status: LedgerStatus;
-  at: string;
-  approved_by: string | null;
-}
-
-export const toLedgerEntry = (row: LedgerRow): LedgerEntry => ({
-  ref: row.ref,
-  identityId: row.identity_id,
-  kind: row.kind,
-  groups: JSON.parse(row.groups) as string[],
-  status: row.status,
-  at: row.at,
-  ...(row.approved_by !== null ? { approvedBy: row.approved_by } : {}),
 });
 
 export interface SqliteIndexOptions {
