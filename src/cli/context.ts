@@ -1,4 +1,5 @@
 import type { Env } from '../config';
+import type { IntakeRules } from '../domain/intake-rules';
 import { ExitCode } from './exit-codes';
 
 // What a command's action works with: where results and messages go, the configuration (parsed on
@@ -27,6 +28,21 @@ export class CliContext implements CliStreams {
 
   get env(): Env {
     return (this.parsed ??= this.readEnv());
+  }
+
+  /**
+   * The door's rules for what an operator hands the CLI, from the policy the workers run
+   * (TUNNUS_POLICY_FILE): its sentinels, date range, look-ahead from today, transliteration.
+   */
+  intakeRules(): IntakeRules {
+    // Loaded on use, like the actions (src/cli/program.ts): `--help` stays free of schemas.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { loadPolicy } = require('../config') as typeof import('../config');
+    const { helsinkiDate } = require('../domain/dates') as typeof import('../domain/dates');
+    const { intakeRulesOf } = require('../domain/intake-rules') as typeof import('../domain/intake-rules');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const policy = loadPolicy(this.env.TUNNUS_POLICY_FILE);
+    return intakeRulesOf(policy, { kind: 'operator' }, helsinkiDate(this.now()));
   }
 
   /** A line of the result. */

@@ -28,7 +28,7 @@ export async function importSnapshot(
   pollMs = 500,
 ): Promise<ExitCode> {
   const accept = options.acceptValidRows === true;
-  const prepared = prepareImport(source, readInputFile(file), accept);
+  const prepared = prepareImport(source, readInputFile(file), accept, ctx.intakeRules());
   if (!prepared.ok) {
     throw new CliError(
       'invalid_input',

@@ -16,7 +16,7 @@ import { withTemporal } from './temporal';
 // with its fields and nothing is delivered.
 
 export async function hire(ctx: CliContext, file: string, options: { wait?: boolean }): Promise<ExitCode> {
-  const parsed = parseHrRecord(readJsonFile(file));
+  const parsed = parseHrRecord(readJsonFile(file), ctx.intakeRules());
   if (!parsed.ok) throw new CliError('invalid_input', `invalid record: ${describeErrors(parsed.errors)}`);
   const record = parsed.value;
   return withTemporal(ctx.env, async (client) => {

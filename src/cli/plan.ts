@@ -70,17 +70,17 @@ export async function plan(ctx: CliContext, options: PlanOptions): Promise<ExitC
   let educationRows: EducationRecord[] | undefined;
   if (options.record) {
     kind = 'record';
-    const parsed = parseHrRecord(readJsonFile(options.record));
+    const parsed = parseHrRecord(readJsonFile(options.record), ctx.intakeRules());
     if (!parsed.ok) throw new CliError('invalid_input', `invalid record: ${describeErrors(parsed.errors)}`);
     records = [parsed.value];
   } else if (options.hr) {
     kind = 'hr';
-    const { records: rows, errors } = parseHrCsv(readInputFile(options.hr));
+    const { records: rows, errors } = parseHrCsv(readInputFile(options.hr), ctx.intakeRules());
     if (errors.length > 0) throw csvErrors(formatCsvErrors(errors), errors.length, options.hr);
     records = rows.map((r) => r.record);
   } else if (options.education) {
     kind = 'education';
-    const { records: rows, errors } = parseEducationCsv(readInputFile(options.education));
+    const { records: rows, errors } = parseEducationCsv(readInputFile(options.education), ctx.intakeRules());
     if (errors.length > 0) throw csvErrors(formatCsvErrors(errors), errors.length, options.education);
     educationRows = rows.map((r) => r.record);
   } else {

@@ -268,6 +268,20 @@ describe('joiner against Samba AD and the Temporal dev server', () => {
     assert.match(account.sAMAccountName, /^cn\.smithjohn/);
   });
 
+  it("tunnus hire reads the policy's door rules: a start date ten years ahead is refused as a year typo", async () => {
+    const id = nextId('Y');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-')), 'typo.json');
+    const year = Number(helsinkiDate(new Date()).slice(0, 4)) + 10;
+    fs.writeFileSync(file, JSON.stringify(person({ employeeId: id, startDate: `${year}-08-01` })));
+    const out: string[] = [];
+    const code = await cli(['hire', file], {
+      write: (s: string) => out.push(s),
+    } as unknown as NodeJS.WritableStream);
+    assert.equal(code, 1);
+    assert.match(out.join(''), /startDate/);
+    assert.equal(await personState(stack.client, id), null, 'no workflow was started');
+  });
+
   it('a name in a non-Latin script is refused at the door with the field named, nothing written', async () => {
     const id = nextId('N');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-')), 'hanzi.json');
