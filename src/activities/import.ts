@@ -475,7 +475,7 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
     },
 
     // The held set's release runs on the same worker and store.
-    ...createGuardActivities({ client, store }),
+    ...createGuardActivities({ client, store, policy, now }),
   };
 };
 

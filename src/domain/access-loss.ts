@@ -84,6 +84,15 @@ export function classifyChange(input: ChangeInput): Loss | undefined {
   return { identityId, kind: 'roleChange', groups, skus };
 }
 
+/**
+ * The loss an end of access takes when it falls due (the person workflow asks the guard at the end
+ * of the last working day for an end that was not yet within the window when it arrived).
+ */
+export function endLoss(identityId: string, record: IdentityRecord, policy: Policy): Loss {
+  const had = entitlementsOf(record, policy);
+  return { identityId, kind: 'disable', groups: had.groups, skus: had.skus };
+}
+
 /** The groups and managed SKUs a record's roles grant. */
 function entitlementsOf(
   record: IdentityRecord,

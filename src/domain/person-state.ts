@@ -1,5 +1,5 @@
 import type { AccountRef } from '../activities/directory';
-import { daysBetween, helsinkiDate, scheduledEndDate } from './dates';
+import { addDays, daysBetween, helsinkiDate, scheduledEndDate } from './dates';
 import type { EducationRecord } from './education';
 import { recordFingerprint } from './fingerprint';
 import { mergeSources, type IdentityRecord, type RecordSource, type SourceRecords } from './identity';
@@ -79,7 +79,8 @@ export interface RetryDue {
 }
 
 export interface Hold {
-  kind: PlanHold['kind'];
+  /** massChange: an end falling due that the mass-change guard held (see guardDueEnd). */
+  kind: PlanHold['kind'] | 'massChange';
   reason: string;
   endDate?: string;
   since: string;
@@ -124,6 +125,10 @@ export interface PersonState {
   hold?: Hold;
   /** A leaver or delete that failed: retried at `at` with backoff. */
   retry?: RetryDue;
+  /** The end date last seen on the record, and when it arrived (was it in the guard's window then?). */
+  endSeen?: { endDate: string; at: string };
+  /** An end date the mass-change guard admitted (or an operator approved) when it fell due. */
+  guardAdmitted?: string;
   /** @deprecated carried from before `retry`; no longer read. */
   failedDueAt?: string;
   /** What the running child is doing right now (e.g. "waiting for start date 2027-01-07"). */
@@ -221,6 +226,9 @@ export function accept(state: PersonState, delivery: RecordDelivery, now: number
   const before = state.record;
   const { record, dropped } = endDateWins(merged, before);
   state.record = record;
+  const endDate = scheduledEndDate(record);
+  if (!endDate) delete state.endSeen;
+  else if (state.endSeen?.endDate !== endDate) state.endSeen = { endDate, at: new Date(now).toISOString() };
   if (dropped) note(state, now, 'dated change dropped', dropped);
   // A change the merge hides (HR wins shared attributes) plans nothing new.
   if (before && recordFingerprint(before) === recordFingerprint(record)) {
@@ -312,7 +320,8 @@ export interface Due {
 
 /** The next dated run: a retry of a stuck end of access, the last working day, end of retention. */
 export function nextDue(state: PersonState): Due | undefined {
-  if (state.hold?.kind === 'lateEndDate') return undefined; // an operator or a new record decides
+  // An operator or a new record decides.
+  if (state.hold?.kind === 'lateEndDate' || state.hold?.kind === 'massChange') return undefined;
   if (state.retry) {
     const { kind, attempt, at, reason } = state.retry;
     return finite({ kind, at: Date.parse(at), what: `retrying ${kind} (attempt ${attempt + 1}): ${reason}` });
@@ -343,6 +352,74 @@ export function nextRun(state: PersonState, now: number): RunKind | undefined {
   if (hasNewRecord(state)) return kindForRecord(state, now);
   const due = nextDue(state);
   return due && now >= due.at ? due.kind : undefined;
+}
+
+/**
+ * The end date to ask the mass-change guard about before the leaver runs, if any: the end of the
+ * last working day is due now (the timer, not a new record: a record went through the guard at
+ * intake) and that end was not counted already. An end date that arrived on the day before it or
+ * later was within the guard's window at intake (an end of today or tomorrow always is), and one
+ * an operator confirmed (confirmEndDate) or the guard already admitted or approved is not asked
+ * about again. State carried from before `endSeen` asks (the guard counts an identity once).
+ */
+export function dueEndToGuard(state: PersonState, now: number): string | undefined {
+  if (hasNewRecord(state) || state.retry || state.hold) return undefined;
+  const due = nextDue(state);
+  if (due?.kind !== 'leaver' || now < due.at) return undefined;
+  const endDate = state.record && scheduledEndDate(state.record);
+  if (!endDate || endDate === state.guardAdmitted || endDate === state.confirmedEndDate) return undefined;
+  const seen = state.endSeen;
+  if (seen?.endDate === endDate && helsinkiDate(new Date(seen.at)) >= addDays(endDate, -1)) return undefined;
+  return endDate;
+}
+
+/** The ledger ref of an end counted when it fell due: one per person and end date (retries are no-ops). */
+export const dueEndRef = (identityId: string, endDate: string): string => `end:${identityId}:${endDate}`;
+
+/** What the guard answered for an end falling due (src/activities/guard.ts admitDueEnd). */
+export interface DueEndAdmission {
+  admitted: boolean;
+  /** Identities losing access in the window, this one included. */
+  affected: number;
+}
+
+/** Admitted: the leaver runs. Over the threshold: held, visibly, until the held set is approved. */
+export function onDueEndGuarded(
+  state: PersonState,
+  endDate: string,
+  admission: DueEndAdmission,
+  now: number,
+): void {
+  // Approved already: the held set's release overtook the guard's answer (releaseGuardHold).
+  if (admission.admitted || state.guardAdmitted === endDate) {
+    state.guardAdmitted = endDate;
+    note(state, now, 'end admitted by the mass-change guard', endDate);
+    return;
+  }
+  const reason = `held: mass-change guard (${admission.affected} ends due in the window)`;
+  state.hold = {
+    kind: 'massChange',
+    reason,
+    endDate,
+    since: new Date(now).toISOString(),
+    version: state.version,
+  };
+  state.stage = 'held';
+  note(state, now, 'leaver held', reason);
+}
+
+/** The held set with this end was approved (`guardReleased` signal): the leaver runs. */
+export function releaseGuardHold(
+  state: PersonState,
+  release: { endDate: string; approvedBy: string },
+  now: number,
+): boolean {
+  const early = !state.hold && state.record && scheduledEndDate(state.record) === release.endDate;
+  if (!early && (state.hold?.kind !== 'massChange' || state.hold.endDate !== release.endDate)) return false;
+  delete state.hold;
+  state.guardAdmitted = release.endDate;
+  note(state, now, 'end approved', `${release.endDate} by ${release.approvedBy}`);
+  return true;
 }
 
 /** The record and facts a run starts (or is signalled) with. */
@@ -472,7 +549,9 @@ export function describeWait(state: PersonState, due: Due | undefined, now: numb
     const confirm =
       state.hold.kind === 'lateEndDate'
         ? `; confirm with the confirmEndDate update (${state.hold.endDate})`
-        : '';
+        : state.hold.kind === 'massChange'
+          ? `; account still enabled; approve the held set: tunnus approve mass-change-hold (end ${state.hold.endDate})`
+          : '';
     return `${state.hold.reason}${confirm}`;
   }
   const stuck = state.lastError && state.retry ? `failed: ${state.lastError.message}; ` : '';

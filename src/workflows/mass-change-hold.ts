@@ -4,6 +4,8 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  isCancellation,
+  log,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -38,6 +40,11 @@ export interface HeldChange {
   safety: Policy['safety'];
   /** A policy rollout's re-plan (the record as held), not a new record: released by a replan signal. */
   replan?: boolean;
+  /**
+   * An end date falling due (the person's timer) that the guard held: the person workflow waits in
+   * stage `held` and is released by a `guardReleased` signal, not by delivering the record.
+   */
+  dueEnd?: string;
 }
 
 /** What the held set shows: no records, no names. */
@@ -66,7 +73,20 @@ const { releaseHeldChanges } = proxyActivities<GuardActivities>({
 
 export async function massChangeHoldWorkflow(input: HoldInput = {}): Promise<void> {
   const held = new Map<string, HeldChange>((input.carried ?? []).map((c) => [c.identityId, c]));
-  const approvals = input.approvals ?? [];
+  try {
+    return await holdLoop(held, input.approvals ?? []);
+  } catch (err) {
+    // Cancelling refuses the set: nothing was changed; persons whose end fell due stay held, with
+    // their access, until a newer record or another approval.
+    const ends = [...held.values()].filter((c) => c.dueEnd).map((c) => c.identityId);
+    if (isCancellation(err) && ends.length > 0) {
+      log.warn('alert: held set cancelled; ends that fell due stay held, access kept', { identities: ends });
+    }
+    throw err;
+  }
+}
+
+async function holdLoop(held: Map<string, HeldChange>, approvals: ApprovalReceipt[]): Promise<void> {
   let dirty = false;
   setHandler(holdChangeSignal, (change) => {
     held.set(change.identityId, change);

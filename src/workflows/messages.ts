@@ -54,6 +54,12 @@ export const confirmEndDateUpdate = defineUpdate<
 >('confirmEndDate');
 
 /**
+ * The held set (`mass-change-hold`) with this person's end falling due was approved: the leaver
+ * runs (state `hold` of kind massChange, stage `held`, until then). Sent by releaseHeldChanges.
+ */
+export const guardReleasedSignal = defineSignal<[{ endDate: string; approvedBy: string }]>('guardReleased');
+
+/**
  * Parent → running child: a newer record arrived; re-plan with it. The facts carry its version,
  * which the run reports back as `appliedVersion` once it has planned and applied it.
  */

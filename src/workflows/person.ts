@@ -3,6 +3,8 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
+  proxyActivities,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -13,24 +15,30 @@ import {
   accept,
   confirmEndDate,
   describeWait,
+  dueEndToGuard,
   hasNewRecord,
   initialState,
   nextDue,
   nextRun,
   onRunFailed,
   onRunFinished,
+  onDueEndGuarded,
   onRunStarted,
+  releaseGuardHold,
   requestReplan,
   runFacts,
   upgrade,
   type PersonState,
   type RunKind,
 } from '../domain/person-state';
+import type { GuardActivities } from '../activities/guard';
+import type { HrRecord } from '../domain/record';
 import { describeFailure, type ProvisionResult } from './converge';
 import { joinerWorkflow } from './joiner';
 import { deleteWorkflow, leaverWorkflow, rehireWorkflow } from './lifecycle';
 import {
   confirmEndDateUpdate,
+  guardReleasedSignal,
   recordChangedSignal,
   recordSignal,
   replanSignal,
@@ -50,6 +58,11 @@ import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS } from './options';
 
 export { initialState } from '../domain/person-state';
 
+const { admitDueEnd } = proxyActivities<GuardActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 export interface PersonInput {
   employeeId: string;
   /** Carried across continue-as-new. */
@@ -63,6 +76,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   setHandler(submitRecordUpdate, (delivery) => accept(state, delivery, Date.now()));
   setHandler(replanSignal, ({ reason }) => void requestReplan(state, reason, Date.now()));
   setHandler(confirmEndDateUpdate, (confirmation) => confirmEndDate(state, confirmation, Date.now()));
+  setHandler(guardReleasedSignal, (release) => void releaseGuardHold(state, release, Date.now()));
 
   let stageShown = state.stage;
   const showStage = () => {
@@ -79,7 +93,10 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   for (; ; passes++) {
     const kind = nextRun(state, Date.now());
     if (kind) {
-      await run(kind);
+      // An end falling due that the guard has not counted: ask it first (held over the threshold).
+      const endDate = kind === 'leaver' ? dueEndToGuard(state, Date.now()) : undefined;
+      if (endDate && patched('guard-due-ends')) await guardDueEnd(endDate);
+      else await run(kind);
       continue;
     }
     if (continueAsNewDue()) {
@@ -97,14 +114,36 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     // Current details say what the person waits for or why it is stuck (they survive
     // continue-as-new, where the static summary does not).
     setCurrentDetails(describeWait(state, due, Date.now()));
+    const hold = state.hold;
     const ready = () =>
-      hasNewRecord(state) || continueAsNewDue() || (due !== undefined && Date.now() >= due.at);
+      hasNewRecord(state) ||
+      continueAsNewDue() ||
+      (due !== undefined && Date.now() >= due.at) ||
+      state.hold !== hold;
     if (due) {
       const ms = Math.min(Math.max(due.at - Date.now(), 1), MAX_TIMER_MS);
       await condition(ready, ms, { summary: due.what });
     } else {
       await condition(ready);
     }
+  }
+
+  /** Asks the mass-change guard about an end falling due; over the threshold the person is held. */
+  async function guardDueEnd(endDate: string): Promise<void> {
+    setCurrentDetails(`end of ${endDate} due: asking the mass-change guard`);
+    const { hr, education } = state.records ?? {};
+    const admission = await admitDueEnd({
+      identityId: state.employeeId,
+      endDate,
+      record: state.record!,
+      source: hr || !education ? 'hr' : 'education',
+      // State from before `records` is upgraded with the HR record in it: never neither.
+      sourceRecord: hr ?? education ?? (state.record as HrRecord),
+    });
+    onDueEndGuarded(state, endDate, admission, Date.now());
+    showStage();
+    if (state.hold)
+      log.warn('alert: end of access held by the mass-change guard', { endDate, reason: state.hold.reason });
   }
 
   /** Runs one child to completion, forwarding newer records to it (it re-plans with them). */

@@ -102,6 +102,9 @@ export async function startLifecycleWorker(policy: Policy, name: string, options
     ...(options.cloud
       ? (cloud.activities() as unknown as Record<string, (input: unknown) => Promise<unknown>>)
       : {}),
+    // The mass-change guard for ends falling due admits everything here (its own test:
+    // test/workflows/guard-due-ends.test.ts).
+    admitDueEnd: async () => ({ admitted: true, affected: 1 }),
   };
   const wrapped = Object.fromEntries(
     Object.entries(activities).map(([activity, fn]) => [

@@ -7,12 +7,17 @@ import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
 import {
   accept,
   confirmEndDate,
+  describeWait,
+  dueEndRef,
+  dueEndToGuard,
   initialState,
   nextDue,
   nextRun,
   onRunFailed,
   onRunFinished,
+  onDueEndGuarded,
   onRunStarted,
+  releaseGuardHold,
   runFacts,
   RETRY_MAX_MS,
   type PersonState,
@@ -708,4 +713,136 @@ const scenarios: { name: string; run: () => void }[] = [
 describe('HR mistakes through the pure person state and plan: each ends safe', () => {
   it(`has at least 25 scenarios (${scenarios.length})`, () => assert.ok(scenarios.length >= 25));
   for (const s of scenarios) it(s.name, s.run);
+});
+
+describe('an end falling due asks the mass-change guard unless it was counted at intake', () => {
+  const since = new Date(T0 - 400 * DAY).toISOString();
+  const endAtOf = (endDate: string) => zonedInstant(endDate, policy.lifecycle.lastDayEndsAt).getTime();
+  /** An active person whose record (with `endDate`) arrived at `arrivedAt` and was planned. */
+  function active(endDate: string, arrivedAt: number): PersonState {
+    const state = initialState('E1');
+    accept(state, { record: nurse(), source: 'hr' }, arrivedAt - DAY);
+    const ref0 = onRunStarted(state, 'joiner', arrivedAt - DAY);
+    const account = { dn: `CN=E1,${baseDn}`, objectGuid: 'g-1' } as unknown as RunResult['account'];
+    onRunFinished(
+      state,
+      ref0,
+      {
+        phase: 'active',
+        schedule: { provisionAt: since, startAt: since },
+        applied: [],
+        appliedVersion: 1,
+        account,
+      },
+      arrivedAt - DAY,
+    );
+    accept(state, { record: nurse({ endDate }), source: 'hr' }, arrivedAt);
+    const ref = onRunStarted(state, 'mover', arrivedAt);
+    const endAt = new Date(endAtOf(endDate)).toISOString();
+    onRunFinished(
+      state,
+      ref,
+      {
+        phase: 'active',
+        schedule: { provisionAt: since, startAt: since, endAt },
+        applied: [],
+        appliedVersion: state.version,
+      },
+      arrivedAt,
+    );
+    return state;
+  }
+
+  it('an end that arrived 40 days ahead is asked about when it falls due, not before', () => {
+    const endDate = addDays(today, 40);
+    const state = active(endDate, T0);
+    assert.equal(dueEndToGuard(state, endAtOf(endDate) - 1), undefined, 'not yet due');
+    assert.equal(nextRun(state, endAtOf(endDate)), 'leaver');
+    assert.equal(dueEndToGuard(state, endAtOf(endDate)), endDate);
+    assert.equal(dueEndRef('E1', endDate), `end:E1:${endDate}`);
+  });
+
+  it('an end that arrived on the day before or later was counted at intake: not asked again', () => {
+    for (const ahead of [0, 1]) {
+      const endDate = addDays(today, ahead);
+      const state = active(endDate, T0);
+      assert.equal(dueEndToGuard(state, endAtOf(endDate)), undefined, `end ${ahead} day(s) ahead`);
+    }
+    const endDate = addDays(today, 2);
+    assert.equal(dueEndToGuard(active(endDate, T0), endAtOf(endDate)), endDate, 'two days ahead was not');
+  });
+
+  it('over the threshold: held visibly, no leaver due; the approval releases it once', () => {
+    const endDate = addDays(today, 40);
+    const state = active(endDate, T0);
+    const at = endAtOf(endDate);
+    onDueEndGuarded(state, endDate, { admitted: false, affected: 7 }, at);
+    assert.equal(state.stage, 'held');
+    assert.equal(state.hold?.kind, 'massChange');
+    assert.equal(state.hold?.reason, 'held: mass-change guard (7 ends due in the window)');
+    assert.equal(nextDue(state), undefined);
+    assert.equal(nextRun(state, at + DAY), undefined, 'nothing runs while held');
+    assert.match(
+      describeWait(state, undefined, at),
+      /^held: mass-change guard \(7 ends due in the window\); account still enabled/,
+    );
+    assert.equal(
+      releaseGuardHold(state, { endDate: addDays(endDate, 1), approvedBy: 'cli:anna' }, at),
+      false,
+    );
+    assert.ok(state.hold, 'another end date does not release it');
+    assert.equal(releaseGuardHold(state, { endDate, approvedBy: 'cli:anna' }, at + DAY), true);
+    assert.equal(state.hold, undefined);
+    assert.equal(nextRun(state, at + DAY), 'leaver');
+    assert.equal(dueEndToGuard(state, at + DAY), undefined, 'approved: not asked again');
+  });
+
+  it('an approval that overtakes the answer of the guard still releases the end', () => {
+    const endDate = addDays(today, 40);
+    const state = active(endDate, T0);
+    assert.equal(releaseGuardHold(state, { endDate, approvedBy: 'cli:anna' }, endAtOf(endDate)), true);
+    onDueEndGuarded(state, endDate, { admitted: false, affected: 7 }, endAtOf(endDate));
+    assert.equal(state.hold, undefined);
+    assert.equal(nextRun(state, endAtOf(endDate)), 'leaver');
+    assert.equal(dueEndToGuard(state, endAtOf(endDate)), undefined);
+  });
+
+  it('admitted: the leaver runs and the same end is not asked about again', () => {
+    const endDate = addDays(today, 40);
+    const state = active(endDate, T0);
+    onDueEndGuarded(state, endDate, { admitted: true, affected: 1 }, endAtOf(endDate));
+    assert.equal(state.hold, undefined);
+    assert.equal(nextRun(state, endAtOf(endDate)), 'leaver');
+    assert.equal(dueEndToGuard(state, endAtOf(endDate)), undefined);
+  });
+
+  it('a newer record replaces the hold; a confirmed or record-started end is not asked about', () => {
+    const endDate = addDays(today, 40);
+    const state = active(endDate, T0);
+    const at = endAtOf(endDate);
+    onDueEndGuarded(state, endDate, { admitted: false, affected: 7 }, at);
+    // HR corrects the end date: the record is planned (it went through the guard at intake).
+    accept(state, { record: nurse({ endDate: addDays(endDate, 30) }), source: 'hr' }, at + 1000);
+    assert.equal(nextRun(state, at + 1000), 'mover');
+    assert.equal(dueEndToGuard(state, at + 1000), undefined, 'a new record is no due end');
+    const ref = onRunStarted(state, 'mover', at + 1000);
+    const endAt = new Date(endAtOf(addDays(endDate, 30))).toISOString();
+    onRunFinished(
+      state,
+      ref,
+      {
+        phase: 'active',
+        schedule: { provisionAt: since, startAt: since, endAt },
+        applied: [],
+        appliedVersion: state.version,
+      },
+      at + 1000,
+    );
+    assert.equal(state.hold, undefined, 'the hold is replaced');
+    assert.equal(state.stage, 'active');
+
+    const confirmed = active(endDate, T0);
+    confirmed.confirmedEndDate = endDate;
+    assert.equal(dueEndToGuard(confirmed, at), undefined, 'an operator confirmed this end');
+  });
 });
