@@ -27,4 +27,6 @@ npx tsx sandbox/samba-cli.ts up
 if [ "$#" -gt 0 ]; then files=("$@"); else
   files=(test/unit/*.test.ts test/workflows/*.test.ts test/replay/*.test.ts test/integration/*.test.ts)
 fi
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# A test that hangs (a run waiting for an approval nobody gives) fails after 10 minutes instead
+# of holding CI until its limit.
+node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec "${files[@]}"
