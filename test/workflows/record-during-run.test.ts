@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
+import { addDays, daysBetween, helsinkiDate, zonedInstant } from '../../src/domain/dates';
 import { parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import {
@@ -19,7 +19,6 @@ import type { MemoryDirectory } from '../support/memory-directory';
 // delivered at the start of EACH activity of a joiner, a mover and a leaver — directory, cloud,
 // licences, mailbox, phone — ends exactly as the same record delivered after the run.
 
-const DAY = 24 * 60 * 60 * 1000;
 const policy = parsePolicy(fs.readFileSync(path.join(__dirname, '../../config/policy.yaml'), 'utf8'));
 policy.lifecycle.lastDayEndsAt = '16:00';
 
@@ -98,8 +97,15 @@ describe('a record delivered during any activity of a run is planned, never drop
       catalogue: cloud.catalogue.has(id),
       stage: s.stage,
       phase: s.phase,
-      // Each case runs on its own day: the end date as days from the case's set-up.
-      endsInDays: s.schedule?.endAt ? Math.round((Date.parse(s.schedule.endAt) - setUpAt) / DAY) : null,
+      // Each case runs on its own day: the last working day as calendar days from the set-up
+      // day (endAt is the end of that day, so 1 ms before it is still the day), in Helsinki
+      // time: the same whatever the hour the case was set up at.
+      endsInDays: s.schedule?.endAt
+        ? daysBetween(
+            helsinkiDate(new Date(setUpAt)),
+            helsinkiDate(new Date(Date.parse(s.schedule.endAt) - 1)),
+          )
+        : null,
       disabled: !!s.disabledAt,
       deletionScheduled: !!s.schedule?.deleteAt,
       stuck: !!s.retry || !!s.hold,
