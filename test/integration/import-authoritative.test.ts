@@ -53,11 +53,11 @@ class Capture extends Writable {
 describe('an authoritative HR snapshot ends the persons it leaves out', () => {
   let stack: Stack;
   let seq = 0;
-  // The first person works already (an AD account to disable); the others start in 90 days, so
-  // their person workflows wait and AD is not the subject for them.
+  // Everyone works already: the mass-change guard counts losses against the *active* identities
+  // (started, not ended), so the 20 are the population the percentages below are of.
   const staff: Row[] = Array.from({ length: 20 }, (_, i) => ({
     id: `AUT${runId}-${String(i).padStart(3, '0')}`,
-    start: i === 0 ? addDays(today, -30) : addDays(today, 90),
+    start: addDays(today, -30),
   }));
   const leaver = staff[0]!.id;
 
@@ -78,6 +78,9 @@ describe('an authoritative HR snapshot ends the persons it leaves out', () => {
     stack = await startStack({
       policy: (p) => {
         p.intake.snapshotsAuthoritative.hr = true;
+        // The 20 are all ERP nurses: the sample policy's lower ERP-* threshold (2 %) would stop
+        // even one end here; this file is about the overall threshold (5 %).
+        p.safety.groupThresholds = [];
         p.lifecycle.lastDayEndsAt = clock;
       },
     });
@@ -154,7 +157,11 @@ describe('an authoritative HR snapshot ends the persons it leaves out', () => {
     assert.equal(waiting?.guard?.disables, 10);
     assert.equal(waiting?.guard?.managedIdentities, 20);
     const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-    assert.match(meta.currentDetails ?? '', /would disable 10 and delete 0 of 20/);
+    // The window counts the earlier end too: 11 of the 20 lose access within 24 h.
+    assert.match(
+      meta.currentDetails ?? '',
+      /would take access from 11 of 20 active identities within 24 h \(1 of them earlier in the window\).*10 disables, 0 deletes/,
+    );
     // Refused: cancelling ends nobody.
     await handle.cancel();
     await assert.rejects(handle.result());
