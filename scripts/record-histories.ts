@@ -144,8 +144,12 @@ async function main(): Promise<void> {
   const activityRetrying = (stack: Stack, workflowId: string, activityType: string) =>
     eventually(
       async () => {
-        const d = await stack.client.workflow.getHandle(workflowId).describe();
-        return (d.raw.pendingActivities ?? []).find((a) => a.activityType?.name === activityType);
+        // The person names its run just before the child starts: not found yet is "not yet".
+        const d = await stack.client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .catch(() => undefined);
+        return (d?.raw.pendingActivities ?? []).find((a) => a.activityType?.name === activityType);
       },
       (a) => (a?.attempt ?? 0) >= 2,
       120_000,
