@@ -99,6 +99,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+const metricsRoot = 'OU=MetricsIT';
+
 describe('worker metrics, health and logs', () => {
   let stack: Stack;
   let relay: Awaited<ReturnType<typeof startRelay>>;
@@ -108,7 +110,37 @@ describe('worker metrics, health and logs', () => {
   const lines: { stream: 'stdout' | 'stderr'; text: string }[] = [];
 
   before(async () => {
-    stack = await startStack();
+    // An OU tree of its own, as test/integration/cleanup.test.ts has: the suite's other files
+    // leave accounts in the shared test DC whose person workflows answer on other task queues
+    // (their workers are gone), and the cleanup never takes an identity it cannot read for an
+    // orphan; it retries. This file's cleanup sees only this file's people.
+    stack = await startStack({
+      policy: (p) => {
+        p.ous = {
+          default: `OU=Staff,${metricsRoot}`,
+          disabled: `OU=Disabled,${metricsRoot}`,
+          retiredNames: `OU=Retired,${metricsRoot}`,
+        };
+        p.managedGroups = [];
+        p.roles = [
+          {
+            name: 'nurse',
+            match: { jobCodes: ['SH01'], orgUnitPrefixes: ['SOTE'] },
+            ou: `OU=Care,OU=Staff,${metricsRoot}`,
+            groups: ['MIT-ERP-Nurse'],
+            licences: [{ sku: 'SPE_E3', disabledPlans: [] }],
+            cloud: true,
+          },
+          // Keeps SPE_F1 a managed SKU, so its seats are on the endpoint too.
+          {
+            name: 'physician',
+            match: { jobCodes: ['LK01'] },
+            groups: ['MIT-ERP-Physician'],
+            licences: [{ sku: 'SPE_F1', disabledPlans: [] }],
+          },
+        ];
+      },
+    });
     relay = await startRelay(stack.temporal.address);
     const metricsPort = await freePort();
     const sdkPort = await freePort();
