@@ -153,10 +153,11 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
    */
   const heldChanges = async (): Promise<{ kind: string }[]> => {
     try {
-      const held = await withTimeout(
-        client.workflow.getHandle(HOLD_WORKFLOW_ID).query<{ kind: string }[]>('heldChanges'),
-        queryTimeoutMs,
-      );
+      const handle = client.workflow.getHandle(HOLD_WORKFLOW_ID);
+      // A closed held set (approved, cancelled, terminated) holds nothing; a query would have to
+      // replay it on a worker, which may be gone.
+      if ((await withTimeout(handle.describe(), queryTimeoutMs)).status.name !== 'RUNNING') return [];
+      const held = await withTimeout(handle.query<{ kind: string }[]>('heldChanges'), queryTimeoutMs);
       return Array.isArray(held) ? held : [];
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return [];
