@@ -1,6 +1,6 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { LicenseDetails, SubscribedSku, User } from 'microsoft-graph';
-import { CloudError, classifyGraphError } from './errors';
+import { CloudError, TapConflictError, classifyGraphError } from './errors';
 
 /**
  * The cloud tenant (Microsoft Entra ID / Exchange Online) as Tunnus uses it. The Graph
@@ -50,6 +50,59 @@ export interface CloudDirectory {
   restoreDeletedUser(userId: string): Promise<void>;
   /** All live users (paged through @odata.nextLink), for reconciliation. */
   listUsers(): Promise<CloudUser[]>;
+  /**
+   * Issues a Temporary Access Pass to the user with this employeeId. The pass value is in the
+   * result only (Graph never shows it again): keep it inside the activity. The tenant's TAP policy
+   * bounds the lifetime; a pass the user already holds → TapConflictError (delete it first).
+   * No such user → CloudError notFound.
+   */
+  createTemporaryAccessPass(
+    employeeId: string,
+    options: NewTemporaryAccessPass,
+  ): Promise<TemporaryAccessPass>;
+  /** The user's passes, without their values (Graph returns at most one). */
+  listTemporaryAccessPasses(employeeId: string): Promise<TemporaryAccessPassInfo[]>;
+  /** Deletes one pass; a pass that is already gone counts as deleted. */
+  deleteTemporaryAccessPass(employeeId: string, id: string): Promise<void>;
+  /**
+   * Sends a message from a mailbox (the policy's shared sender) through Graph sendMail, not saved
+   * to Sent Items (it may carry a credential). Graph answers 202: accepted, not yet delivered.
+   */
+  sendMail(fromMailbox: string, message: OutgoingMail): Promise<void>;
+}
+
+export interface NewTemporaryAccessPass {
+  /** Within the tenant policy's minimum and maximum (Graph: 10..43200). */
+  lifetimeInMinutes: number;
+  isUsableOnce: boolean;
+  /** ISO instant the pass becomes usable; default now. */
+  startDateTime?: string;
+}
+
+export interface TemporaryAccessPassInfo {
+  id: string;
+  startDateTime: string;
+  lifetimeInMinutes: number;
+  isUsableOnce: boolean;
+  /** Whether it can be used now (not expired, started, not used up). */
+  isUsable: boolean;
+  /** Graph's reason: EnabledByPolicy, NotYetValid, Expired, OneTimeUsed, … */
+  methodUsabilityReason: string | null;
+}
+
+export interface TemporaryAccessPass extends Omit<
+  TemporaryAccessPassInfo,
+  'isUsable' | 'methodUsabilityReason'
+> {
+  /** The secret. Never log it, return it from an activity, or put it in an error. */
+  temporaryAccessPass: string;
+}
+
+export interface OutgoingMail {
+  to: string[];
+  subject: string;
+  body: string;
+  contentType: 'Text' | 'HTML';
 }
 
 export interface CloudUser {
@@ -388,6 +441,90 @@ export class GraphCloudDirectory implements CloudDirectory {
     });
   }
 
+  async createTemporaryAccessPass(
+    employeeId: string,
+    options: NewTemporaryAccessPass,
+  ): Promise<TemporaryAccessPass> {
+    return this.call('createTemporaryAccessPass', async () => {
+      const userId = await this.userIdFor(employeeId, 'createTemporaryAccessPass');
+      const body: Record<string, unknown> = {
+        lifetimeInMinutes: options.lifetimeInMinutes,
+        isUsableOnce: options.isUsableOnce,
+      };
+      if (options.startDateTime !== undefined) body.startDateTime = options.startDateTime;
+      let created: GraphTap;
+      try {
+        created = (await this.client
+          .api(`/users/${encodeURIComponent(userId)}/authentication/temporaryAccessPassMethods`)
+          .post(body)) as GraphTap;
+      } catch (err) {
+        const e = classifyGraphError(err, 'createTemporaryAccessPass');
+        if (e.status === 400 && isTapConflict(err)) throw new TapConflictError(e);
+        throw e;
+      }
+      if (typeof created.temporaryAccessPass !== 'string' || created.temporaryAccessPass === '') {
+        throw new CloudError('createTemporaryAccessPass: Graph answered without a pass', {
+          kind: 'unclassified',
+          retryable: true,
+        });
+      }
+      return { ...toTapInfo(created), temporaryAccessPass: created.temporaryAccessPass };
+    });
+  }
+
+  async listTemporaryAccessPasses(employeeId: string): Promise<TemporaryAccessPassInfo[]> {
+    return this.call('listTemporaryAccessPasses', async () => {
+      const userId = await this.userIdFor(employeeId, 'listTemporaryAccessPasses');
+      const page = (await this.client
+        .api(`/users/${encodeURIComponent(userId)}/authentication/temporaryAccessPassMethods`)
+        .get()) as Page<GraphTap>;
+      return page.value.map(toTapInfo);
+    });
+  }
+
+  async deleteTemporaryAccessPass(employeeId: string, id: string): Promise<void> {
+    await this.call('deleteTemporaryAccessPass', async () => {
+      const userId = await this.userIdFor(employeeId, 'deleteTemporaryAccessPass');
+      try {
+        await this.client
+          .api(
+            `/users/${encodeURIComponent(userId)}/authentication/temporaryAccessPassMethods/${encodeURIComponent(id)}`,
+          )
+          .delete();
+      } catch (err) {
+        // Already gone (a retry after a delete that committed): the wanted state.
+        if (classifyGraphError(err).kind === 'notFound') return;
+        throw err;
+      }
+    });
+  }
+
+  async sendMail(fromMailbox: string, message: OutgoingMail): Promise<void> {
+    await this.call('sendMail', async () => {
+      await this.client.api(`/users/${encodeURIComponent(fromMailbox)}/sendMail`).post({
+        message: {
+          subject: message.subject,
+          body: { contentType: message.contentType, content: message.body },
+          toRecipients: message.to.map((address) => ({ emailAddress: { address } })),
+        },
+        // A credential notice must not stay in the shared mailbox's Sent Items.
+        saveToSentItems: false,
+      });
+    });
+  }
+
+  private async userIdFor(employeeId: string, operation: string): Promise<string> {
+    const user = await this.findUserByEmployeeId(employeeId);
+    if (!user) {
+      throw new CloudError(`${operation}: no cloud user carries the employeeId`, {
+        kind: 'notFound',
+        retryable: false,
+        property: 'employeeId',
+      });
+    }
+    return user.id;
+  }
+
   /** A create hit "already exists": decide whether the holder is this identity. */
   private async resolveCreateConflict(user: NewCloudUser, conflict: CloudError): Promise<CloudUser> {
     const holder =
@@ -414,6 +551,35 @@ export class GraphCloudDirectory implements CloudDirectory {
       throw classifyGraphError(err, operation);
     }
   }
+}
+
+interface GraphTap {
+  id?: string;
+  temporaryAccessPass?: string | null;
+  startDateTime?: string | null;
+  createdDateTime?: string | null;
+  lifetimeInMinutes?: number | null;
+  isUsableOnce?: boolean | null;
+  isUsable?: boolean | null;
+  methodUsabilityReason?: string | null;
+}
+
+function toTapInfo(t: GraphTap): TemporaryAccessPassInfo {
+  return {
+    id: t.id ?? '',
+    startDateTime: t.startDateTime ?? t.createdDateTime ?? '',
+    lifetimeInMinutes: t.lifetimeInMinutes ?? 0,
+    isUsableOnce: t.isUsableOnce ?? false,
+    isUsable: t.isUsable ?? false,
+    methodUsabilityReason: t.methodUsabilityReason ?? null,
+  };
+}
+
+/** Graph's 400 for "the user already holds a pass" (the simulator's and the service's wording). */
+function isTapConflict(err: unknown): boolean {
+  const body = (err as { body?: unknown }).body;
+  const text = typeof body === 'string' ? body : JSON.stringify(body ?? '');
+  return /already (has|have) a temporary access pass|ExistingTemporaryAccessPass/i.test(text);
 }
 
 function toCloudUser(u: User & { employeeId?: string | null }): CloudUser {

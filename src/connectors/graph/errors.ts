@@ -57,6 +57,28 @@ export class CloudError extends Error {
   }
 }
 
+/**
+ * Graph refused a new Temporary Access Pass because the user already holds one (one per user).
+ * A conflict, not retryable as such: the handover deletes the earlier pass (it is void) and issues
+ * a fresh one.
+ */
+export class TapConflictError extends CloudError {
+  constructor(from: CloudError) {
+    super(
+      `${from.message.replace(/ \(conflict.*\)$|$/, '')} (the user already holds a Temporary Access Pass)`,
+      {
+        kind: 'conflict',
+        retryable: false,
+        graphCode: from.graphCode,
+        status: from.status,
+        requestId: from.requestId,
+        property: 'temporaryAccessPass',
+      },
+    );
+    this.name = 'TapConflictError';
+  }
+}
+
 /** Transport failures (no HTTP answer): the name the transport gave the error, see graph-client.ts. */
 const tlsConfigCodes = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
