@@ -16,6 +16,11 @@ const rdnPath = z
 
 const isoDateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 
+const mailAddress = z
+  .string()
+  .max(254)
+  .regex(/^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be an e-mail address');
+
 const clockTime = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be a time HH:MM (00:00-24:00)');
 
 const groupName = z
@@ -247,6 +252,31 @@ export const policySchema = z
         dates: { earliest: '1900-01-01', latest: '2100-12-31', startAtMostYearsAhead: 5 },
         trustedStaffSources: ['education'],
       })),
+    /**
+     * The notice channel (src/activities/notify.ts): e-mail through Graph sendMail from one shared
+     * mailbox. Recipients: a manager's own AD mail; else the unit's fallback mailbox (longest
+     * orgUnit prefix, else `default`); pupils' credentials to the school contact; ops notices to
+     * opsMailbox. Absent: no notice can be sent (the activity fails naming `mail`).
+     */
+    mail: z
+      .object({
+        /** The shared mailbox every notice is sent from (needs Mail.Send scoped to it). */
+        senderMailbox: mailAddress,
+        opsMailbox: mailAddress,
+        /** Per orgUnit prefix (`SOTE`, `SOTE-HOIVA`), the longest match wins; `default` is required. */
+        fallbackMailboxes: z
+          .record(
+            z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be an orgUnit prefix or default'),
+            mailAddress,
+          )
+          .refine((m) => typeof m.default === 'string', { message: 'needs a default mailbox' }),
+        /** Per school code, the contact who receives pupils' credentials and school notices. */
+        schoolContacts: z.record(z.string().min(1), mailAddress).default(() => ({})),
+        /** Language of a notice when the record names none. */
+        defaultLanguage: z.enum(['fi', 'sv', 'en']).default('fi'),
+      })
+      .strict()
+      .optional(),
     /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
     managedGroups: z.array(groupName).default([]),
     roles: z.array(roleSchema).min(1, 'needs at least one role'),
