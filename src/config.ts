@@ -56,6 +56,17 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (unset it for the SQLite file)')
     .optional(),
   TUNNUS_INDEX_FILE: z.string().default(path.resolve(__dirname, '..', '.state', 'record-index.sqlite')),
+  /**
+   * Per-identity data keys (src/crypto/identity-keys.ts, docs/privacy.md): in RECORD_INDEX_URL's
+   * database when set, else this SQLite file (default: identity-keys.sqlite beside the index).
+   */
+  TUNNUS_KEYS_FILE: z.string().optional(),
+  /** The key-encryption key: 32 random bytes in a file (default: `kek` beside the index) … */
+  TUNNUS_KEK_FILE: z.string().optional(),
+  /** … or base64 in the environment (wins over the file). */
+  TUNNUS_KEK: z.string().optional(),
+  /** How long a process reuses an unwrapped data key; a key destroyed elsewhere dies within it. */
+  TUNNUS_KEY_CACHE_SECONDS: z.coerce.number().min(0).default(30),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** How many activities one worker runs at once. */
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().positive().default(100),
