@@ -1,11 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Source } from '../workflows/messages';
 import type { SourceRecord } from '../domain/identity';
 import type { WindowLoss } from '../domain/mass-change';
 import { LEDGER_KEEP_DAYS, toLedgerEntry, type AdmitRequest, type LedgerRow } from './guard-ledger';
 import type { RecordStore, StagedRow } from './import-staging';
+import { ensurePrivateFile, fixPrivateMode } from './private-files';
 import type { IndexEntry, IndexWrite } from './record-index';
 
 // The embedded record index: one SQLite file (better-sqlite3, synchronous, WAL). Fast enough that
@@ -35,9 +34,14 @@ export interface SqliteIndexOptions {
 }
 
 export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const onDisk = file !== ':memory:';
+  // The file holds import staging (HR records, sealed) and the index: owner only (private-files.ts).
+  if (onDisk) ensurePrivateFile(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
+  // SQLite gives the WAL and shared-memory files the database file's mode when it creates them;
+  // ones left from before (an older version, a restore) are put back to 0600 here.
+  if (onDisk) for (const suffix of ['-wal', '-shm', '-journal']) fixPrivateMode(`${file}${suffix}`);
   // WAL + NORMAL survives a process crash; a power cut may lose the last commits, which only
   // means a redundant signal for those people (the workflow de-duplicates).
   db.pragma('synchronous = NORMAL');
