@@ -140,6 +140,9 @@ export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexO
         [employeeId, fingerprint, source, dates?.startDate ?? null, dates?.endDate ?? null],
       );
     },
+    async remove(employeeId) {
+      await query('DELETE FROM record_index WHERE employee_id = $1', [employeeId]);
+    },
     async putMany(entries) {
       if (entries.length === 0) return;
       // ON CONFLICT cannot touch one row twice in a statement: the last write per id wins, as in

@@ -65,6 +65,8 @@ export interface RecordIndex {
    * SQL mirrors isActiveIdentity (src/domain/mass-change.ts); the contract test holds them equal.
    */
   countActive(today: string): Promise<number>;
+  /** Forgets the identity (crypto-shredding at the end of retention); an absent one is no error. */
+  remove(employeeId: string): Promise<void>;
   /** Throws when the index cannot answer (readiness). */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -172,6 +172,7 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
     'SELECT count(*) AS n FROM import_staging WHERE import_id = ?',
   );
   const dropStaging = db.prepare<[string]>('DELETE FROM import_staging WHERE import_id = ?');
+  const removeOne = db.prepare<[string]>('DELETE FROM record_index WHERE employee_id = ?');
 
   return {
     async get(employeeId) {
@@ -196,6 +197,9 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
     },
     async putMany(entries) {
       upsertAll(entries, new Date().toISOString());
+    },
+    async remove(employeeId) {
+      removeOne.run(employeeId);
     },
     async *all(pageSize = 1000) {
       let after = '';
