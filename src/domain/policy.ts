@@ -87,6 +87,32 @@ const roleSchema = z
   })
   .strict();
 
+/** Who receives a first-day credential, tried in order: the first that resolves to an address. */
+export const credentialRecipients = ['manager', 'schoolContact', 'fallback'] as const;
+
+const credentialRuleSchema = z
+  .object({
+    /** Cloud users: a Temporary Access Pass (Graph bounds: 10 minutes to 30 days). */
+    temporaryAccessPass: z
+      .object({
+        lifetimeMinutes: z.number().int().min(10).max(43200),
+        usableOnce: z.boolean(),
+      })
+      .strict(),
+    /** Accounts without a cloud identity: a one-time AD password, changed at the first logon. */
+    initialPassword: z.object({ length: z.number().int().min(12).max(64) }).strict(),
+    deliverTo: z.array(z.enum(credentialRecipients)).min(1),
+  })
+  .strict();
+
+export type CredentialRule = z.infer<typeof credentialRuleSchema>;
+
+const defaultCredentialRule = (): CredentialRule => ({
+  temporaryAccessPass: { lifetimeMinutes: 480, usableOnce: true },
+  initialPassword: { length: 16 },
+  deliverTo: ['manager', 'fallback'],
+});
+
 export const policySchema = z
   .object({
     naming: z
@@ -253,6 +279,18 @@ export const policySchema = z
         trustedStaffSources: ['education'],
       })),
     /**
+     * The first-day credential handover (src/activities/handover.ts): what is issued and to whom,
+     * by default and per role name (the first matching role with an entry wins, field by field).
+     */
+    credentials: z
+      .object({
+        enabled: z.boolean().default(true),
+        default: credentialRuleSchema.default(defaultCredentialRule),
+        roles: z.record(z.string().min(1), credentialRuleSchema.partial()).default(() => ({})),
+      })
+      .strict()
+      .default(() => ({ enabled: true, default: defaultCredentialRule(), roles: {} })),
+    /**
      * The notice channel (src/activities/notify.ts): e-mail through Graph sendMail from one shared
      * mailbox. Recipients: a manager's own AD mail; else the unit's fallback mailbox (longest
      * orgUnit prefix, else `default`); pupils' credentials to the school contact; ops notices to
@@ -277,6 +315,20 @@ export const policySchema = z
       })
       .strict()
       .optional(),
+    /** When Tunnus tells managers and ops about an event (docs/notifications.md); sent through `mail`. */
+    notifications: z
+      .object({
+        /** Days before a leaver's last day that the manager is reminded (0: no reminder). */
+        leaverReminderDays: z.number().int().min(0).max(90).default(7),
+        /** A joiner waiting longer than this for a free licence seat is reported to ops (once per wait). */
+        licenceWaitLimitHours: z
+          .number()
+          .positive()
+          .max(24 * 90)
+          .default(48),
+      })
+      .strict()
+      .default(() => ({ leaverReminderDays: 7, licenceWaitLimitHours: 48 })),
     /** Groups Tunnus manages even if no rule grants them today (so it can remove them). */
     managedGroups: z.array(groupName).default([]),
     roles: z.array(roleSchema).min(1, 'needs at least one role'),
@@ -304,6 +356,11 @@ export function parsePolicy(yamlText: string): Policy {
   const result = policySchema.safeParse(raw);
   if (!result.success) {
     throw new PolicyError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const roleNames = new Set(result.data.roles.map((r) => r.name));
+  const unknownRoles = Object.keys(result.data.credentials.roles).filter((n) => !roleNames.has(n));
+  if (unknownRoles.length > 0) {
+    throw new PolicyError(unknownRoles.map((n) => `credentials.roles.${n}: no role has this name`));
   }
   return result.data;
 }
