@@ -56,6 +56,10 @@ export const ErrorType = {
    * bounded wait: the purge is not verified. Retried a few times, then non-retryable.
    */
   CloudPurgeUnverified: 'CloudPurgeUnverified',
+  /** No recipient rule of the credential policy resolved to an address: nothing was issued. */
+  HandoverUndeliverable: 'HandoverUndeliverable',
+  /** The handover found the account disabled: no credential is issued for it. */
+  HandoverNotReady: 'HandoverNotReady',
   /**
    * An exception no classifier recognised (a bug, or an answer nobody has seen yet). Retried a
    * few times with an alert, then non-retryable, so it is never an endless silent retry.

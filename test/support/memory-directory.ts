@@ -105,6 +105,16 @@ export class MemoryDirectory implements Directory {
     this.writes.push(`${enabled ? 'enable' : 'disable'} ${a.employeeId}`);
   }
 
+  /** Passwords set by a handover, by employeeId (tests read them; the real DC checks them by bind). */
+  readonly initialPasswords = new Map<string, string>();
+
+  async setInitialPassword(dn: string, password: string): Promise<void> {
+    this.check();
+    const a = this.get(dn);
+    this.initialPasswords.set(a.employeeId, password);
+    this.writes.push(`password ${a.employeeId}`);
+  }
+
   async setMailAddresses(dn: string, mail: string, proxyAddresses: string[]): Promise<void> {
     this.check();
     const a = this.get(dn);

@@ -35,6 +35,11 @@ export interface Directory {
   /** Replaces the managed attributes; a key whose value is undefined is cleared. */
   updateAttributes(dn: string, attributes: Partial<ManagedAttributes>): Promise<void>;
   setEnabled(dn: string, enabled: boolean): Promise<void>;
+  /**
+   * An administrator's password reset: sets the password and "must change at next logon"
+   * (pwdLastSet 0) in one modify, and reads pwdLastSet back. The password is never logged.
+   */
+  setInitialPassword(dn: string, password: string): Promise<void>;
   /** Replaces mail and proxyAddresses (the primary address as `SMTP:`, aliases as `smtp:`). */
   setMailAddresses(dn: string, mail: string, proxyAddresses: string[]): Promise<void>;
   /** Replaces telephoneNumber and mobile; an undefined value clears the attribute. */

@@ -431,6 +431,38 @@ export function createLdapDirectory(
       );
     },
 
+    async setInitialPassword(dn: string, password: string) {
+      await op(
+        'setInitialPassword',
+        async (c) => {
+          await c.modify(dn, [
+            // AD takes the password only as a quoted UTF-16LE string, over an encrypted connection;
+            // a replace is the administrator's reset (no old password needed).
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({
+                type: 'unicodePwd',
+                values: [Buffer.from(`"${password}"`, 'utf16le')],
+              }),
+            }),
+            // 0 = "must change password at next logon": the person chooses their own at first sign-in.
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'pwdLastSet', values: ['0'] }),
+            }),
+          ]);
+          const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['pwdLastSet'] });
+          const after = searchEntries[0] ? one(searchEntries[0], 'pwdLastSet') : undefined;
+          if (after !== '0') {
+            throw new DirectoryError('unavailable', 'setInitialPassword: pwdLastSet does not read 0', true);
+          }
+        },
+        false,
+        ['unicodePwd', 'pwdLastSet'],
+      );
+      log.info({ op: 'setInitialPassword' }, 'initial password set, must change at next logon');
+    },
+
     async addToGroup(groupDn: string, memberDn: string) {
       await op('addToGroup', async (c) => {
         try {
