@@ -89,6 +89,15 @@ export interface Hold {
 }
 
 export interface PersonState {
+/** Access ended by an operator now, whatever HR says (src/ops/terminate.ts). */
+export interface Termination {
+  /** When; access ends at this instant (PlanFacts.terminatedAt). */
+  at: string;
+  /** Who: `cli:{OS user}` or `api:{client}`, never a name from HR. */
+  operator: string;
+  reason: string;
+}
+
   employeeId: string;
   stage: LifecycleStage;
   /** The source of the last accepted record. */
@@ -130,6 +139,8 @@ export interface PersonState {
   /** An end date the mass-change guard admitted (or an operator approved) when it fell due. */
   guardAdmitted?: string;
   /** @deprecated carried from before `retry`; no longer read. */
+  /** An operator ended access (`tunnus terminate`): kept until lifted, whatever HR's records say. */
+  termination?: Termination;
   failedDueAt?: string;
   /** What the running child is doing right now (e.g. "waiting for start date 2027-01-07"). */
   status?: string;
@@ -310,6 +321,8 @@ export function kindForRecord(state: PersonState, now: number): RunKind {
   if (ended && !gone) return 'leaver';
   if (!ended && state.phase === 'left') return 'rehire';
   return 'mover';
+  // Terminated: ended now, and no record makes the person current again until it is lifted.
+  if (state.termination) return gone ? 'mover' : 'leaver';
 }
 
 export interface Due {
@@ -448,6 +461,7 @@ export function onRunStarted(state: PersonState, kind: RunKind, now: number): Ru
   note(state, now, `${kind} started`, workflowId);
   return ref;
 }
+    ...(state.termination ? { terminatedAt: state.termination.at } : {}),
 
 export function onRunFinished(state: PersonState, ref: RunRef, result: RunResult, now: number): void {
   ref.endedAt = new Date(now).toISOString();
@@ -556,10 +570,15 @@ export function describeWait(state: PersonState, due: Due | undefined, now: numb
   }
   const stuck = state.lastError && state.retry ? `failed: ${state.lastError.message}; ` : '';
   const disabled = state.retry && state.disabledAt ? 'account disabled; ' : '';
-  if (due) return `${state.stage}: ${stuck}${disabled}${due.what}${due.at <= now ? ' (due now)' : ''}`;
-  return `${state.stage}: waiting for HR records`;
+  if (due)
+    return `${state.stage}: ${terminated}${stuck}${disabled}${due.what}${due.at <= now ? ' (due now)' : ''}`;
+  return `${state.stage}: ${terminated}waiting for HR records`;
 }
 
 /** Days from an end date to today (for messages), e.g. an end date held for confirmation. */
 export const daysPast = (endDate: string, now: number): number =>
   daysBetween(endDate, helsinkiDate(new Date(now)));
+  const t = state.termination;
+  const terminated = t
+    ? `terminated ${t.at} by ${t.operator}, HR records do not re-enable (lift: tunnus terminate --lift); `
+    : '';

@@ -71,6 +71,11 @@ export interface PlanFacts {
 /** Why a plan applies nothing and waits for a person instead (visible in state and the Web UI). */
 export type PlanHold =
   | { kind: 'lateEndDate'; endDate: string; daysPast: number; reason: string }
+  /**
+   * An operator ended access at this instant (`tunnus terminate`): access ends then, whatever the
+   * record says, until the termination is lifted (src/domain/person-state.ts terminate).
+   */
+  terminatedAt?: string;
   | { kind: 'deleteBlocked'; reason: string };
 
 /**
@@ -144,7 +149,12 @@ export function scheduleFor(record: IdentityRecord, policy: Policy, facts: PlanF
   const retention = entitlementsFor(policy, record).retentionDays;
   // 9999-12-31 and other far-future end dates mean no end (and never reach calendar arithmetic).
   const endDate = scheduledEndDate(record);
-  const endAt = endDate ? zonedInstant(endDate, endsAt).toISOString() : undefined;
+  const hrEndAt = endDate ? zonedInstant(endDate, endsAt).toISOString() : undefined;
+  // A termination ends access at its instant, or HR's end if that came first.
+  const endAt =
+    facts.terminatedAt && !(hrEndAt && Date.parse(hrEndAt) <= Date.parse(facts.terminatedAt))
+      ? facts.terminatedAt
+      : hrEndAt;
   // A far-future change date stays far off (its wait is re-armed yearly); only a date that is no
   // calendar day at all is ignored.
   const effective =
@@ -198,6 +208,8 @@ export interface DesiredContext {
   baseDn: string;
   /** DN of the manager's account when HR names one and it exists. */
   managerDn?: string;
+  // A termination is an operator's decision already: nothing to confirm.
+  if (facts.terminatedAt) return undefined;
   asOf: Date;
   facts?: PlanFacts;
 }

@@ -119,6 +119,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
       facts: {
         version: facts.version,
         ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
+        ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
         ...(disabledAt ? { disabledAt } : {}),
       },
       progress: {
@@ -163,6 +164,8 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
           facts: {
             ...(disabledAt ? { disabledAt } : {}),
             ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
+            // An operator's termination (tunnus terminate) ends access now, whatever the record says.
+            ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
           },
         },
       ],

@@ -9,6 +9,12 @@ import type {
   RunFacts,
   SubmitResult,
 } from '../domain/person-state';
+import type {
+  OperatorRequest,
+  OpsActionResult,
+  TerminateRequest,
+  TerminateResult,
+} from '../domain/termination';
 
 // Signals, queries and updates, with the types they carry. Shared by workflows and clients.
 
@@ -52,6 +58,18 @@ export const confirmEndDateUpdate = defineUpdate<
   { confirmed: boolean; reason: string },
   [EndDateConfirmation]
 >('confirmEndDate');
+
+/**
+ * Operator actions (src/ops/terminate.ts; `tunnus terminate`, `tunnus retry`, the API's
+ * /termination and /retry with scope ops:write), validated by the workflow, answered with the
+ * result, recorded in history and the timeline with the operator (src/domain/termination.ts).
+ * terminate: access ends now, disable first, whatever HR says, until lifted.
+ */
+export const terminateUpdate = defineUpdate<TerminateResult, [TerminateRequest]>('terminate');
+/** The termination goes; the person is planned again from the records by policy. */
+export const liftTerminationUpdate = defineUpdate<OpsActionResult, [OperatorRequest]>('liftTermination');
+/** A failed or held run, or an end of access waiting for its backoff, runs again now. */
+export const retryRunUpdate = defineUpdate<OpsActionResult, [OperatorRequest]>('retryRun');
 
 /**
  * The held set (`mass-change-hold`) with this person's end falling due was approved: the leaver

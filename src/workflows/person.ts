@@ -31,6 +31,7 @@ import {
   type PersonState,
   type RunKind,
 } from '../domain/person-state';
+import { liftProblem, liftTermination, retryRun, terminate, terminateProblem } from '../domain/termination';
 import type { GuardActivities } from '../activities/guard';
 import type { HrRecord } from '../domain/record';
 import { describeFailure, type ProvisionResult } from './converge';
@@ -41,7 +42,10 @@ import {
   guardReleasedSignal,
   recordChangedSignal,
   recordSignal,
+  liftTerminationUpdate,
   replanSignal,
+  retryRunUpdate,
+  terminateUpdate,
   stateQuery,
   submitRecordUpdate,
   EmployeeIdKey,
@@ -82,6 +86,26 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   const showStage = () => {
     if (state.stage === stageShown) return;
     stageShown = state.stage;
+  // Operator actions (src/domain/termination.ts). A refused request leaves no trace in history;
+  // an accepted one marks it (ops-terminate) and wakes the loop (a retry moves a due time, which
+  // the wait below would not see by itself).
+  let nudges = 0;
+  const opsAction =
+    <Q, R>(action: (s: PersonState, request: Q, now: number) => R) =>
+    (request: Q): R => {
+      patched('ops-terminate');
+      nudges++;
+      return action(state, request, Date.now());
+    };
+  setHandler(terminateUpdate, opsAction(terminate), { validator: rejectIf(terminateProblem) });
+  setHandler(liftTerminationUpdate, opsAction(liftTermination), { validator: rejectIf(liftProblem) });
+  setHandler(retryRunUpdate, opsAction(retryRun), { validator: rejectIf(liftProblem) });
+  function rejectIf<Q>(problem: (s: PersonState, request: Q) => string | undefined) {
+    return (request: Q): void => {
+      const why = problem(state, request);
+      if (why) throw new Error(why);
+    };
+  }
     upsertSearchAttributes([{ key: LifecycleStageKey, value: state.stage }]);
   };
   let passes = 0;
@@ -119,7 +143,8 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       hasNewRecord(state) ||
       continueAsNewDue() ||
       (due !== undefined && Date.now() >= due.at) ||
-      state.hold !== hold;
+      state.hold !== hold ||
+      nudges !== nudged;
     if (due) {
       const ms = Math.min(Math.max(due.at - Date.now(), 1), MAX_TIMER_MS);
       await condition(ready, ms, { summary: due.what });
@@ -133,6 +158,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     setCurrentDetails(`end of ${endDate} due: asking the mass-change guard`);
     const { hr, education } = state.records ?? {};
     const admission = await admitDueEnd({
+    const nudged = nudges;
       identityId: state.employeeId,
       endDate,
       record: state.record!,
