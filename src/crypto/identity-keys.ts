@@ -46,6 +46,12 @@ export interface IdentityKeys {
   /** Crypto-shredding: every key of the identity, irreversibly; later dataKeyFor refuses. */
   destroy(identityId: string): Promise<void>;
   isDestroyed(identityId: string): Promise<boolean>;
+  /**
+   * A destroyed identity's new generation (a rehire after the retention delete): a new current
+   * key; the destroyed ones stay destroyed. Explicit, so that nothing is ever re-keyed by accident.
+   * On a live identity it is a rotation.
+   */
+  reissue(identityId: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -76,6 +82,8 @@ export interface KeyRows {
   addCurrent(row: KeyRow & { wrapped: Buffer }): Promise<'added' | 'destroyed'>;
   /** Wipes every wrapped key of the identity and leaves a tombstone head. */
   destroy(identityId: string): Promise<void>;
+  /** Adds a key and makes it current, clearing a tombstone (the wiped keys stay wiped). */
+  reissue(row: KeyRow & { wrapped: Buffer }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -161,6 +169,13 @@ export function createIdentityKeys(
       if (identityId === SHARED_IDENTITY) throw new Error('the shared key is never destroyed');
       await rows.destroy(identityId);
       evict(identityId);
+    },
+    async reissue(identityId) {
+      if (identityId === SHARED_IDENTITY) throw new Error('the shared key is not an identity key');
+      const row = await newRow(identityId);
+      await rows.reissue(row);
+      heads.delete(identityId);
+      return row.keyId;
     },
     async isDestroyed(identityId) {
       return (await rows.head(identityId))?.destroyed ?? false;

@@ -140,6 +140,17 @@ export function openPostgresKeyRows({
         );
       });
     },
+    async reissue(row) {
+      await ensureSchema();
+      await transaction(async (c) => {
+        await insertKey(c, row);
+        await c.query(
+          `INSERT INTO identity_key_heads (identity_id, key_id) VALUES ($1, $2)
+           ON CONFLICT (identity_id) DO UPDATE SET key_id = excluded.key_id, destroyed_at = NULL`,
+          [row.identityId, row.keyId],
+        );
+      });
+    },
     async close() {
       await pool.end();
     },

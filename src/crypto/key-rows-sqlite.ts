@@ -87,6 +87,14 @@ export function openSqliteKeyRows({ file }: { file: string }): KeyRows {
     setHead.run(row.identityId, row.keyId);
     return 'added' as const;
   });
+  const reissueHead = db.prepare<[string, string]>(
+    `INSERT INTO identity_key_heads (identity_id, key_id) VALUES (?, ?)
+     ON CONFLICT (identity_id) DO UPDATE SET key_id = excluded.key_id, destroyed_at = NULL`,
+  );
+  const reissue = db.transaction((row: KeyRow & { wrapped: Buffer }, at: string) => {
+    insertKey.run(row.keyId, row.identityId, row.kekId, row.wrapped, at);
+    reissueHead.run(row.identityId, row.keyId);
+  });
   const destroy = db.transaction((identityId: string, at: string) => {
     wipeKeys.run(at, identityId);
     tombstone.run(identityId, at);
@@ -111,6 +119,9 @@ export function openSqliteKeyRows({ file }: { file: string }): KeyRows {
       destroy.immediate(identityId, new Date().toISOString());
       // The WAL still holds the pages as they were before the wipe: fold it in and truncate it.
       db.pragma('wal_checkpoint(TRUNCATE)');
+    },
+    async reissue(row) {
+      reissue.immediate(row, new Date().toISOString());
     },
     async close() {
       if (db.open) db.close();

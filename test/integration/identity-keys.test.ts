@@ -149,6 +149,22 @@ for (const backend of backends) {
       assert.equal(await reopen().isDestroyed('E1001'), true);
     });
 
+    it('a rehire after destroy is a new generation: reissue gives a new key, the old ones stay destroyed', async () => {
+      const { keys, reopen } = await fresh();
+      const old = await keys.dataKeyFor('E1001');
+      const sealedOld = await sealText(keys, 'E1001', 'Veli-Pekka Kärkkäinen');
+      await keys.destroy('E1001');
+      const newId = await keys.reissue('E1001');
+      assert.notEqual(newId, old.keyId);
+      for (const k of [keys, reopen()]) {
+        assert.equal(await k.isDestroyed('E1001'), false);
+        assert.equal((await k.dataKeyFor('E1001')).keyId, newId);
+        await assert.rejects(k.keyById(old.keyId), KeyDestroyedError);
+        await assert.rejects(openText(k, sealedOld), KeyDestroyedError);
+      }
+      assert.equal(await openText(reopen(), await sealText(keys, 'E1001', 'Veli-Pekka')), 'Veli-Pekka');
+    });
+
     it('an identity destroyed before it ever had a key never gets one', async () => {
       const { keys, reopen } = await fresh();
       await keys.destroy('E3003');
