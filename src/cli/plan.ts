@@ -8,6 +8,7 @@ import { deliverGuarded, describeOutcomes } from '../ops/deliver';
 import { rollOut, rolloutLosses } from '../ops/rollout';
 import { openRecordIndex } from '../store/open';
 import { parseEnv, type Env } from '../config';
+import { openIdentityKeys, type IdentityKeys } from '../crypto/identity-keys';
 import type { EducationRecord } from '../domain/education';
 import { parseEducationCsv } from '../domain/education-csv';
 import { formatCsvErrors, parseHrCsv } from '../domain/hr-csv';
@@ -145,21 +146,20 @@ export async function plan(ctx: CliContext, options: PlanOptions): Promise<ExitC
             previousText: JSON.stringify(s.policy),
           }
         : s.policyRef;
-      writeSavedPlan(
-        options.save,
-        toSaved(
-          {
-            kind,
-            asOf: asOf.toISOString(),
-            taskQueue: s.env.TEMPORAL_TASK_QUEUE,
-            policy: policyRef,
-            records,
-            ...(educationRows ? { education: educationRows } : {}),
-            summary,
-          },
-          persons,
-        ),
+      const saved = toSaved(
+        {
+          kind,
+          asOf: asOf.toISOString(),
+          taskQueue: s.env.TEMPORAL_TASK_QUEUE,
+          policy: policyRef,
+          records,
+          ...(educationRows ? { education: educationRows } : {}),
+          summary,
+        },
+        persons,
       );
+      const file = options.save;
+      await withIdentityKeys(s.env, (keys) => writeSavedPlan(file, saved, keys));
       if (!options.json) ctx.print(`saved to ${options.save}; apply with: tunnus plan apply ${options.save}`);
     }
     return ExitCode.Ok;
@@ -174,11 +174,21 @@ export async function planApply(
   readInputFile(file); // an unreadable file is a usage error, before anything connects
   let saved: SavedPlan;
   try {
-    saved = readSavedPlan(file);
+    saved = await withIdentityKeys(ctx.env, (keys) => readSavedPlan(file, keys));
   } catch (err) {
     throw new CliError('invalid_input', (err as Error).message);
   }
   return withSession(ctx.env, (s) => applySaved(ctx, s, file, saved, !!options.policyDeployed));
+}
+
+/** The key store for a saved plan's integrity check, closed after. */
+async function withIdentityKeys<T>(env: Env, fn: (keys: IdentityKeys) => Promise<T>): Promise<T> {
+  const keys = openIdentityKeys(env);
+  try {
+    return await fn(keys);
+  } finally {
+    await keys.close();
+  }
 }
 
 /** `tunnus plan …` with its arguments, for callers that hold one output stream (benches). */

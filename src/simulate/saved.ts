@@ -1,14 +1,21 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { z } from 'zod';
+import type { IdentityKeys } from '../crypto/identity-keys';
 import { recordFingerprint } from '../domain/fingerprint';
 import type { EducationRecord } from '../domain/education';
 import type { HrRecord } from '../domain/record';
+import { writePrivateFile } from '../store/private-files';
 import { changes, type ObservedState, type PersonPlan, type PlanKind, type PlanSummary } from './model';
 
 // Saved plans (`tunnus plan … --save plan.json`): the records (or the new policy), and for every
 // person the fingerprint of the state the plan was computed on. `tunnus plan apply` re-plans and
 // applies only if every person's state, record and steps are still the same.
-// The file holds HR records: treat it like the HR snapshot it came from (written 0600).
+// The file holds HR records: treat it like the HR snapshot it came from (written 0600, always).
+// It carries an integrity check, an HMAC under a key derived from the key store's shared key: a
+// plan edited after it was saved (records, steps, policy text) is refused by `plan apply`, which
+// would otherwise deliver whatever the file says. Anyone who can read the key store could forge
+// one; whoever can is already trusted to run Tunnus.
 
 export const SAVED_PLAN_FORMAT = 'tunnus-plan/1';
 
@@ -85,24 +92,67 @@ export function toSaved(
   };
 }
 
-export function writeSavedPlan(file: string, plan: SavedPlan): void {
-  fs.writeFileSync(file, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
+/** How a saved plan's integrity is checked: HMAC-SHA256 over the plan's JSON without this field. */
+export interface PlanIntegrity {
+  alg: 'HMAC-SHA256';
+  /** The shared key the MAC key was derived from (keys rotate; old ids still verify). */
+  keyId: string;
+  mac: string;
 }
 
-export function readSavedPlan(file: string): SavedPlan {
+/** The MAC key: derived, so the shared data key itself never signs anything but payloads. */
+const macKey = (sharedKey: Buffer) =>
+  createHmac('sha256', sharedKey).update('tunnus saved plan integrity v1').digest();
+const macOf = (key: Buffer, plan: SavedPlan) =>
+  createHmac('sha256', macKey(key)).update(JSON.stringify(plan)).digest('base64url');
+
+/** Writes the plan 0600 (a file that existed with a wider mode is replaced), with its integrity check. */
+export async function writeSavedPlan(file: string, plan: SavedPlan, keys: IdentityKeys): Promise<void> {
+  const { keyId, key } = await keys.sharedKey();
+  const integrity: PlanIntegrity = { alg: 'HMAC-SHA256', keyId, mac: macOf(key, plan) };
+  writePrivateFile(file, `${JSON.stringify({ ...plan, integrity }, null, 2)}\n`);
+}
+
+/** Reads a saved plan; refuses one that is not a plan, has no integrity check, or fails it. */
+export async function readSavedPlan(file: string, keys: IdentityKeys): Promise<SavedPlan> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`cannot read ${file} as a saved plan: ${(err as Error).message}`);
   }
-  const parsed = savedSchema.safeParse(raw);
+  const { integrity, ...body } = (raw ?? {}) as { integrity?: unknown };
+  const parsed = savedSchema.safeParse(body);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new Error(`${file} is not a saved plan (${first?.path.join('.') || '(root)'}: ${first?.message})`);
   }
+  const check = integritySchema.safeParse(integrity);
+  if (!check.success) {
+    throw new Error(`${file} has no integrity check (integrity): save the plan again with this version`);
+  }
+  let key: Buffer;
+  try {
+    key = await keys.keyById(check.data.keyId);
+  } catch {
+    throw new Error(
+      `${file}: integrity key ${check.data.keyId} is not in this key store (saved by another installation?): nothing applied`,
+    );
+  }
+  // Over the body as read (its own key order), which is the order it was written in.
+  const expected = Buffer.from(macOf(key, body as SavedPlan));
+  const given = Buffer.from(check.data.mac);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    throw new Error(`${file} was changed after it was saved (integrity check failed): nothing applied`);
+  }
   return parsed.data;
 }
+
+const integritySchema = z.object({
+  alg: z.literal('HMAC-SHA256'),
+  keyId: z.string().min(1),
+  mac: z.string().min(1),
+});
 
 /** One person whose plan no longer holds, and what moved. */
 export interface Drift {

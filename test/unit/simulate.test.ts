@@ -18,6 +18,7 @@ import {
 import { formatSummary, formatTable } from '../../src/simulate/format';
 import { actionOf, massChange, summarise, type PersonPlan } from '../../src/simulate/model';
 import { findDrift, readSavedPlan, stateDiff, toSaved, writeSavedPlan } from '../../src/simulate/saved';
+import { throwawayIdentityKeys } from '../support/keys';
 import { MemoryDirectory } from '../support/memory-directory';
 
 // The simulation's pure parts and the planner over in-memory connectors: what a plan says, how it
@@ -298,11 +299,13 @@ describe('simulation', () => {
       persons,
     );
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-plan-')), 'plan.json');
-    writeSavedPlan(file, saved);
+    const keys = throwawayIdentityKeys();
+    await writeSavedPlan(file, saved, keys);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'HR records: owner only');
-    assert.deepEqual(readSavedPlan(file), saved);
+    assert.deepEqual(await readSavedPlan(file, keys), saved);
     fs.writeFileSync(file, JSON.stringify({ format: 'something else' }));
-    assert.throws(() => readSavedPlan(file), /is not a saved plan \(format:/);
+    await assert.rejects(readSavedPlan(file, keys), /is not a saved plan \(format:/);
+    await keys.close();
   });
 
   it('the state diff names what moved without values', () => {
