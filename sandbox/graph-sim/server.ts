@@ -5,7 +5,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { caCertPath, ensureServerCert } from '../ca';
 import { defaultSeats, type SkuSeats } from './skus';
+import { MailStore, type DeliveredMessage } from './mail';
 import { GraphFailure, GraphState, tenantId, type Sku, type SimUser } from './state';
+import { TapStore, defaultTapPolicy, type ExistingTapMode, type TapPolicy, type TapSignIn } from './tap';
 
 // A Microsoft Graph stand-in over HTTPS, for tests and the sandbox. It answers the routes Tunnus
 // calls with the real shapes, status codes and error envelopes, checks the bearer token, and
@@ -28,7 +30,19 @@ export interface GraphSimulatorOptions {
   mailboxDelayMs?: number;
   /** Server-driven paging: pages never exceed this, whatever $top asks (default 999, as Graph). */
   maxPageSize?: number;
+  /** The tenant's Temporary Access Pass policy (default: Entra's defaults, see tap.ts). */
+  tapPolicy?: Partial<TapPolicy>;
+  /** A POST while the user holds a usable pass: 'reject' (default, 400) or 'replace'. */
+  tapOnExisting?: ExistingTapMode;
+  /**
+   * Shared mailboxes that may send (sendMail from them). Default: the sample policy's sender,
+   * tunnus-noreply@kerava.fi. Licensed users whose mailbox exists may always send.
+   */
+  sharedMailboxes?: string[];
 }
+
+/** The sample policy's mail.senderMailbox, a shared mailbox of the simulated tenant by default. */
+export const defaultSharedMailboxes = ['tunnus-noreply@kerava.fi'];
 
 export type FailStatus = 500 | 502 | 503 | 504;
 
@@ -72,6 +86,19 @@ export interface GraphSimAdmin {
   /** The last requests (up to 1000), oldest first. Cleared with the counters. */
   requests(): RequestRecord[];
   resetCounters(): void;
+  /** Messages delivered to the address (sendMail), oldest first. */
+  messagesTo(address: string): DeliveredMessage[];
+  /** Messages kept in the sender's Sent Items (sent with saveToSentItems not false). */
+  sentItems(mailbox: string): DeliveredMessage[];
+  /** Empties every inbox (DELETE /_admin/mailboxes). */
+  clearMailboxes(): void;
+  /** A shared mailbox that may send from now on. */
+  addSharedMailbox(address: string): void;
+  /** Changes the tenant's Temporary Access Pass policy (bounds, one-time, state). */
+  setTapPolicy(changes: Partial<TapPolicy>): void;
+  setTapOnExisting(mode: ExistingTapMode): void;
+  /** A sign-in with a Temporary Access Pass as Entra would judge it (one-time passes are used up). */
+  signInWithTap(userIdOrUpn: string, pass: string): TapSignIn;
 }
 
 export interface GraphSimulator {
@@ -154,6 +181,27 @@ const routes: Route[] = [
   ['GET', '/users/{id}/licenseDetails', /^\/users\/([^/]+)\/licenseDetails$/],
   ['GET', '/users/{id}/mailboxSettings', /^\/users\/([^/]+)\/mailboxSettings$/],
   ['POST', '/users/{id}/revokeSignInSessions', /^\/users\/([^/]+)\/revokeSignInSessions$/],
+  [
+    'POST',
+    '/users/{id}/authentication/temporaryAccessPassMethods',
+    /^\/users\/([^/]+)\/authentication\/temporaryAccessPassMethods$/,
+  ],
+  [
+    'GET',
+    '/users/{id}/authentication/temporaryAccessPassMethods',
+    /^\/users\/([^/]+)\/authentication\/temporaryAccessPassMethods$/,
+  ],
+  [
+    'GET',
+    '/users/{id}/authentication/temporaryAccessPassMethods/{methodId}',
+    /^\/users\/([^/]+)\/authentication\/temporaryAccessPassMethods\/([^/]+)$/,
+  ],
+  [
+    'DELETE',
+    '/users/{id}/authentication/temporaryAccessPassMethods/{methodId}',
+    /^\/users\/([^/]+)\/authentication\/temporaryAccessPassMethods\/([^/]+)$/,
+  ],
+  ['POST', '/users/{id}/sendMail', /^\/users\/([^/]+)\/sendMail$/],
   ['GET', '/subscribedSkus', /^\/subscribedSkus$/],
   [
     'GET',
@@ -188,6 +236,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     mailboxDelayMs: options.mailboxDelayMs ?? 0,
   });
   const maxPageSize = options.maxPageSize ?? 999;
+  const taps = new TapStore({
+    policy: { ...defaultTapPolicy, ...options.tapPolicy },
+    onExisting: options.tapOnExisting ?? 'reject',
+  });
+  const mail = new MailStore(options.sharedMailboxes ?? defaultSharedMailboxes);
   let log: RequestRecord[] = [];
   const throttles: (PendingFault & { retryAfterSeconds: number })[] = [];
   const failures: (PendingFault & { status: FailStatus; retryAfterSeconds?: number })[] = [];
@@ -248,6 +301,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     },
     reset() {
       state.reset();
+      taps.reset();
+      mail.reset();
       throttles.length = 0;
       failures.length = 0;
       commits.length = 0;
@@ -263,6 +318,28 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       counters = { total: 0, byRoute: {} };
       log = [];
     },
+    messagesTo: (address) => mail.messagesTo(address),
+    sentItems: (mailbox) => mail.sentBy(mailbox),
+    clearMailboxes: () => mail.clear(),
+    addSharedMailbox: (address) => mail.addSharedMailbox(address),
+    setTapPolicy: (changes) => taps.setPolicy(changes),
+    setTapOnExisting(mode) {
+      taps.onExisting = mode;
+    },
+    signInWithTap: (userIdOrUpn, pass) => taps.signIn(state.getUser(userIdOrUpn).id, pass),
+  };
+
+  /** sendMail's sender: a shared mailbox, or a user whose mailbox exists (else Exchange's 404). */
+  const senderAddress = (idOrUpn: string): string => {
+    if (mail.isSharedMailbox(idOrUpn)) return idOrUpn;
+    let user: SimUser;
+    try {
+      user = state.getUser(idOrUpn);
+    } catch {
+      throw new GraphFailure(404, 'ErrorInvalidUser', `The requested user '${idOrUpn}' is invalid.`);
+    }
+    state.mailboxSettings(user.id); // 404 MailboxNotEnabledForRESTAPI while there is no mailbox
+    return user.mail ?? user.userPrincipalName;
   };
 
   const handleGraph = (
@@ -277,7 +354,9 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       const segment = path.split('/').filter(Boolean).pop() ?? '';
       return failure(new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${segment}'.`));
     }
-    const id = decodeURIComponent(route.pattern.exec(path)?.[1] ?? '');
+    const match = route.pattern.exec(path);
+    const id = decodeURIComponent(match?.[1] ?? '');
+    const subId = decodeURIComponent(match?.[2] ?? '');
     const obj = (body ?? {}) as Record<string, unknown>;
     const context = `${origin}/v1.0/$metadata`;
     switch (route.key) {
@@ -320,9 +399,48 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       case 'PATCH /users/{id}':
         state.updateUser(id, obj);
         return { status: 204 };
-      case 'DELETE /users/{id}':
+      case 'DELETE /users/{id}': {
+        const userId = state.getUser(id).id;
         state.deleteUser(id);
+        taps.dropUser(userId);
         return { status: 204 };
+      }
+      case 'POST /users/{id}/authentication/temporaryAccessPassMethods': {
+        const user = state.getUser(id);
+        return {
+          status: 201,
+          body: {
+            '@odata.context': `${context}#users('${user.id}')/authentication/temporaryAccessPassMethods/$entity`,
+            ...taps.create(user.id, obj),
+          },
+        };
+      }
+      case 'GET /users/{id}/authentication/temporaryAccessPassMethods': {
+        const user = state.getUser(id);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': `${context}#users('${user.id}')/authentication/temporaryAccessPassMethods`,
+            value: taps.list(user.id),
+          },
+        };
+      }
+      case 'GET /users/{id}/authentication/temporaryAccessPassMethods/{methodId}': {
+        const user = state.getUser(id);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': `${context}#users('${user.id}')/authentication/temporaryAccessPassMethods/$entity`,
+            ...taps.get(user.id, subId),
+          },
+        };
+      }
+      case 'DELETE /users/{id}/authentication/temporaryAccessPassMethods/{methodId}':
+        taps.delete(state.getUser(id).id, subId);
+        return { status: 204 };
+      case 'POST /users/{id}/sendMail':
+        mail.send(senderAddress(id), obj);
+        return { status: 202 };
       case 'POST /users/{id}/assignLicense': {
         const user = state.assignLicense(id, obj);
         return {
@@ -387,7 +505,21 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
 
   const handleAdmin = (method: string, path: string, body: unknown): Reply => {
     const b = (body ?? {}) as Record<string, unknown>;
+    const inbox = /^\/_admin\/mailboxes\/([^/]+)\/messages$/.exec(path);
+    if (method === 'GET' && inbox) {
+      return { status: 200, body: admin.messagesTo(decodeURIComponent(inbox[1]!)) };
+    }
     switch (`${method} ${path}`) {
+      case 'DELETE /_admin/mailboxes':
+        admin.clearMailboxes();
+        return { status: 204 };
+      case 'POST /_admin/shared-mailboxes':
+        admin.addSharedMailbox(String(b.address));
+        return { status: 204 };
+      case 'PUT /_admin/tap-policy':
+        if (b.onExisting === 'reject' || b.onExisting === 'replace') admin.setTapOnExisting(b.onExisting);
+        admin.setTapPolicy(b.policy as Partial<TapPolicy>);
+        return { status: 204 };
       case 'GET /_admin/counters':
         return { status: 200, body: admin.counters() };
       case 'GET /_admin/requests':

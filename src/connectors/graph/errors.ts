@@ -65,7 +65,7 @@ export class CloudError extends Error {
 export class TapConflictError extends CloudError {
   constructor(from: CloudError) {
     super(
-      `${from.message.replace(/ \(conflict.*\)$|$/, '')} (the user already holds a Temporary Access Pass)`,
+      `createTemporaryAccessPass: Graph ${from.status ?? 400} ${from.graphCode ?? 'error'} (conflict, the user already holds a Temporary Access Pass)`,
       {
         kind: 'conflict',
         retryable: false,
