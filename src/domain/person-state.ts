@@ -2,6 +2,7 @@ import type { AccountRef } from '../activities/directory';
 import { addDays, daysBetween, helsinkiDate, scheduledEndDate } from './dates';
 import type { EducationRecord } from './education';
 import { recordFingerprint } from './fingerprint';
+import { leaverReminderDue, type PersonNotices } from './person-notices';
 import { mergeSources, type IdentityRecord, type RecordSource, type SourceRecords } from './identity';
 import type { Phase, PlanFacts, PlanHold, Schedule } from './plan';
 import type { HrRecord } from './record';
@@ -145,6 +146,8 @@ export interface Termination {
   /** What the running child is doing right now (e.g. "waiting for start date 2027-01-07"). */
   status?: string;
   lastError?: { type: string; message: string; at: string };
+  /** Notices sent for this person (src/domain/person-notices.ts); absent before notices. */
+  notices?: PersonNotices;
   runs: RunRef[];
   timeline: TimelineEntry[];
   runSeq: number;
@@ -326,13 +329,30 @@ export function kindForRecord(state: PersonState, now: number): RunKind {
 }
 
 export interface Due {
-  kind: RunKind;
+  /** A run, or (with `reminders`) the manager's reminder of the last working day: no run. */
+  kind: RunKind | 'leaverReminder';
   at: number;
   what: string;
 }
 
+/**
+ * What the idle person waits for next: the next dated run and, with `reminders` (the person
+ * workflow behind patched('notices')), the leaver reminder if it comes first. A moved end date
+ * moves both (the run that planned it brings the new schedule).
+ */
+export function nextDue(state: PersonState, options: { reminders?: boolean } = {}): Due | undefined {
+  const run = nextRunDue(state);
+  const reminder = options.reminders ? leaverReminderDue(state) : undefined;
+  if (!reminder || (run && run.at <= reminder.at)) return run;
+  return {
+    kind: 'leaverReminder',
+    at: reminder.at,
+    what: `reminding the manager on ${helsinkiDate(new Date(reminder.at))} of the last working day ${reminder.endDate}`,
+  };
+}
+
 /** The next dated run: a retry of a stuck end of access, the last working day, end of retention. */
-export function nextDue(state: PersonState): Due | undefined {
+function nextRunDue(state: PersonState): (Due & { kind: RunKind }) | undefined {
   // An operator or a new record decides.
   if (state.hold?.kind === 'lateEndDate' || state.hold?.kind === 'massChange') return undefined;
   if (state.retry) {
@@ -358,12 +378,12 @@ export function nextDue(state: PersonState): Due | undefined {
   return undefined;
 }
 
-const finite = (due: Due): Due | undefined => (Number.isFinite(due.at) ? due : undefined);
+const finite = <D extends Due>(due: D): D | undefined => (Number.isFinite(due.at) ? due : undefined);
 
 /** What the person should run now, if anything: a new record first, then a due date. */
 export function nextRun(state: PersonState, now: number): RunKind | undefined {
   if (hasNewRecord(state)) return kindForRecord(state, now);
-  const due = nextDue(state);
+  const due = nextRunDue(state);
   return due && now >= due.at ? due.kind : undefined;
 }
 
@@ -377,7 +397,7 @@ export function nextRun(state: PersonState, now: number): RunKind | undefined {
  */
 export function dueEndToGuard(state: PersonState, now: number): string | undefined {
   if (hasNewRecord(state) || state.retry || state.hold) return undefined;
-  const due = nextDue(state);
+  const due = nextRunDue(state);
   if (due?.kind !== 'leaver' || now < due.at) return undefined;
   const endDate = state.record && scheduledEndDate(state.record);
   if (!endDate || endDate === state.guardAdmitted || endDate === state.confirmedEndDate) return undefined;

@@ -53,6 +53,11 @@ export interface Schedule {
   /** When access ends (the last working day at the policy's time), if HR gave an end date. */
   endAt?: string;
   /**
+   * When the manager is reminded of the last working day (Helsinki midnight,
+   * `notifications.leaverReminderDays` before it); absent without an end date or with 0 days.
+   */
+  remindAt?: string;
+  /**
    * When the leaver's account and cloud user are deleted: the role's retention counted from the
    * actual disable (PlanFacts.disabledAt). Absent until the account has been disabled, so no
    * record can take a person from active to deleted in one run.
@@ -121,6 +126,8 @@ export interface ServicePlan {
   telephony: boolean;
   licenceRecheckMs: number;
   provisioningRecheckMs: number;
+  /** A licence wait longer than this is reported to ops once (`notifications.licenceWaitLimitHours`). */
+  licenceWaitLimitMs?: number;
 }
 
 export function servicesFor(
@@ -141,12 +148,14 @@ export function servicesFor(
     telephony: policy.telephony.enabled && sources.some((s) => phoneSources.includes(s)),
     licenceRecheckMs: policy.cloud.licenceRecheckSeconds * 1000,
     provisioningRecheckMs: policy.cloud.provisioningRecheckSeconds * 1000,
+    licenceWaitLimitMs: Math.round(policy.notifications.licenceWaitLimitHours * 3600_000),
   };
 }
 
 export function scheduleFor(record: IdentityRecord, policy: Policy, facts: PlanFacts = {}): Schedule {
   const endsAt = policy.lifecycle.lastDayEndsAt;
   const retention = entitlementsFor(policy, record).retentionDays;
+  const reminderDays = policy.notifications.leaverReminderDays;
   // 9999-12-31 and other far-future end dates mean no end (and never reach calendar arithmetic).
   const endDate = scheduledEndDate(record);
   const hrEndAt = endDate ? zonedInstant(endDate, endsAt).toISOString() : undefined;
@@ -164,6 +173,9 @@ export function scheduleFor(record: IdentityRecord, policy: Policy, facts: PlanF
     startAt: startOfDay(record.startDate).toISOString(),
     ...(effective ? { effectiveAt: startOfDay(effective).toISOString() } : {}),
     ...(endAt ? { endAt } : {}),
+    ...(endDate && endAt && reminderDays > 0
+      ? { remindAt: startOfDay(addDays(endDate, -reminderDays)).toISOString() }
+      : {}),
     ...(endAt && facts.disabledAt ? { deleteAt: retentionEndsAt(facts.disabledAt, endAt, retention) } : {}),
   };
 }

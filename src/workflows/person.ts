@@ -33,6 +33,8 @@ import {
 } from '../domain/person-state';
 import { liftProblem, liftTermination, retryRun, terminate, terminateProblem } from '../domain/termination';
 import type { GuardActivities } from '../activities/guard';
+import type { NoticeRequest } from '../domain/notice-events';
+import { beforeRun, notePending, noteSent, noticesAfterRun, takeDueNotices } from '../domain/person-notices';
 import type { HrRecord } from '../domain/record';
 import { describeFailure, type ProvisionResult } from './converge';
 import { joinerWorkflow } from './joiner';
@@ -53,6 +55,7 @@ import {
   OrgUnitKey,
 } from './messages';
 import { moverWorkflow } from './mover';
+import { sendNotice } from './notices';
 import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS } from './options';
 
 // The entity workflow: one per person (`person-{employeeId}`). It serialises every event for the
@@ -75,6 +78,8 @@ export interface PersonInput {
 
 export async function personWorkflow(input: PersonInput): Promise<void> {
   const state = upgrade(input.state ?? initialState(input.employeeId));
+  // Decided once per run: runs on earlier code pick notices up on their next continue-as-new.
+  const notices = patched('notices');
   setHandler(stateQuery, () => state);
   setHandler(recordSignal, (delivery) => void accept(state, delivery, Date.now()));
   setHandler(submitRecordUpdate, (delivery) => accept(state, delivery, Date.now()));
@@ -114,6 +119,18 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     workflowInfo().continueAsNewSuggested ||
     workflowInfo().historyLength > MAX_HISTORY_EVENTS;
 
+  /**
+   * Hands notices to the channel without waiting for them (mail never holds up an end of access);
+   * each is carried in the state until confirmed, and sent again (same key) after continue-as-new.
+   */
+  const notify = (requests: NoticeRequest[], again = false) => {
+    for (const req of requests) {
+      if (!notePending(state, req) && !again) continue;
+      void sendNotice(req).then((sent) => sent && noteSent(state, req.key));
+    }
+  };
+  if (notices) notify(state.notices?.pending ?? [], true);
+
   for (; ; passes++) {
     const kind = nextRun(state, Date.now());
     if (kind) {
@@ -134,7 +151,8 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     // Idle: wait for a record, the next dated run (last working day, end of retention, a retry of
     // a stuck end of access), or a long history. Re-armed on every pass from the state, so a moved
     // end date moves the timer and a removed one cancels it.
-    const due = nextDue(state);
+    if (notices) notify(takeDueNotices(state, Date.now()));
+    const due = notices ? nextDue(state, { reminders: true }) : nextDue(state);
     // Current details say what the person waits for or why it is stuck (they survive
     // continue-as-new, where the static summary does not).
     setCurrentDetails(describeWait(state, due, Date.now()));
@@ -206,11 +224,13 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
         }
       }
     }
+    const before = beforeRun(state);
     if ('result' in outcome) {
       onRunFinished(state, ref, outcome.result, Date.now());
     } else {
       onRunFailed(state, ref, describeFailure(outcome.error), Date.now());
     }
+    if (notices) notify(noticesAfterRun(state, ref, before));
     showStage();
     if (state.hold)
       log.warn('alert: person held for an operator', { workflowId: ref.workflowId, hold: state.hold.kind });
