@@ -4,6 +4,12 @@ import type { WindowLoss } from '../domain/mass-change';
 import { LEDGER_KEEP_DAYS, toLedgerEntry, type LedgerRow } from './guard-ledger';
 import { STAGE_CHUNK, type RecordStore, type StagedRow } from './import-staging';
 import type { IndexEntry, IndexWrite } from './record-index';
+import {
+  createPostgresReadModel,
+  POSTGRES_ACTIVE_ROW,
+  POSTGRES_READ_MODEL_SCHEMA,
+} from './postgres-read-model';
+import type { FieldSealer } from './read-model';
 
 // The record index on PostgreSQL, for production: several API instances and workers share one
 // database. Same contract as the SQLite index (test/integration/record-index.test.ts runs both).
@@ -13,6 +19,8 @@ export interface PostgresIndexOptions {
   connectionString: string;
   /** Connections in the pool; intake is point reads and batched writes, so a few suffice. */
   max?: number;
+  /** Seals the identity read model's personal fields (contract B); plain when absent. */
+  sealer?: FieldSealer;
 }
 
 /** Rows per upsert statement: one round trip per chunk, all chunks in one transaction. */
@@ -48,6 +56,7 @@ const schema = `
   );
   CREATE INDEX IF NOT EXISTS mass_change_ledger_window ON mass_change_ledger (status, at);
   CREATE INDEX IF NOT EXISTS mass_change_ledger_identity ON mass_change_ledger (identity_id, status);
+  ${POSTGRES_READ_MODEL_SCHEMA}
 `;
 // Serialises mass-change admissions across every process (check and insert are one step).
 const LEDGER_LOCK = 0x67756172; // "guar"
@@ -80,7 +89,7 @@ const toEntry = (row: Row): IndexEntry => ({
   ...(row.end_date !== null ? { endDate: row.end_date } : {}),
 });
 
-export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexOptions): RecordStore {
+export function openPostgresIndex({ connectionString, max = 10, sealer }: PostgresIndexOptions): RecordStore {
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 });
   // An idle client losing its connection (server restart) must not crash the process; the next
   // query gets a fresh connection or a clear error.
@@ -115,6 +124,7 @@ export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexO
     await ensureSchema();
     return pool.query<R>(text, values);
   };
+  const identities = createPostgresReadModel(query, sealer);
 
   return {
     async get(employeeId) {
@@ -189,16 +199,21 @@ export function openPostgresIndex({ connectionString, max = 10 }: PostgresIndexO
       return Number(rows[0]!.n);
     },
     async countActive(today) {
-      // isActiveIdentity in SQL (src/domain/mass-change.ts): started, not ended, not a second row.
+      // The read model's active identities (isActiveIdentityRow), and — for an identity it has no
+      // row of yet (delivered a moment ago, or before the first rebuild) — isActiveIdentity on the
+      // index entry (src/domain/access-loss.ts): started, not ended, not a second row.
       const { rows } = await query<{ n: string }>(
-        `SELECT count(*) AS n FROM record_index
-         WHERE employee_id NOT LIKE 'education:%'
-           AND (start_date IS NULL OR start_date = '' OR start_date <= $1)
-           AND (end_date IS NULL OR end_date = '' OR end_date >= $1)`,
+        `SELECT (SELECT count(*) FROM identity_read_model WHERE ${POSTGRES_ACTIVE_ROW})
+              + (SELECT count(*) FROM record_index i
+                  WHERE employee_id NOT LIKE 'education:%'
+                    AND (start_date IS NULL OR start_date = '' OR start_date <= $1)
+                    AND (end_date IS NULL OR end_date = '' OR end_date >= $1)
+                    AND NOT EXISTS (SELECT 1 FROM identity_read_model r WHERE r.identity_id = i.employee_id)) AS n`,
         [today],
       );
       return Number(rows[0]!.n);
     },
+    identities,
     async admitLosses(request, decide) {
       await ensureSchema();
       const at = new Date().toISOString();

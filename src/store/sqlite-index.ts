@@ -6,6 +6,8 @@ import { LEDGER_KEEP_DAYS, toLedgerEntry, type AdmitRequest, type LedgerRow } fr
 import type { RecordStore, StagedRow } from './import-staging';
 import { ensurePrivateFile, fixPrivateMode } from './private-files';
 import type { IndexEntry, IndexWrite } from './record-index';
+import type { FieldSealer } from './read-model';
+import { createSqliteReadModel, SQLITE_ACTIVE_ROW } from './sqlite-read-model';
 
 // The embedded record index: one SQLite file (better-sqlite3, synchronous, WAL). Fast enough that
 // the API's unchanged path costs one indexed point read; survives restarts because it is a file.
@@ -31,9 +33,11 @@ const toEntry = (row: Row): IndexEntry => ({
 export interface SqliteIndexOptions {
   /** Database file; created with its directory when absent. ':memory:' for throwaway use. */
   file: string;
+  /** Seals the identity read model's personal fields (contract B); plain when absent. */
+  sealer?: FieldSealer;
 }
 
-export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
+export function openSqliteIndex({ file, sealer }: SqliteIndexOptions): RecordStore {
   const onDisk = file !== ':memory:';
   // The file holds import staging (HR records, sealed) and the index: owner only (private-files.ts).
   if (onDisk) ensurePrivateFile(file);
@@ -101,12 +105,17 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
   );
   const ping = db.prepare('SELECT 1');
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM record_index');
-  // isActiveIdentity in SQL (src/domain/mass-change.ts): started, not ended, not a second row.
-  const countActiveOn = db.prepare<[string, string], { n: number }>(
-    `SELECT count(*) AS n FROM record_index
-     WHERE employee_id NOT LIKE 'education:%'
-       AND (start_date IS NULL OR start_date = '' OR start_date <= ?)
-       AND (end_date IS NULL OR end_date = '' OR end_date >= ?)`,
+  const identities = createSqliteReadModel(db, sealer);
+  // The read model's active identities (isActiveIdentityRow), and — for an identity it has no row
+  // of yet (delivered a moment ago, or before the first rebuild) — isActiveIdentity on the index
+  // entry (src/domain/access-loss.ts): started, not ended, not a second row.
+  const countActiveOn = db.prepare<[string, string, string, string], { n: number }>(
+    `SELECT (SELECT count(*) FROM identity_read_model WHERE ${SQLITE_ACTIVE_ROW})
+          + (SELECT count(*) FROM record_index i
+              WHERE employee_id NOT LIKE 'education:%'
+                AND (start_date IS NULL OR start_date = '' OR start_date <= ?)
+                AND (end_date IS NULL OR end_date = '' OR end_date >= ?)
+                AND NOT EXISTS (SELECT 1 FROM identity_read_model r WHERE r.identity_id = i.employee_id)) AS n`,
   );
 
   const ledgerInsert = db.prepare<[string, string, string, string, string, string, string | null]>(
@@ -214,8 +223,9 @@ export function openSqliteIndex({ file }: SqliteIndexOptions): RecordStore {
       return countAll.get()!.n;
     },
     async countActive(today) {
-      return countActiveOn.get(today, today)!.n;
+      return countActiveOn.get(today, today, today, today)!.n;
     },
+    identities,
     async admitLosses(request, decide) {
       return admit.immediate(request, decide, new Date().toISOString());
     },
