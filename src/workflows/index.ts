@@ -8,3 +8,4 @@ export { leaverWorkflow, deleteWorkflow, rehireWorkflow } from './lifecycle';
 export { importWorkflow } from './import';
 export { cleanupWorkflow } from './cleanup';
 export { massChangeHoldWorkflow } from './mass-change-hold';
+export { shredWorkflow } from './shred';

@@ -1,4 +1,5 @@
 import {
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -32,6 +33,7 @@ import {
   type RunKind,
 } from '../domain/person-state';
 import { liftProblem, liftTermination, retryRun, terminate, terminateProblem } from '../domain/termination';
+import { shredDue, shredWorkflowId } from '../domain/crypto-shred';
 import type { GuardActivities } from '../activities/guard';
 import type { NoticeRequest } from '../domain/notice-events';
 import { beforeRun, notePending, noteSent, noticesAfterRun, takeDueNotices } from '../domain/person-notices';
@@ -42,12 +44,12 @@ import { deleteWorkflow, leaverWorkflow, rehireWorkflow } from './lifecycle';
 import {
   confirmEndDateUpdate,
   guardReleasedSignal,
-  recordChangedSignal,
-  recordSignal,
   liftTerminationUpdate,
-  replanSignal,
+  recordChangedSignal,
   retryRunUpdate,
   terminateUpdate,
+  recordSignal,
+  replanSignal,
   stateQuery,
   submitRecordUpdate,
   EmployeeIdKey,
@@ -55,6 +57,7 @@ import {
   OrgUnitKey,
 } from './messages';
 import { moverWorkflow } from './mover';
+import { shredWorkflow } from './shred';
 import { sendNotice } from './notices';
 import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS } from './options';
 
@@ -86,11 +89,6 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   setHandler(replanSignal, ({ reason }) => void requestReplan(state, reason, Date.now()));
   setHandler(confirmEndDateUpdate, (confirmation) => confirmEndDate(state, confirmation, Date.now()));
   setHandler(guardReleasedSignal, (release) => void releaseGuardHold(state, release, Date.now()));
-
-  let stageShown = state.stage;
-  const showStage = () => {
-    if (state.stage === stageShown) return;
-    stageShown = state.stage;
   // Operator actions (src/domain/termination.ts). A refused request leaves no trace in history;
   // an accepted one marks it (ops-terminate) and wakes the loop (a retry moves a due time, which
   // the wait below would not see by itself).
@@ -111,6 +109,11 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       if (why) throw new Error(why);
     };
   }
+
+  let stageShown = state.stage;
+  const showStage = () => {
+    if (state.stage === stageShown) return;
+    stageShown = state.stage;
     upsertSearchAttributes([{ key: LifecycleStageKey, value: state.stage }]);
   };
   let passes = 0;
@@ -138,6 +141,10 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       const endDate = kind === 'leaver' ? dueEndToGuard(state, Date.now()) : undefined;
       if (endDate && patched('guard-due-ends')) await guardDueEnd(endDate);
       else await run(kind);
+      // Retention delete done: the person hands over to crypto-shredding and closes (shred.ts).
+      if (kind === 'delete' && shredDue(state) && patched('crypto-shred')) {
+        if (await handOverToShred()) return;
+      }
       continue;
     }
     if (continueAsNewDue()) {
@@ -157,6 +164,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     // continue-as-new, where the static summary does not).
     setCurrentDetails(describeWait(state, due, Date.now()));
     const hold = state.hold;
+    const nudged = nudges;
     const ready = () =>
       hasNewRecord(state) ||
       continueAsNewDue() ||
@@ -171,12 +179,31 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     }
   }
 
+  /**
+   * Starts shred-{id} (abandoned: it outlives this run) and says whether to close now. The shred
+   * waits until this run has closed, then forgets the index entries and destroys the data key;
+   * it carries only ids, so it stays readable after the destroy. A record that arrived meanwhile
+   * keeps the person going (the shred then finds the run continued, not completed, and stops).
+   */
+  async function handOverToShred(): Promise<boolean> {
+    setCurrentDetails('deleted: crypto-shredding starts once this run has closed');
+    const info = workflowInfo();
+    await startChild(shredWorkflow, {
+      workflowId: shredWorkflowId(state.employeeId),
+      args: [{ subjectId: state.employeeId, personWorkflowId: info.workflowId, personRunId: info.runId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: 'crypto-shredding: forget the index entries, destroy the data key',
+      typedSearchAttributes: [{ key: EmployeeIdKey, value: state.employeeId }],
+    });
+    await condition(allHandlersFinished);
+    return !hasNewRecord(state);
+  }
+
   /** Asks the mass-change guard about an end falling due; over the threshold the person is held. */
   async function guardDueEnd(endDate: string): Promise<void> {
     setCurrentDetails(`end of ${endDate} due: asking the mass-change guard`);
     const { hr, education } = state.records ?? {};
     const admission = await admitDueEnd({
-    const nudged = nudges;
       identityId: state.employeeId,
       endDate,
       record: state.record!,

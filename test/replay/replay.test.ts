@@ -71,7 +71,9 @@ describe('replay of recorded histories', () => {
   });
 
   it('a new workflow type comes with its recorded phases (or is listed here as one that never waits)', () => {
-    const neverWaits = new Set(['licencePoolWorkflow']);
+    // shredWorkflow: three activities in a row; its one wait is an activity's retry (no timer, no
+    // signal), so a recorded history would only hold a scheduled activity.
+    const neverWaits = new Set(['licencePoolWorkflow', 'shredWorkflow']);
     const recorded = new Set(Object.values(manifest).map((h) => h.workflowType));
     const missing = Object.entries(workflows)
       .filter(([name, value]) => typeof value === 'function' && !neverWaits.has(name) && !recorded.has(name))
