@@ -17,6 +17,7 @@ import {
   wholeNumberOption,
   type CleanupMode,
 } from './options';
+import type { TerminateOptions } from './ops';
 import type { PlanOptions } from './plan';
 import type { RunsOptions } from './runs';
 import { ensureListening } from './reachability';
@@ -37,6 +38,7 @@ const actions = {
   runs: () => require('./runs') as typeof import('./runs'),
   cleanup: () => require('./cleanup') as typeof import('./cleanup'),
   plan: () => require('./plan') as typeof import('./plan'),
+  ops: () => require('./ops') as typeof import('./ops'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -134,6 +136,47 @@ export function buildProgram(ctx: CliContext): Command {
     .argument('<employeeId>', 'HR employee id (or a pupil S-… key)', employeeIdArgument)
     .argument('<endDate>', 'the held end date, YYYY-MM-DD (as `person show` prints it)', isoDateArgument)
     .action(online((id: string, endDate: string) => actions.person().confirmEnd(ctx, id, endDate)));
+
+  program
+    .command('terminate')
+    .description(
+      'end access now, whatever HR says (disable first, then the normal leaver), until --lift; or lift it',
+    )
+    .argument('<employeeId>', 'HR employee id (or a pupil S-… key)', employeeIdArgument)
+    .addOption(new Option('--reason <text>', 'why (kept in the timeline with the operator, cli:<OS user>)'))
+    .addOption(
+      new Option('--lift', 'lift the termination: planned again from the records by policy').conflicts([
+        'reason',
+        'approveMass',
+      ]),
+    )
+    .option(
+      '--approve-mass',
+      'approve a terminate the mass-change guard stopped (more than safety.terminationsPerWindow in the window)',
+    )
+    .option('--no-wait', 'do not wait for the run to settle (the disable, or the re-plan after --lift)')
+    .option('--json', 'print the outcome as JSON')
+    .action(
+      act(async (id: string, o: TerminateOptions) => {
+        // A usage error before anything else.
+        if (!o.lift && !o.reason?.trim()) {
+          throw new UsageError(
+            'terminate needs --reason "<why>" (or --lift to lift a termination)',
+            'terminate',
+          );
+        }
+        await ensureListening(ctx.env);
+        return actions.ops().terminate(ctx, id, o);
+      }),
+    );
+  program
+    .command('retry')
+    .description(
+      "run a person's failed or held run, or an end of access waiting for its backoff, again now (after a fix)",
+    )
+    .argument('<employeeId>', 'HR employee id (or a pupil S-… key)', employeeIdArgument)
+    .option('--json', 'print the outcome as JSON')
+    .action(online((id: string, o: { json?: boolean }) => actions.ops().retry(ctx, id, o)));
 
   program
     .command('licences')

@@ -232,6 +232,11 @@ export const policySchema = z
               .strict(),
           )
           .default(() => []),
+        /**
+         * Operator terminations (`tunnus terminate`) taking effect at once within the window (default
+         * 3, src/domain/termination.ts): one more is stopped until the operator approves it.
+         */
+        terminationsPerWindow: z.number().int().min(1).max(10_000).optional(),
       })
       .strict()
       .default(() => ({ massChangeThresholdPercent: 5, windowHours: 24, groupThresholds: [] })),

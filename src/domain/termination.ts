@@ -127,3 +127,36 @@ export function retryRun(state: PersonState, request: OperatorRequest, now: numb
   }
   return { done: false, message: `nothing failed or stuck: stage ${state.stage}` };
 }
+
+// The mass-change guard and terminations. An operator's terminate of one person is an explicit
+// decision, often an incident response: it must not wait because an import or the day's ends
+// already filled the window, nor because the population is small. A script that terminates many
+// people one by one must still stop. So a terminate is counted in the guard's window like any
+// disable (the paths after it see it), but admitted by its own rule: the terminations in the
+// window, this one included, up to `safety.terminationsPerWindow` (default 3). One more is
+// stopped (nothing done, exit 3) until the operator repeats it approving it (recorded as approved
+// by them).
+
+export const DEFAULT_TERMINATIONS_PER_WINDOW = 3;
+const TERMINATE_REF = 'terminate:';
+
+/** The ledger ref of one termination (one per identity and instant). */
+export const terminateRef = (identityId: string, at: string): string => `${TERMINATE_REF}${identityId}:${at}`;
+
+export interface TerminationVerdict {
+  admitted: boolean;
+  /** Identities terminated in the window, this one included. */
+  terminations: number;
+  allowed: number;
+}
+
+/** Whether one more terminate fits: the window's terminations (by ref) and this identity. */
+export function terminationVerdict(
+  window: readonly { ref: string; identityId: string }[],
+  identityId: string,
+  allowed = DEFAULT_TERMINATIONS_PER_WINDOW,
+): TerminationVerdict {
+  const ids = new Set(window.filter((l) => l.ref.startsWith(TERMINATE_REF)).map((l) => l.identityId));
+  ids.add(identityId);
+  return { admitted: ids.size <= allowed, terminations: ids.size, allowed };
+}

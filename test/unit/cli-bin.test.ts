@@ -153,6 +153,8 @@ describe('tunnus: usage errors', () => {
     [['approve'], /missing required argument 'workflowId'/],
     [['hire', '/nonexistent/record.json'], /cannot read \/nonexistent\/record.json: ENOENT/],
     [['help', 'nonsense'], /no command nonsense/],
+    [['terminate', 'E1'], /terminate needs --reason/],
+    [['terminate', 'E1', '--lift', '--reason', 'x'], /cannot be used with option/],
   ] as const) {
     it(`tunnus ${args.join(' ')} is refused as a usage error before anything connects`, async () => {
       const r = await tunnus([...args], cleanEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1' }));
@@ -252,6 +254,8 @@ describe('tunnus with Temporal unreachable', () => {
     'cleanup report': () => [],
     plan: () => ['--record', record()],
     'plan apply': () => [savedPlan()],
+    terminate: () => ['E9001', '--reason', 'security incident'],
+    retry: () => ['E9001'],
     help: null,
   };
 
