@@ -220,7 +220,7 @@ describe('notice recipients', () => {
       vars: {},
     });
     assert.equal(bad.success, false);
-    const fields = bad.error!.issues.map((i) => i.path.join('.'));
+    const fields = bad.error.issues.map((i) => i.path.join('.'));
     assert.ok(fields.includes('key'));
     assert.ok(fields.includes('template'));
   });
@@ -228,7 +228,7 @@ describe('notice recipients', () => {
   it('the policy refuses a mail block without a default fallback mailbox', () => {
     const yaml = fs
       .readFileSync(path.join(__dirname, '..', '..', 'config', 'policy.yaml'), 'utf8')
-      .replace(/    default: henkilostopalvelut@kerava.fi\n/, '');
+      .replace(/ {4}default: henkilostopalvelut@kerava.fi\n/, '');
     assert.throws(() => parsePolicy(yaml), /mail\.fallbackMailboxes: needs a default mailbox/);
   });
 });
