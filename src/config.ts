@@ -70,6 +70,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** How many activities one worker runs at once. */
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().positive().default(100),
+  /**
+   * Person workflows the worker keeps cached; unset, sized from the worker's memory (cgroup limit or
+   * the machine's: src/worker-memory.ts). 0 turns the cache off.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   /** The worker's HTTP server for /metrics, /health and /ready (docs/metrics.md). */
   TUNNUS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   /** Loopback by default; a container sets 0.0.0.0 so Prometheus and the health check reach it. */

@@ -4,6 +4,7 @@ import { createCloudActivities } from './activities/cloud';
 import { createCleanupActivities } from './activities/cleanup';
 import { createDirectoryActivities } from './activities/directory';
 import { createImportActivities } from './activities/import';
+import { createReadModelActivities } from './activities/read-model';
 import { createRunActivities } from './activities/runs';
 import { loadConfig, parseEnv, temporalTls, type Env } from './config';
 import type { CloudDirectory } from './connectors/graph/cloud-directory';
@@ -20,6 +21,7 @@ import {
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './schedules';
 import type { RecordStore } from './store/import-staging';
 import { installTelemetry } from './telemetry';
+import { workflowCacheSize } from './worker-memory';
 import { createDirectoryFromEnv, openRecordIndex, wire } from './wiring';
 import { TASK_QUEUE } from './workflows/messages';
 
@@ -40,6 +42,8 @@ export interface WorkerDeps {
   /** A pre-built bundle (tests build it once); otherwise the worker bundles src/workflows. */
   workflowBundle?: WorkflowBundle;
   maxConcurrentActivities?: number;
+  /** Workflows kept cached; by default sized from the worker's memory (src/worker-memory.ts). */
+  maxCachedWorkflows?: number;
   /** Record index + import staging; by default the one the environment names, opened on first use. */
   store?: RecordStore | (() => RecordStore);
   /**
@@ -90,6 +94,7 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     ...createRunActivities(deps.client),
     ...createCleanupActivities(deps),
     ...createImportActivities({ client: deps.client, policy: deps.policy, store: lazyStore(deps.store) }),
+    ...createReadModelActivities({ store: lazyStore(deps.store), policy: deps.policy }),
   };
   return Worker.create({
     connection: deps.connection,
@@ -100,6 +105,8 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       : { workflowsPath: require.resolve('./workflows') }),
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivities ?? 100,
+    // Explicit, so that no population operation or import can grow the worker past its memory.
+    maxCachedWorkflows: workflowCacheSize(deps.maxCachedWorkflows),
     ...deploymentOptions(deps.deployment),
     ...(deps.metrics
       ? {
@@ -157,6 +164,9 @@ export async function main(log: Logger): Promise<void> {
       policy,
       baseDn: env.LDAP_BASE_DN,
       maxConcurrentActivities: env.WORKER_MAX_ACTIVITIES,
+      ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined
+        ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS }
+        : {}),
       store: deps.store,
       metrics: observability.metrics,
       deployment: deploymentFromEnv(env),

@@ -1,6 +1,7 @@
 import type { AccountRef } from '../activities/directory';
 import { addDays, daysBetween, helsinkiDate, scheduledEndDate } from './dates';
 import type { EducationRecord } from './education';
+import type { RowStamp } from './identity-row';
 import { recordFingerprint } from './fingerprint';
 import { leaverReminderDue, type PersonNotices } from './person-notices';
 import { mergeSources, type IdentityRecord, type RecordSource, type SourceRecords } from './identity';
@@ -139,6 +140,8 @@ export interface Termination {
   endSeen?: { endDate: string; at: string };
   /** An end date the mass-change guard admitted (or an operator approved) when it fell due. */
   guardAdmitted?: string;
+  /** The identity read model row last written (src/workflows/person.ts writeRow): its order. */
+  row?: RowStamp;
   /** @deprecated carried from before `retry`; no longer read. */
   /** An operator ended access (`tunnus terminate`): kept until lifted, whatever HR's records say. */
   termination?: Termination;

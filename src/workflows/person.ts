@@ -35,6 +35,8 @@ import {
 import { liftProblem, liftTermination, retryRun, terminate, terminateProblem } from '../domain/termination';
 import { shredDue, shredWorkflowId } from '../domain/crypto-shred';
 import type { GuardActivities } from '../activities/guard';
+import type { ReadModelActivities } from '../activities/read-model';
+import { identityRow, rowContent } from '../domain/identity-row';
 import type { NoticeRequest } from '../domain/notice-events';
 import { beforeRun, notePending, noteSent, noticesAfterRun, takeDueNotices } from '../domain/person-notices';
 import type { HrRecord } from '../domain/record';
@@ -72,6 +74,12 @@ const { admitDueEnd } = proxyActivities<GuardActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+// Bounded: a read model that cannot be written never holds the person's lifecycle up (the next
+// change writes again; `tunnus index rebuild` repairs what was missed).
+const { recordIdentity } = proxyActivities<ReadModelActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+});
 
 export interface PersonInput {
   employeeId: string;
@@ -83,6 +91,8 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   const state = upgrade(input.state ?? initialState(input.employeeId));
   // Decided once per run: runs on earlier code pick notices up on their next continue-as-new.
   const notices = patched('notices');
+  // Decided once per run: runs on earlier code write their row from their next continue-as-new.
+  const readModel = patched('read-model');
   setHandler(stateQuery, () => state);
   setHandler(recordSignal, (delivery) => void accept(state, delivery, Date.now()));
   setHandler(submitRecordUpdate, (delivery) => accept(state, delivery, Date.now()));
@@ -117,6 +127,31 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     upsertSearchAttributes([{ key: LifecycleStageKey, value: state.stage }]);
   };
   let passes = 0;
+  /**
+   * The identity read model's row (src/domain/identity-row.ts), written when the state it shows
+   * changed: after a run starts, a record reaches a running child, and before waiting or
+   * continuing as new — so one write per pass, never one per signal. Its version counts up in the
+   * state (carried across continue-as-new), so the rows land in the order of the state.
+   */
+  let rowWritten: string | undefined;
+  async function writeRow(): Promise<void> {
+    if (!readModel) return;
+    const content = JSON.stringify(rowContent(state));
+    if (content === rowWritten) return;
+    const stamp = (state.row = {
+      chain: state.row?.chain ?? workflowInfo().startTime.toISOString(),
+      version: (state.row?.version ?? 0) + 1,
+      at: new Date(Date.now()).toISOString(),
+    });
+    try {
+      await recordIdentity.executeWithOptions({ summary: `read model row v${stamp.version}` }, [
+        identityRow(state, stamp),
+      ]);
+      rowWritten = content;
+    } catch {
+      log.warn('alert: identity read model row not written', { version: stamp.version });
+    }
+  }
   const continueAsNewDue = () =>
     passes >= MAX_PERSON_PASSES ||
     workflowInfo().continueAsNewSuggested ||
@@ -151,6 +186,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       // Idle and the history is long: start afresh with the state carried over.
       await condition(allHandlersFinished);
       if (!nextRun(state, Date.now())) {
+        await writeRow();
         return continueAsNew<typeof personWorkflow>({ employeeId: state.employeeId, state });
       }
       continue;
@@ -163,6 +199,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     // Current details say what the person waits for or why it is stuck (they survive
     // continue-as-new, where the static summary does not).
     setCurrentDetails(describeWait(state, due, Date.now()));
+    await writeRow();
     const hold = state.hold;
     const nudged = nudges;
     const ready = () =>
@@ -221,6 +258,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   async function run(kind: RunKind): Promise<void> {
     const ref = onRunStarted(state, kind, Date.now());
     showStage();
+    await writeRow();
     setCurrentDetails(`running ${ref.workflowId}`);
     const record = state.record!;
     const child = await startChild(childWorkflows[kind], {
@@ -249,6 +287,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
           // The child finished meanwhile: its result names the version it applied, and the loop
           // runs again for anything newer.
         }
+        await writeRow();
       }
     }
     const before = beforeRun(state);

@@ -4,6 +4,8 @@ import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { CloudActivities } from '../../src/activities/cloud';
 import { createDirectoryActivities } from '../../src/activities/directory';
+import { createReadModelActivities } from '../../src/activities/read-model';
+import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { managedGroups, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import { personWorkflowId, recordSignal, stateQuery, type PersonState } from '../../src/workflows/messages';
@@ -94,6 +96,7 @@ export async function startLifecycleWorker(policy: Policy, name: string, options
   const cloud = new FakeCloud(directory, policy);
   const taskQueue = `${name}-${randomUUID()}`;
   const hooks: { before?: ActivityHook } = {};
+  const store = openSqliteIndex({ file: ':memory:' });
   const activities: Record<string, (input: unknown) => Promise<unknown>> = {
     ...(createDirectoryActivities(directory, policy, { baseDn: directory.baseDn }) as unknown as Record<
       string,
@@ -105,6 +108,11 @@ export async function startLifecycleWorker(policy: Policy, name: string, options
     // The mass-change guard for ends falling due admits everything here (its own test:
     // test/workflows/guard-due-ends.test.ts).
     admitDueEnd: async () => ({ admitted: true, affected: 1 }),
+    // The identity read model, written by the person workflows (a throwaway SQLite store).
+    ...(createReadModelActivities({ store: () => store, policy }) as unknown as Record<
+      string,
+      (input: unknown) => Promise<unknown>
+    >),
   };
   const wrapped = Object.fromEntries(
     Object.entries(activities).map(([activity, fn]) => [
@@ -128,10 +136,13 @@ export async function startLifecycleWorker(policy: Policy, name: string, options
     cloud,
     taskQueue,
     hooks,
+    /** The record store the workflows write their identity read model rows to. */
+    store,
     stop: async () => {
       worker.shutdown();
       await running;
       await env.teardown();
+      await store.close();
     },
   };
 }
