@@ -90,7 +90,6 @@ export interface Hold {
   version: number;
 }
 
-export interface PersonState {
 /** Access ended by an operator now, whatever HR says (src/ops/terminate.ts). */
 export interface Termination {
   /** When; access ends at this instant (PlanFacts.terminatedAt). */
@@ -100,6 +99,7 @@ export interface Termination {
   reason: string;
 }
 
+export interface PersonState {
   employeeId: string;
   stage: LifecycleStage;
   /** The source of the last accepted record. */
@@ -142,9 +142,9 @@ export interface Termination {
   guardAdmitted?: string;
   /** The identity read model row last written (src/workflows/person.ts writeRow): its order. */
   row?: RowStamp;
-  /** @deprecated carried from before `retry`; no longer read. */
   /** An operator ended access (`tunnus terminate`): kept until lifted, whatever HR's records say. */
   termination?: Termination;
+  /** @deprecated carried from before `retry`; no longer read. */
   failedDueAt?: string;
   /** What the running child is doing right now (e.g. "waiting for start date 2027-01-07"). */
   status?: string;
@@ -324,11 +324,11 @@ export function kindForRecord(state: PersonState, now: number): RunKind {
   const end = scheduledEndDate(state.record!);
   const ended = end !== undefined && end < helsinkiDate(new Date(now));
   const gone = state.phase === 'left' || state.phase === 'deleted';
+  // Terminated: ended now, and no record makes the person current again until it is lifted.
+  if (state.termination) return gone ? 'mover' : 'leaver';
   if (ended && !gone) return 'leaver';
   if (!ended && state.phase === 'left') return 'rehire';
   return 'mover';
-  // Terminated: ended now, and no record makes the person current again until it is lifted.
-  if (state.termination) return gone ? 'mover' : 'leaver';
 }
 
 export interface Due {
@@ -464,6 +464,7 @@ export function runFacts(state: PersonState): RunFacts {
     version: state.version,
     ...(state.disabledAt ? { disabledAt: state.disabledAt } : {}),
     ...(state.confirmedEndDate ? { confirmedEndDate: state.confirmedEndDate } : {}),
+    ...(state.termination ? { terminatedAt: state.termination.at } : {}),
   };
 }
 
@@ -484,7 +485,6 @@ export function onRunStarted(state: PersonState, kind: RunKind, now: number): Ru
   note(state, now, `${kind} started`, workflowId);
   return ref;
 }
-    ...(state.termination ? { terminatedAt: state.termination.at } : {}),
 
 export function onRunFinished(state: PersonState, ref: RunRef, result: RunResult, now: number): void {
   ref.endedAt = new Date(now).toISOString();
@@ -591,6 +591,10 @@ export function describeWait(state: PersonState, due: Due | undefined, now: numb
           : '';
     return `${state.hold.reason}${confirm}`;
   }
+  const t = state.termination;
+  const terminated = t
+    ? `terminated ${t.at} by ${t.operator}, HR records do not re-enable (lift: tunnus terminate --lift); `
+    : '';
   const stuck = state.lastError && state.retry ? `failed: ${state.lastError.message}; ` : '';
   const disabled = state.retry && state.disabledAt ? 'account disabled; ' : '';
   if (due)
@@ -601,7 +605,3 @@ export function describeWait(state: PersonState, due: Due | undefined, now: numb
 /** Days from an end date to today (for messages), e.g. an end date held for confirmation. */
 export const daysPast = (endDate: string, now: number): number =>
   daysBetween(endDate, helsinkiDate(new Date(now)));
-  const t = state.termination;
-  const terminated = t
-    ? `terminated ${t.at} by ${t.operator}, HR records do not re-enable (lift: tunnus terminate --lift); `
-    : '';

@@ -71,16 +71,16 @@ export interface PlanFacts {
   disabledAt?: string;
   /** An end date further in the past than `lifecycle.lateEndDateMaxDays` an operator confirmed. */
   confirmedEndDate?: string;
-}
-
-/** Why a plan applies nothing and waits for a person instead (visible in state and the Web UI). */
-export type PlanHold =
-  | { kind: 'lateEndDate'; endDate: string; daysPast: number; reason: string }
   /**
    * An operator ended access at this instant (`tunnus terminate`): access ends then, whatever the
    * record says, until the termination is lifted (src/domain/person-state.ts terminate).
    */
   terminatedAt?: string;
+}
+
+/** Why a plan applies nothing and waits for a person instead (visible in state and the Web UI). */
+export type PlanHold =
+  | { kind: 'lateEndDate'; endDate: string; daysPast: number; reason: string }
   | { kind: 'deleteBlocked'; reason: string };
 
 /**
@@ -208,6 +208,8 @@ export function holdFor(
     return { kind: 'deleteBlocked', reason: 'held: retention is over but the account is enabled' };
   }
   const endDate = scheduledEndDate(record);
+  // A termination is an operator's decision already: nothing to confirm.
+  if (facts.terminatedAt) return undefined;
   if ((phase !== 'left' && phase !== 'deleted') || !endDate || !account?.enabled || facts.disabledAt) {
     return undefined;
   }
@@ -220,8 +222,6 @@ export interface DesiredContext {
   baseDn: string;
   /** DN of the manager's account when HR names one and it exists. */
   managerDn?: string;
-  // A termination is an operator's decision already: nothing to confirm.
-  if (facts.terminatedAt) return undefined;
   asOf: Date;
   facts?: PlanFacts;
 }
