@@ -4,6 +4,7 @@ import { createCloudActivities } from './activities/cloud';
 import { createCleanupActivities } from './activities/cleanup';
 import { createDirectoryActivities } from './activities/directory';
 import { createImportActivities } from './activities/import';
+import { createNotifyActivities } from './activities/notify';
 import { createReadModelActivities } from './activities/read-model';
 import { createRunActivities } from './activities/runs';
 import { loadConfig, parseEnv, temporalTls, type Env } from './config';
@@ -20,6 +21,7 @@ import {
 } from './metrics';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './schedules';
 import type { RecordStore } from './store/import-staging';
+import { openNoticeLedger, type NoticeLedger } from './store/notice-ledger';
 import { installTelemetry } from './telemetry';
 import { workflowCacheSize } from './worker-memory';
 import { createDirectoryFromEnv, openRecordIndex, wire } from './wiring';
@@ -46,6 +48,8 @@ export interface WorkerDeps {
   maxCachedWorkflows?: number;
   /** Record index + import staging; by default the one the environment names, opened on first use. */
   store?: RecordStore | (() => RecordStore);
+  /** The notice ledger (sent once per key); by default in the store the environment names. */
+  noticeLedger?: NoticeLedger | (() => NoticeLedger);
   /**
    * Tunnus's metrics: runs are counted by a workflow interceptor through these sinks. With a
    * pre-built bundle, build it with `workflowInterceptorModules` (src/metrics) for the counts.
@@ -95,6 +99,13 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     ...createCleanupActivities(deps),
     ...createImportActivities({ client: deps.client, policy: deps.policy, store: lazyStore(deps.store) }),
     ...createReadModelActivities({ store: lazyStore(deps.store), policy: deps.policy }),
+    // Notices by e-mail (contract A): sendNotice, sent once per key by the notice ledger.
+    ...createNotifyActivities({
+      cloud: deps.cloud,
+      directory: deps.directory,
+      policy: deps.policy,
+      ledger: deps.noticeLedger ?? (() => openNoticeLedger(parseEnv())),
+    }),
   };
   return Worker.create({
     connection: deps.connection,
