@@ -9,7 +9,7 @@ import { dueEndRef, type DueEndAdmission } from '../domain/person-state';
 import type { Policy } from '../domain/policy';
 import { holdChange } from '../ops/hold';
 import type { RecordStore } from '../store/import-staging';
-import { indexDates, indexFingerprint } from '../store/record-index';
+import { indexDates } from '../store/record-index';
 import { guardStore } from '../store/errors';
 import type { HeldChange } from '../workflows/mass-change-hold';
 import { guardReleasedSignal, personWorkflowId, replanSignal, type Source } from '../workflows/messages';
@@ -145,12 +145,8 @@ export const createGuardActivities = ({
         await deliver(c.record, c.source, ctx.info.taskQueue).catch((err: unknown) => {
           throw toIntakeFailure(err);
         });
-        await index.put(
-          indexKeyOf(c.source, c.record),
-          indexFingerprint(c.record),
-          c.source,
-          indexDates(c.record),
-        );
+        const key = indexKeyOf(c.source, c.record);
+        await index.put(key, await index.fingerprint(key, c.record), c.source, indexDates(c.record));
         ctx.heartbeat(++done);
       });
       await index.releaseHeld(

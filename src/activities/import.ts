@@ -11,8 +11,8 @@ import type { Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
 import { admitApproved, admitLosses, recordAfter } from '../ops/guard';
 import { guardStore, StoreErrorType } from '../store/errors';
-import type { RecordStore, StagedRow } from '../store/import-staging';
-import { indexDates, indexFingerprint, type IndexWrite, type RecordIndex } from '../store/record-index';
+import { isGone, isLive, type RecordStore, type StagedRow } from '../store/import-staging';
+import { indexDates, type IndexWrite, type RecordIndex } from '../store/record-index';
 import type { PersonState, Source } from '../workflows/messages';
 import { createGuardActivities } from './guard';
 import { IntakeErrorType, isRejectedByTemporal, toIntakeFailure } from './temporal-errors';
@@ -114,6 +114,9 @@ export interface BatchResult {
 
 /** Failures listed per batch (all are counted); enough to act on, bounded for history. */
 export const MAX_FAILURES_LISTED = 20;
+
+/** A staged row whose person was deleted (key destroyed) while the import waited. */
+export const GONE_MESSAGE = 'the person was deleted after retention while the import waited (key destroyed)';
 /** Rows per heartbeat inside a batch: the resume point after a worker crash. */
 const CHUNK = 200;
 /** Signals in flight per activity. */
@@ -141,11 +144,15 @@ export async function classifyRows(
   index: RecordIndex,
   source: Source = 'hr',
 ): Promise<Classified> {
-  const known = await index.getMany(rows.map((r) => indexKeyOf(source, r.record)));
+  const keys = rows.map((r) => indexKeyOf(source, r.record));
+  const [known, fingerprints] = await Promise.all([
+    index.getMany(keys),
+    Promise.all(rows.map((r, i) => index.fingerprint(keys[i]!, r.record))),
+  ]);
   const out: Classified = { changed: [], unchanged: 0, new: 0 };
-  for (const row of rows) {
-    const fingerprint = indexFingerprint(row.record);
-    const entry = known.get(indexKeyOf(source, row.record));
+  for (const [i, row] of rows.entries()) {
+    const fingerprint = fingerprints[i]!;
+    const entry = known.get(keys[i]!);
     if (entry?.fingerprint === fingerprint) {
       out.unchanged++;
       continue;
@@ -161,7 +168,7 @@ async function* missingKeys(index: RecordStore, ref: ImportRef, after = ''): Asy
   const listed = new Set<string>();
   for (let offset = 0; ; offset += PAGE) {
     const rows = await index.staged(ref.stagingId, offset, PAGE);
-    for (const r of rows) listed.add(indexKeyOf(ref.source, r.record));
+    for (const r of rows) if (!isGone(r)) listed.add(indexKeyOf(ref.source, r.record));
     if (rows.length < PAGE) break;
   }
   for await (const entry of index.all(PAGE)) {
@@ -220,9 +227,11 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
     };
     const ids = new Set<string>();
     for (let offset = 0; ; offset += PAGE) {
-      const rows = await index.staged(ref.stagingId, offset, PAGE);
+      const read = await index.staged(ref.stagingId, offset, PAGE);
+      // A person deleted after retention while the import waited: nothing of theirs to study.
+      const rows = read.filter(isLive);
       const c = await classifyRows(rows, index, ref.source);
-      counts.total += rows.length;
+      counts.total += read.length;
       counts.unchanged += c.unchanged;
       counts.new += c.new;
       counts.changed += c.changed.length - c.new;
@@ -237,8 +246,8 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
         });
         ctx.heartbeat({ offset, checked: i + CHUNK });
       }
-      ctx.heartbeat({ offset: offset + rows.length });
-      if (rows.length < PAGE) break;
+      ctx.heartbeat({ offset: offset + read.length });
+      if (read.length < PAGE) break;
     }
     let scanned = 0;
     const missing: string[] = [];
@@ -354,7 +363,15 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
 
         while (result.done < rows.length) {
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure('import cancelled');
-          const chunk = rows.slice(result.done, result.done + CHUNK);
+          const read = rows.slice(result.done, result.done + CHUNK);
+          const chunk = read.filter(isLive);
+          for (const r of read) {
+            if (!isGone(r)) continue;
+            // Sealed with a key destroyed since (deleted after retention): never delivered.
+            result.failed++;
+            if (result.failures.length < MAX_FAILURES_LISTED)
+              result.failures.push({ employeeId: '', line: r.line, message: GONE_MESSAGE });
+          }
           const { changed, unchanged } = await classifyRows(chunk, index, input.source);
           const written: IndexWrite[] = [];
           await inBatches(changed, IN_FLIGHT, async (row) => {
@@ -383,7 +400,7 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
           await index.putMany(written);
           result.unchanged += unchanged;
           result.delivered += written.length;
-          result.done += chunk.length;
+          result.done += read.length;
           ctx.heartbeat(result);
         }
         return result;
@@ -431,7 +448,7 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
               else await deliver(end.record as HrRecord, ref.source, taskQueue);
               written.push({
                 employeeId: key,
-                fingerprint: indexFingerprint(end.record),
+                fingerprint: await index.fingerprint(key, end.record),
                 source: ref.source,
                 ...indexDates(end.record),
               });

@@ -5,7 +5,7 @@ import type { Loss } from '../domain/mass-change';
 import type { PersonState } from '../domain/person-state';
 import type { Policy } from '../domain/policy';
 import type { RecordIndex } from '../store/record-index';
-import { indexDates, indexFingerprint } from '../store/record-index';
+import { indexDates } from '../store/record-index';
 import type { HeldChange } from '../workflows/mass-change-hold';
 import { HOLD_WORKFLOW_ID } from '../workflows/mass-change-hold';
 import { personWorkflowId, type Source } from '../workflows/messages';
@@ -78,7 +78,7 @@ export function createRecordDelivery(deps: DeliveryDeps): RecordDelivery {
       const identityId = identityIdOf(source, record);
       const key = indexKeyOf(source, record);
       return serialised(identityId, async () => {
-        const fingerprint = indexFingerprint(record);
+        const fingerprint = await index.fingerprint(key, record);
         const [known, held] = await Promise.all([index.get(key), index.heldLosses([identityId])]);
         if (known?.fingerprint === fingerprint && held.length === 0) {
           return { workflowId: personWorkflowId(identityId), status: 'unchanged' };

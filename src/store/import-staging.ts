@@ -11,8 +11,9 @@ import type { RecordIndex } from './record-index';
 //
 // Staging lives in the record index's own database because every process that takes part in an
 // import (CLI/API that stages, worker that delivers) already shares that database. Rows are
-// deleted when the import ends (the workflow drops them in a `finally`); while it runs they hold the
-// same records HR sent, so the database deserves the same protection as Temporal's.
+// deleted when the import ends (the workflow drops them in a `finally`; a terminated import's rows
+// by the sweep, src/ops/staging-sweep.ts); while they wait, each record is sealed with its
+// person's data key (src/store/sealed-store.ts), so the database holds no names in clear.
 
 /** A validated row; an HR import stages HrRecords, an education import EducationRecords. */
 export interface StagedRow<R extends SourceRecord = HrRecord> {
@@ -21,16 +22,42 @@ export interface StagedRow<R extends SourceRecord = HrRecord> {
   record: R;
 }
 
+/**
+ * A staged row that can no longer be read: its person's data key was destroyed (deleted after
+ * retention) while the row waited. Counted, never delivered.
+ */
+export interface GoneRow {
+  line: number;
+  gone: true;
+}
+
+export type StagedRead<R extends SourceRecord = HrRecord> = StagedRow<R> | GoneRow;
+
+export const isGone = (row: StagedRead<SourceRecord>): row is GoneRow => 'gone' in row;
+export const isLive = <R extends SourceRecord>(row: StagedRead<R>): row is StagedRow<R> => !('gone' in row);
+
+/** One import's staged rows, for the sweep of rows whose import ended without dropping them. */
+export interface StagedImport {
+  stagingId: string;
+  /** ISO instant of the first row staged; undefined for rows staged before the column existed. */
+  stagedAt?: string;
+}
+
 export interface ImportStaging {
   /**
    * Stores an import's rows in file order. Idempotent: staging the same import id again (a retry,
    * or the same file uploaded twice — ids are content hashes) keeps one copy.
    */
   stage(importId: string, rows: readonly StagedRow<SourceRecord>[]): Promise<void>;
-  /** Rows `offset … offset + limit - 1` (0-based, file order) of the import. */
-  staged(importId: string, offset: number, limit: number): Promise<StagedRow[]>;
+  /**
+   * Rows `offset … offset + limit - 1` (0-based, file order) of the import; a row whose person's
+   * key is destroyed reads as gone (the page keeps its length, so paging by offset still works).
+   */
+  staged(importId: string, offset: number, limit: number): Promise<StagedRead[]>;
   stagedCount(importId: string): Promise<number>;
   dropStaged(importId: string): Promise<void>;
+  /** Every import that has rows staged. */
+  stagedImports(): Promise<StagedImport[]>;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Source } from '../workflows/messages';
 import type { WindowLoss } from '../domain/mass-change';
 import { LEDGER_KEEP_DAYS, toLedgerEntry, type LedgerRow } from './guard-ledger';
 import { STAGE_CHUNK, type RecordStore, type StagedRow } from './import-staging';
-import type { IndexEntry, IndexWrite } from './record-index';
+import { indexFingerprint, type IndexEntry, type IndexWrite } from './record-index';
 import {
   createPostgresReadModel,
   POSTGRES_ACTIVE_ROW,
@@ -44,6 +44,7 @@ const schema = `
   );
   ALTER TABLE record_index ADD COLUMN IF NOT EXISTS start_date text;
   ALTER TABLE record_index ADD COLUMN IF NOT EXISTS end_date text;
+  ALTER TABLE import_staging ADD COLUMN IF NOT EXISTS staged_at timestamptz;
   CREATE TABLE IF NOT EXISTS mass_change_ledger (
     seq         bigserial PRIMARY KEY,
     ref         text NOT NULL,
@@ -127,6 +128,9 @@ export function openPostgresIndex({ connectionString, max = 10, sealer }: Postgr
   const identities = createPostgresReadModel(query, sealer);
 
   return {
+    async fingerprint(_key, record) {
+      return indexFingerprint(record);
+    },
     async get(employeeId) {
       const { rows } = await query<Row>('SELECT * FROM record_index WHERE employee_id = $1', [employeeId]);
       return rows[0] && toEntry(rows[0]);
@@ -294,8 +298,8 @@ export function openPostgresIndex({ connectionString, max = 10, sealer }: Postgr
         for (let i = 0; i < rows.length; i += STAGE_CHUNK) {
           const chunk = rows.slice(i, i + STAGE_CHUNK);
           await c.query(
-            `INSERT INTO import_staging (import_id, seq, line, record)
-             SELECT $1, seq, line, record FROM unnest($2::int[], $3::int[], $4::text[]) AS t(seq, line, record)
+            `INSERT INTO import_staging (import_id, seq, line, record, staged_at)
+             SELECT $1, seq, line, record, now() FROM unnest($2::int[], $3::int[], $4::text[]) AS t(seq, line, record)
              ON CONFLICT DO NOTHING`,
             [
               importId,
@@ -323,6 +327,15 @@ export function openPostgresIndex({ connectionString, max = 10, sealer }: Postgr
     },
     async dropStaged(importId) {
       await query('DELETE FROM import_staging WHERE import_id = $1', [importId]);
+    },
+    async stagedImports() {
+      const { rows } = await query<{ import_id: string; staged_at: Date | null }>(
+        'SELECT import_id, min(staged_at) AS staged_at FROM import_staging GROUP BY import_id ORDER BY import_id',
+      );
+      return rows.map((r) => ({
+        stagingId: r.import_id,
+        ...(r.staged_at ? { stagedAt: r.staged_at.toISOString() } : {}),
+      }));
     },
   };
 }

@@ -12,7 +12,7 @@ import type { Source } from '../workflows/messages';
 
 export interface IndexEntry {
   employeeId: string;
-  /** `indexFingerprint(record)`: a hash, so the index holds no names. */
+  /** `RecordIndex.fingerprint`: a keyed hash (a plain one in bare stores), so the index holds no names. */
   fingerprint: string;
   source: Source;
   /** ISO timestamp of the write. */
@@ -50,6 +50,12 @@ export function indexDates(record: SourceRecord): IndexDates {
  * Async so that a networked database can implement it; the embedded SQLite one answers at once.
  */
 export interface RecordIndex {
+  /**
+   * What the index keeps for a record under `key` (an index key): compare it with an entry's
+   * fingerprint to tell "unchanged". The production store (sealed-store.ts) makes it an HMAC under
+   * the person's data key; the bare stores, `indexFingerprint(record)`.
+   */
+  fingerprint(key: string, record: SourceRecord): Promise<string>;
   get(employeeId: string): Promise<IndexEntry | undefined>;
   /** Entries for the ids that have one; ids without an entry are absent from the map. */
   getMany(employeeIds: readonly string[]): Promise<Map<string, IndexEntry>>;
@@ -73,9 +79,9 @@ export interface RecordIndex {
 }
 
 /**
- * What the index stores for a record: SHA-256 of `recordFingerprint` (canonical, key-order-free
- * JSON). Hashing keeps personal data out of the index file and the rows a fixed small size.
- * The person workflow's activities use the same function when they keep the index in step.
+ * What a bare store (no key store: tests, benches) keeps for a record: SHA-256 of
+ * `recordFingerprint` (canonical, key-order-free JSON). A plain hash of a record can be confirmed by
+ * anyone who guesses the record, which is why production keys it (sealed-store.ts).
  */
 export function indexFingerprint(record: SourceRecord): string {
   return createHash('sha256').update(recordFingerprint(record)).digest('base64url');

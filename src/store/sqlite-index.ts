@@ -5,7 +5,7 @@ import type { WindowLoss } from '../domain/mass-change';
 import { LEDGER_KEEP_DAYS, toLedgerEntry, type AdmitRequest, type LedgerRow } from './guard-ledger';
 import type { RecordStore, StagedRow } from './import-staging';
 import { ensurePrivateFile, fixPrivateMode } from './private-files';
-import type { IndexEntry, IndexWrite } from './record-index';
+import { indexFingerprint, type IndexEntry, type IndexWrite } from './record-index';
 import type { FieldSealer } from './read-model';
 import { createSqliteReadModel, SQLITE_ACTIVE_ROW } from './sqlite-read-model';
 
@@ -50,6 +50,8 @@ export function openSqliteIndex({ file, sealer }: SqliteIndexOptions): RecordSto
   // means a redundant signal for those people (the workflow de-duplicates).
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // Deleted rows (dropped staging, removed entries) are zeroed, not left in free pages.
+  db.pragma('secure_delete = ON');
   db.exec(`
     CREATE TABLE IF NOT EXISTS record_index (
       employee_id TEXT PRIMARY KEY,
@@ -82,6 +84,10 @@ export function openSqliteIndex({ file, sealer }: SqliteIndexOptions): RecordSto
   const columns = new Set(info.map((c) => c.name));
   if (!columns.has('start_date')) db.exec('ALTER TABLE record_index ADD COLUMN start_date TEXT');
   if (!columns.has('end_date')) db.exec('ALTER TABLE record_index ADD COLUMN end_date TEXT');
+  // Staging made before the sweep of ended imports gains the time rows were staged.
+  const stagingInfo = db.pragma('table_info(import_staging)') as { name: string }[];
+  if (!stagingInfo.some((c) => c.name === 'staged_at'))
+    db.exec('ALTER TABLE import_staging ADD COLUMN staged_at TEXT');
 
   const getOne = db.prepare<[string], Row>('SELECT * FROM record_index WHERE employee_id = ?');
   // One statement for any number of ids: the ids travel as a JSON array.
@@ -168,12 +174,17 @@ export function openSqliteIndex({ file, sealer }: SqliteIndexOptions): RecordSto
       ledgerInsert.run(ref, l.identityId, l.kind, JSON.stringify(l.groups), 'held', at, null);
   });
 
-  const stageOne = db.prepare<[string, number, number, string]>(
-    'INSERT OR IGNORE INTO import_staging (import_id, seq, line, record) VALUES (?, ?, ?, ?)',
+  const stageOne = db.prepare<[string, number, number, string, string]>(
+    'INSERT OR IGNORE INTO import_staging (import_id, seq, line, record, staged_at) VALUES (?, ?, ?, ?, ?)',
   );
-  const stageAll = db.transaction((importId: string, rows: readonly StagedRow<SourceRecord>[]) => {
-    rows.forEach((r, seq) => stageOne.run(importId, seq, r.line, JSON.stringify(r.record)));
-  });
+  const stageAll = db.transaction(
+    (importId: string, rows: readonly StagedRow<SourceRecord>[], at: string) => {
+      rows.forEach((r, seq) => stageOne.run(importId, seq, r.line, JSON.stringify(r.record), at));
+    },
+  );
+  const stagedIds = db.prepare<[], { import_id: string; staged_at: string | null }>(
+    'SELECT import_id, min(staged_at) AS staged_at FROM import_staging GROUP BY import_id ORDER BY import_id',
+  );
   const stagedPage = db.prepare<[string, number, number], { line: number; record: string }>(
     'SELECT line, record FROM import_staging WHERE import_id = ? AND seq >= ? ORDER BY seq LIMIT ?',
   );
@@ -184,6 +195,9 @@ export function openSqliteIndex({ file, sealer }: SqliteIndexOptions): RecordSto
   const removeOne = db.prepare<[string]>('DELETE FROM record_index WHERE employee_id = ?');
 
   return {
+    async fingerprint(_key, record) {
+      return indexFingerprint(record);
+    },
     async get(employeeId) {
       const row = getOne.get(employeeId);
       return row && toEntry(row);
@@ -246,7 +260,12 @@ export function openSqliteIndex({ file, sealer }: SqliteIndexOptions): RecordSto
       ping.get();
     },
     async stage(importId, rows) {
-      stageAll(importId, rows);
+      stageAll(importId, rows, new Date().toISOString());
+    },
+    async stagedImports() {
+      return stagedIds
+        .all()
+        .map((r) => ({ stagingId: r.import_id, ...(r.staged_at ? { stagedAt: r.staged_at } : {}) }));
     },
     async staged(importId, offset, limit) {
       return stagedPage

@@ -1,16 +1,21 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { isActiveIdentity } from '../../src/domain/access-loss';
 import type { HrRecord } from '../../src/domain/record';
-import type { RecordStore } from '../../src/store/import-staging';
+import { isGone, isLive, type RecordStore } from '../../src/store/import-staging';
 import { openRecordIndex } from '../../src/store/open';
 import { isTransientStoreError, openPostgresIndex } from '../../src/store/postgres-index';
 import { indexFingerprint, type IndexWrite } from '../../src/store/record-index';
+import { sealRecordStore } from '../../src/store/sealed-store';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/postgres';
+import { throwawayIdentityKeys } from '../support/throwaway-keys';
 
 // One contract, two backends: the embedded SQLite index and PostgreSQL (a real server, started
 // for this file). Every test runs against a fresh store of each kind.
@@ -34,12 +39,45 @@ let databases = 0;
 before(async () => (pgServer = await startThrowawayPostgres()));
 after(() => pgServer?.stop());
 
-const backends: { name: string; open: () => Promise<{ store: RecordStore; reopen: () => RecordStore }> }[] = [
+// The stores as every Tunnus process opens them: personal fields sealed (sealed-store.ts) with a
+// real key store; `raw` reads what the database itself holds.
+const keys = throwawayIdentityKeys();
+after(() => keys.close());
+const sealed = (store: RecordStore) => sealRecordStore(store, keys, { ownsKeys: false });
+
+interface Opened {
+  store: RecordStore;
+  reopen: () => RecordStore;
+  /** Every staged record column and index fingerprint, as stored. */
+  raw: () => Promise<string>;
+}
+
+const backends: { name: string; open: () => Promise<Opened> }[] = [
   {
     name: 'SQLite',
     open: async () => {
       const file = path.join(dir, `index-${++databases}.sqlite`);
-      return { store: openSqliteIndex({ file }), reopen: () => openSqliteIndex({ file }) };
+      return {
+        store: sealed(openSqliteIndex({ file })),
+        reopen: () => sealed(openSqliteIndex({ file })),
+        raw: async () => {
+          const db = new Database(file, { readonly: true });
+          try {
+            const rows = db
+              .prepare(
+                'SELECT record AS v FROM import_staging UNION ALL SELECT fingerprint FROM record_index',
+              )
+              .all() as { v: string }[];
+            // The bytes of the file and its WAL too: nothing in clear anywhere on disk.
+            const bytes = [file, `${file}-wal`]
+              .filter((f) => fs.existsSync(f))
+              .map((f) => fs.readFileSync(f).toString('latin1'));
+            return [...rows.map((r) => r.v), ...bytes].join('\n');
+          } finally {
+            db.close();
+          }
+        },
+      };
     },
   },
   {
@@ -47,8 +85,20 @@ const backends: { name: string; open: () => Promise<{ store: RecordStore; reopen
     open: async () => {
       const url = await pgServer.createDatabase(`index_${++databases}`);
       return {
-        store: openPostgresIndex({ connectionString: url }),
-        reopen: () => openPostgresIndex({ connectionString: url }),
+        store: sealed(openPostgresIndex({ connectionString: url })),
+        reopen: () => sealed(openPostgresIndex({ connectionString: url })),
+        raw: async () => {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            const { rows } = await client.query<{ v: string }>(
+              'SELECT record AS v FROM import_staging UNION ALL SELECT fingerprint FROM record_index',
+            );
+            return rows.map((r) => r.v).join('\n');
+          } finally {
+            await client.end();
+          }
+        },
       };
     },
   },
@@ -58,9 +108,10 @@ for (const backend of backends) {
   describe(`record index contract: ${backend.name}`, () => {
     let store: RecordStore;
     let reopen: () => RecordStore;
+    let raw: () => Promise<string>;
     const fresh = async () => {
       await store?.close();
-      ({ store, reopen } = await backend.open());
+      ({ store, reopen, raw } = await backend.open());
       return store;
     };
     after(() => store?.close());
@@ -150,7 +201,7 @@ for (const backend of backends) {
       await index.stage('import-hr-b', rows.slice(0, 3));
       assert.equal(await index.stagedCount('import-hr-a'), 2_500);
       assert.equal(await index.stagedCount('import-hr-b'), 3);
-      const page = await index.staged('import-hr-a', 5, 4);
+      const page = (await index.staged('import-hr-a', 5, 4)).filter(isLive);
       assert.deepEqual(
         page.map((r) => [r.line, r.record.employeeId]),
         [
@@ -167,6 +218,106 @@ for (const backend of backends) {
       assert.equal(await index.stagedCount('import-hr-a'), 0);
       assert.equal(await index.stagedCount('import-hr-b'), 3, 'other imports are untouched');
       assert.equal(await index.count(), 0, 'staging is not the index');
+    });
+
+    it("staged records are sealed with each person's key: the database holds no name, no date", async () => {
+      const index = await fresh();
+      const people = ['Väinämö', 'Ilmatar', 'Lemminkäinen'].map((firstNames, i) => ({
+        line: i + 2,
+        record: {
+          ...record,
+          employeeId: `E8${i}`,
+          firstNames,
+          lastName: `Kalevalainen${i}`,
+          startDate: '2031-04-0' + (i + 1),
+        },
+      }));
+      await index.stage('import-hr-sealed', people);
+      await index.putMany(
+        await Promise.all(
+          people.map(async (p) => ({
+            employeeId: p.record.employeeId,
+            fingerprint: await index.fingerprint(p.record.employeeId, p.record),
+            source: 'hr' as const,
+          })),
+        ),
+      );
+      const stored = await raw();
+      for (const p of people) {
+        assert.doesNotMatch(stored, new RegExp(p.record.firstNames), 'first name in clear');
+        assert.doesNotMatch(stored, new RegExp(p.record.lastName), 'last name in clear');
+        assert.doesNotMatch(stored, new RegExp(p.record.startDate), 'a date of the record in clear');
+      }
+      assert.match(stored, /"tk1\.k[^.]+\./, 'staged records are sealed text');
+      assert.deepEqual(await index.staged('import-hr-sealed', 0, 10), people, 'read back whole');
+      assert.deepEqual(await index.stagedImports().then((l) => l.map((i) => i.stagingId)), [
+        'import-hr-sealed',
+      ]);
+      const [listed] = await index.stagedImports();
+      assert.ok(
+        listed?.stagedAt && Math.abs(Date.parse(listed.stagedAt) - Date.now()) < 60_000,
+        'when staged',
+      );
+    });
+
+    it("the fingerprint is an HMAC under the person's key: stable, record- and person-specific, no plain hash", async () => {
+      const index = await fresh();
+      const a = await index.fingerprint('E1001', record);
+      assert.equal(
+        await index.fingerprint('E1001', { ...record }),
+        a,
+        'the same record, the same fingerprint',
+      );
+      assert.notEqual(await index.fingerprint('E1001', { ...record, orgUnit: 'SOTE-301' }), a);
+      assert.notEqual(await index.fingerprint('E1002', { ...record, employeeId: 'E1001' }), a, 'another key');
+      assert.notEqual(a, indexFingerprint(record), 'not the unkeyed hash anyone could recompute');
+      assert.match(a, /^h1\./);
+      // The teacher's education row: the identity's own key.
+      assert.equal((await index.fingerprint('education:E1001', record)).split('.')[1], a.split('.')[1]);
+    });
+
+    it('change detection decrypts nothing: get, getMany and fingerprints never open a sealed value', async () => {
+      const index = await fresh();
+      await index.put('E1001', await index.fingerprint('E1001', record), 'hr');
+      const opened: string[] = [];
+      const original = keys.keyById.bind(keys);
+      keys.keyById = async (keyId) => (opened.push(keyId), original(keyId));
+      try {
+        const known = await index.getMany(['E1001']);
+        assert.equal(known.get('E1001')?.fingerprint, await index.fingerprint('E1001', record), 'unchanged');
+      } finally {
+        keys.keyById = original;
+      }
+      assert.deepEqual(opened, []);
+    });
+
+    it("after the person's key is destroyed: staged rows read as gone, the fingerprint matches nothing", async () => {
+      const index = await fresh();
+      // One key store for both backends: an id of this database's own.
+      const id = `E9${databases}01`;
+      const doomed = { ...record, employeeId: id, firstNames: 'Kullervo' };
+      const kept = { ...record, employeeId: 'E9002' };
+      await index.stage('import-hr-shred', [
+        { line: 2, record: doomed },
+        { line: 3, record: kept },
+      ]);
+      const before = await index.fingerprint(id, doomed);
+      await index.put(id, before, 'hr');
+      await keys.destroy(id);
+      const rows = await index.staged('import-hr-shred', 0, 10);
+      assert.deepEqual(
+        rows,
+        [
+          { line: 2, gone: true },
+          { line: 3, record: kept },
+        ],
+        'same length, no crash',
+      );
+      assert.ok(isGone(rows[0]!));
+      const after = await index.fingerprint(id, doomed);
+      assert.notEqual(after, before);
+      assert.notEqual(await index.fingerprint(id, doomed), after, 'never "unchanged" again');
+      await index.dropStaged('import-hr-shred');
     });
 
     it('entries keep their dates; countActive counts exactly what isActiveIdentity says', async () => {
@@ -269,9 +420,11 @@ for (const backend of backends) {
 describe('openRecordIndex', () => {
   it('opens PostgreSQL for a postgres:// URL and the SQLite file otherwise', async () => {
     const url = await pgServer.createDatabase('factory');
+    const TUNNUS_KEK = randomBytes(32).toString('base64');
     const viaPg = openRecordIndex({
       RECORD_INDEX_URL: url,
       TUNNUS_INDEX_FILE: path.join(dir, 'unused.sqlite'),
+      TUNNUS_KEK,
     });
     await viaPg.put('E1', 'fp', 'hr');
     await viaPg.close();
@@ -281,7 +434,7 @@ describe('openRecordIndex', () => {
     assert.equal(fs.existsSync(path.join(dir, 'unused.sqlite')), false);
 
     const file = path.join(dir, 'factory.sqlite');
-    const viaFile = openRecordIndex({ RECORD_INDEX_URL: undefined, TUNNUS_INDEX_FILE: file });
+    const viaFile = openRecordIndex({ RECORD_INDEX_URL: undefined, TUNNUS_INDEX_FILE: file, TUNNUS_KEK });
     await viaFile.put('E2', 'fp', 'hr');
     await viaFile.close();
     assert.ok(fs.existsSync(file));

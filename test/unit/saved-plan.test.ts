@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { HrRecord } from '../../src/domain/record';
 import { readSavedPlan, toSaved, writeSavedPlan, type SavedPlan } from '../../src/simulate/saved';
-import { throwawayIdentityKeys } from '../support/keys';
+import { throwawayIdentityKeys } from '../support/throwaway-keys';
 
 // Saved plans hold HR records and are applied as they say: 0600 always, and an edited plan is
 // refused by `plan apply` with the problem named.

@@ -18,7 +18,7 @@ import {
 import { formatSummary, formatTable } from '../../src/simulate/format';
 import { actionOf, massChange, summarise, type PersonPlan } from '../../src/simulate/model';
 import { findDrift, readSavedPlan, stateDiff, toSaved, writeSavedPlan } from '../../src/simulate/saved';
-import { throwawayIdentityKeys } from '../support/keys';
+import { throwawayIdentityKeys } from '../support/throwaway-keys';
 import { MemoryDirectory } from '../support/memory-directory';
 
 // The simulation's pure parts and the planner over in-memory connectors: what a plan says, how it
