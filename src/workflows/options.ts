@@ -41,3 +41,20 @@ export const cloudActivityOptions: ActivityOptions = {
     nonRetryableErrorTypes,
   },
 };
+
+/**
+ * sendNotice (contract A): retried until the mail goes out (Graph throttled or down; a 429's
+ * Retry-After sets the next delay), which the notice ledger makes safe; bounded to a day so an
+ * undeliverable notice ends as a failure the caller logs as an alert. Template and configuration
+ * faults are non-retryable at once.
+ */
+export const notifyActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '1 day',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes,
+  },
+};
