@@ -1,5 +1,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { temporalTls, type Env } from './config';
+import { identityKeysFor, tunnusDataConverter } from './crypto/data-converter';
+import type { IdentityKeys } from './crypto/identity-keys';
 import type { EducationRecord } from './domain/education';
 import { identityIdOf } from './domain/identity';
 import type { HrRecord } from './domain/record';
@@ -21,14 +23,22 @@ import { personWorkflow } from './workflows/person';
 
 // Client-side operations shared by the CLI (and later the HTTP API).
 
-/** `connectTimeoutMs`: how long to wait for the server (the SDK's default is 10 s). */
-export async function connectClient(env: Env, options: { connectTimeoutMs?: number } = {}): Promise<Client> {
+/**
+ * `connectTimeoutMs`: how long to wait for the server (the SDK's default is 10 s). Every payload
+ * goes through the payload codec (src/crypto/data-converter.ts), with the keys the environment
+ * names unless `keys` are given.
+ */
+export async function connectClient(
+  env: Env,
+  options: { connectTimeoutMs?: number; keys?: IdentityKeys } = {},
+): Promise<Client> {
+  const dataConverter = tunnusDataConverter(options.keys ?? identityKeysFor(env));
   const connection = await Connection.connect({
     address: env.TEMPORAL_ADDRESS,
     ...temporalTls(env),
     ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
   });
-  return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
 }
 
 /**

@@ -9,6 +9,8 @@ import { createReadModelActivities } from './activities/read-model';
 import { createRunActivities } from './activities/runs';
 import { loadConfig, parseEnv, temporalTls, type Env } from './config';
 import type { CloudDirectory } from './connectors/graph/cloud-directory';
+import { identityKeysFor, tunnusDataConverter } from './crypto/data-converter';
+import type { IdentityKeys } from './crypto/identity-keys';
 import type { Directory } from './connectors/ldap/directory';
 import type { PhoneDirectory } from './connectors/phone/phone-directory';
 import type { Policy } from './domain/policy';
@@ -50,6 +52,8 @@ export interface WorkerDeps {
   store?: RecordStore | (() => RecordStore);
   /** The notice ledger (sent once per key); by default in the store the environment names. */
   noticeLedger?: NoticeLedger | (() => NoticeLedger);
+  /** The payload codec's keys (src/crypto); by default the ones the environment names. */
+  keys?: IdentityKeys;
   /**
    * Tunnus's metrics: runs are counted by a workflow interceptor through these sinks. With a
    * pre-built bundle, build it with `workflowInterceptorModules` (src/metrics) for the counts.
@@ -115,6 +119,9 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities,
+    // Also bundled: the failure converter (failure messages encrypted); pre-built bundles use
+    // failureConverterPath too (test/support/temporal.ts).
+    dataConverter: tunnusDataConverter(deps.keys ?? identityKeysFor(parseEnv())),
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivities ?? 100,
     // Explicit, so that no population operation or import can grow the worker past its memory.
     maxCachedWorkflows: workflowCacheSize(deps.maxCachedWorkflows),
@@ -179,6 +186,7 @@ export async function main(log: Logger): Promise<void> {
         ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS }
         : {}),
       store: deps.store,
+      keys: identityKeysFor(env),
       metrics: observability.metrics,
       deployment: deploymentFromEnv(env),
     });

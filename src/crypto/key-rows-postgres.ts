@@ -39,7 +39,8 @@ export function openPostgresKeyRows({
   connectionString: string;
   max?: number;
 }): KeyRows {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 });
+  // allowExitOnIdle: a CLI command that opened the keys exits when it is done, idle or not.
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000, allowExitOnIdle: true });
   pool.on('error', () => undefined);
 
   async function transaction<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {

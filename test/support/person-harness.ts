@@ -11,6 +11,8 @@ import type { HrRecord } from '../../src/domain/record';
 import { personWorkflowId, recordSignal, stateQuery, type PersonState } from '../../src/workflows/messages';
 import { personWorkflow } from '../../src/workflows/person';
 import { MemoryDirectory } from './memory-directory';
+import { tunnusDataConverter } from '../../src/crypto/data-converter';
+import { testKeys } from './keys';
 import { timeSkippingEnv, workflowBundle } from './temporal';
 
 /** Drives person workflows on the time-skipping server: deliver records, skip time, read state. */
@@ -91,7 +93,8 @@ export async function startDirectoryWorker(policy: Policy, name: string) {
  * `cloud` is set, and `hook` (mutable) running before every activity.
  */
 export async function startLifecycleWorker(policy: Policy, name: string, options: { cloud: boolean }) {
-  const env = await timeSkippingEnv();
+  // Encrypted as in production: the harness's client and worker share the test keys.
+  const env = await timeSkippingEnv({ codec: true });
   const directory = new MemoryDirectory(managedGroups(policy));
   const cloud = new FakeCloud(directory, policy);
   const taskQueue = `${name}-${randomUUID()}`;
@@ -128,6 +131,7 @@ export async function startLifecycleWorker(policy: Policy, name: string, options
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: wrapped,
+    dataConverter: tunnusDataConverter(testKeys()),
   });
   const running = worker.run();
   return {

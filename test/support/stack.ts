@@ -16,6 +16,9 @@ import { createCloudDirectory, createPhoneDirectoryFromEnv } from '../../src/wir
 import { startSimulators, type Simulators } from '../../sandbox/simulators';
 import { ensureSamba, prepareDirectory, type SambaHandle } from '../../sandbox/samba';
 import { ensureTemporalDevServer, type DevServer } from '../../sandbox/temporal';
+import { tunnusDataConverter } from '../../src/crypto/data-converter';
+import type { IdentityKeys } from '../../src/crypto/identity-keys';
+import { testKeys } from './keys';
 import { workflowBundle } from './temporal';
 
 // The real parts for integration tests: the Temporal CLI dev server (on test ports, apart from
@@ -48,6 +51,8 @@ export interface Stack {
   cloud: CloudDirectory;
   phone: PhoneDirectory;
   client: Client;
+  /** The identity keys of the payload codec (the client's, the workers', the children's). */
+  keys: IdentityKeys;
   taskQueue: string;
   /** Starts a worker in this process; stop it with the returned function. */
   startWorker(): Promise<{ worker: Worker; stop: () => Promise<void> }>;
@@ -99,7 +104,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const cloud = createCloudDirectory(simEnv);
   const phone = createPhoneDirectoryFromEnv(simEnv);
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
+  // Encrypted as in production; childEnv() passes the same key store and KEK to child processes.
+  const keys = testKeys();
+  const client = new Client({ connection, dataConverter: tunnusDataConverter(keys) });
   const taskQueue = `it-${randomUUID()}`;
   const workers: { stop: () => Promise<void> }[] = [];
 
@@ -112,6 +119,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cloud,
     phone,
     client,
+    keys,
     taskQueue,
     async startWorker() {
       const nativeConnection = await NativeConnection.connect({ address: temporal.address });
@@ -125,6 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         policy,
         baseDn: samba.baseDn,
         workflowBundle: await workflowBundle(),
+        keys,
       });
       const running = worker.run();
       let stopped: Promise<void> | undefined;

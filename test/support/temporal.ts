@@ -2,14 +2,20 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { resolveTestServer } from '../../sandbox/temporal';
+import { failureConverterPath, tunnusDataConverter } from '../../src/crypto/data-converter';
+import { testKeys } from './keys';
 import { searchAttributeDefinitions } from '../../src/workflows/messages';
 
-/** The time-skipping test server from the pinned PyPI package (the SDK download is the fallback). */
-export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+/**
+ * The time-skipping test server from the pinned PyPI package (the SDK download is the fallback).
+ * `codec`: the env's client encrypts like Tunnus's (workers must then use tunnusDataConverter).
+ */
+export async function timeSkippingEnv(options: { codec?: boolean } = {}): Promise<TestWorkflowEnvironment> {
   const path = resolveTestServer();
-  const env = await TestWorkflowEnvironment.createTimeSkipping(
-    path ? { server: { executable: { type: 'existing-path', path } } } : {},
-  );
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}),
+    ...(options.codec ? { client: { dataConverter: tunnusDataConverter(testKeys()) } } : {}),
+  });
   // The workflows upsert these; the test server, like a real cluster, must know them first.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
@@ -29,6 +35,8 @@ let bundle: Promise<WorkflowBundle> | undefined;
 export function workflowBundle(): Promise<WorkflowBundle> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
+    // As the worker bundles it: failure messages go into a payload the codec encrypts.
+    failureConverterPath,
     logger: quietLogger,
   });
   return bundle;
