@@ -31,8 +31,9 @@ const isPayload = (v: unknown): v is Payload => {
 
 /** The workflow a history event's payloads belong to. */
 function ownerOf(attributes: Record<string, unknown>, own: string): string {
-  const id = (attributes.workflowId ??
-    (attributes.workflowExecution as { workflowId?: unknown } | undefined)?.workflowId);
+  const id =
+    attributes.workflowId ??
+    (attributes.workflowExecution as { workflowId?: unknown } | undefined)?.workflowId;
   return typeof id === 'string' && id !== '' ? id : own;
 }
 
