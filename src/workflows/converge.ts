@@ -6,6 +6,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -131,8 +132,10 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
   };
 
   /** Waits until the instant or until a newer record arrives. */
-  const waitFor = async (until: number, what: string): Promise<void> => {
-    const seen = facts.version;
+  const waitFor = async (until: number, what: string, since?: number): Promise<void> => {
+    // `since`: the version the plan was made with, so a record or termination that arrived between
+    // the plan and this wait (during a step, or the cloud phase) ends it at once.
+    const seen = since ?? facts.version;
     rechecks++;
     status.phase = 'waiting';
     status.detail = what;
@@ -179,7 +182,8 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     delete result.failures;
     // An end date always wins: no wait of a run reaches past the end of access.
     const endAt = plan.schedule.endAt ? Date.parse(plan.schedule.endAt) : Infinity;
-    const waitUntil = (at: number, what: string) => waitFor(Math.min(at, endAt), what);
+    const waitUntil = (at: number, what: string) =>
+      waitFor(Math.min(at, endAt), what, patched('ops-terminate') ? seen : undefined);
 
     if (plan.hold) {
       result.hold = plan.hold;
