@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { deliverRecord, inBatches } from '../src/client';
 import { loadPolicy, parseEnv } from '../src/config';
+import { identityKeysFor } from '../src/crypto/data-converter';
+import { ensureKekFile } from '../src/crypto/kek';
 import { helsinkiDate } from '../src/domain/dates';
 import { formatCsvErrors, parseHrCsv } from '../src/domain/hr-csv';
 import { createLogger } from '../src/logger';
@@ -53,6 +55,9 @@ async function main(): Promise<void> {
     LDAP_BASE_DN: samba.baseDn,
     LDAP_CA_CERT: samba.caCertPath,
     TUNNUS_POLICY_FILE: policyFile,
+    // The payload codec's key store and a random KEK (0600) made once for this sandbox (docs/privacy.md).
+    TUNNUS_KEYS_FILE: process.env.TUNNUS_KEYS_FILE ?? path.join(stateDir, 'identity-keys.sqlite'),
+    TUNNUS_KEK_FILE: ensureKekFile(process.env.TUNNUS_KEK_FILE ?? path.join(stateDir, 'kek')),
     ...sims.env,
   };
   const env = parseEnv({
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     baseDn: env.LDAP_BASE_DN,
+    keys: identityKeysFor(env),
     metrics: observability.metrics,
   });
   const running = worker.run();
