@@ -7,6 +7,7 @@ import { createImportActivities } from './activities/import';
 import { createNotifyActivities } from './activities/notify';
 import { createReadModelActivities } from './activities/read-model';
 import { createRunActivities } from './activities/runs';
+import { createShredActivities } from './activities/crypto-shred';
 import { loadConfig, parseEnv, temporalTls, type Env } from './config';
 import type { CloudDirectory } from './connectors/graph/cloud-directory';
 import { identityKeysFor, tunnusDataConverter } from './crypto/data-converter';
@@ -109,6 +110,12 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       directory: deps.directory,
       policy: deps.policy,
       ledger: deps.noticeLedger ?? (() => openNoticeLedger(parseEnv())),
+    }),
+    // Crypto-shredding at the end of retention (src/workflows/shred.ts).
+    ...createShredActivities({
+      client: deps.client,
+      store: lazyStore(deps.store),
+      keys: () => (deps.keys ??= identityKeysFor(parseEnv())),
     }),
   };
   return Worker.create({

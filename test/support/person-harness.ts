@@ -6,6 +6,7 @@ import type { CloudActivities } from '../../src/activities/cloud';
 import { createDirectoryActivities } from '../../src/activities/directory';
 import { createReadModelActivities } from '../../src/activities/read-model';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
+import type { RecordStore } from '../../src/store/import-staging';
 import { managedGroups, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import { personWorkflowId, recordSignal, stateQuery, type PersonState } from '../../src/workflows/messages';
@@ -92,7 +93,15 @@ export async function startDirectoryWorker(policy: Policy, name: string) {
  * Like startDirectoryWorker, with an in-memory cloud and phone catalogue (FakeCloud) when
  * `cloud` is set, and `hook` (mutable) running before every activity.
  */
-export async function startLifecycleWorker(policy: Policy, name: string, options: { cloud: boolean }) {
+export async function startLifecycleWorker(
+  policy: Policy,
+  name: string,
+  options: {
+    cloud: boolean;
+    /** More activities over the harness's parts (e.g. the shred's, test/workflows/crypto-shred.test.ts). */
+    extraActivities?: (parts: { env: TestWorkflowEnvironment; store: RecordStore }) => object;
+  },
+) {
   // Encrypted as in production: the harness's client and worker share the test keys.
   const env = await timeSkippingEnv({ codec: true });
   const directory = new MemoryDirectory(managedGroups(policy));
@@ -116,6 +125,7 @@ export async function startLifecycleWorker(policy: Policy, name: string, options
       string,
       (input: unknown) => Promise<unknown>
     >),
+    ...(options.extraActivities?.({ env, store }) as Record<string, (input: unknown) => Promise<unknown>>),
   };
   const wrapped = Object.fromEntries(
     Object.entries(activities).map(([activity, fn]) => [
