@@ -63,6 +63,9 @@ export const createShredActivities = (deps: ShredDeps) => ({
         message: 'key store does not read as destroyed',
       });
     }
+    // A new generation at once: a rehire under this employee id starts a new identity with it
+    // (the destroyed key ids stay destroyed; a retry of this activity only issues another).
+    await keys.reissue(cmd.subjectId);
     log.info('data key destroyed (crypto-shredding)', { subjectId: cmd.subjectId });
     return { destroyed: true };
   },
