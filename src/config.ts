@@ -47,6 +47,8 @@ const envSchema = z.object({
   PHONE_API_KEY: z.string().optional(),
   PHONE_CA_CERT: z.string().optional(),
   TUNNUS_POLICY_FILE: z.string().default(path.resolve(__dirname, '..', 'config', 'policy.yaml')),
+  /** Notice templates (fi, sv, en) for sendNotice and the credential handover. */
+  TUNNUS_NOTICES_FILE: z.string().default(path.resolve(__dirname, '..', 'config', 'notices.yaml')),
   /**
    * The record index (and import staging): a postgres:// URL for PostgreSQL; unset for the SQLite
    * file TUNNUS_INDEX_FILE. Anything else is an error, so a typo never falls back to a local file.
