@@ -28,6 +28,8 @@ const DAY = 24 * 60 * 60 * 1000;
 async function main(): Promise<void> {
   // Imported after the environment above is set: these modules read it when loaded.
   const { encodeHistory, historiesDir, manifestFile } = await import('../test/replay/histories');
+  const { decodeHistory } = await import('../test/support/history-payloads');
+  const { createPayloadCodec } = await import('../src/crypto/codec');
   const { eventually, startStack } = await import('../test/support/stack');
   const { ensureSamba, stopSamba } = await import('../sandbox/samba');
   const { stopTemporalDevServers } = await import('../sandbox/temporal');
@@ -98,7 +100,8 @@ async function main(): Promise<void> {
     if (description.status.name !== 'RUNNING') {
       throw new Error(`${name}: ${workflowId} is ${description.status.name}, not in flight`);
     }
-    const history = await handle.fetchHistory();
+    // Saved decoded: recorded histories are plaintext (synthetic people), so replay needs no keys.
+    const history = await decodeHistory(await handle.fetchHistory(), createPayloadCodec(stack.keys));
     const json = encodeHistory(history);
     refuseSecrets(name, json);
     fs.writeFileSync(path.join(outDir, `${name}.json`), `${json}\n`);

@@ -1,4 +1,4 @@
-import type { Payload } from '@temporalio/common';
+import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 
 // Every payload of a workflow history, found by walking the events (whatever their type), with
@@ -87,4 +87,20 @@ export function payloadJson(p: Payload): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Decodes every encrypted payload of a history in place with the codec (plain ones stay): what
+ * the recorder saves (recorded histories are plaintext, replayable without the keys) and what a
+ * test reads "with the codec".
+ */
+export async function decodeHistory<H extends History>(history: H, codec: PayloadCodec): Promise<H> {
+  for (const { payload } of historyPayloads(history, '').payloads) {
+    const [decoded] = await codec.decode([payload]);
+    if (decoded === payload || !decoded) continue;
+    const target = payload as { metadata?: unknown; data?: unknown };
+    target.metadata = decoded.metadata;
+    target.data = decoded.data;
+  }
+  return history;
 }
