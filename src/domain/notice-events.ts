@@ -1,6 +1,8 @@
 import type { CleanupReport } from './cleanup-report';
 import { daysBetween, helsinkiDate } from './dates';
 import type { IdentityRecord } from './identity';
+import type { NoticeRecipient, NoticeRequest } from './notice-recipients';
+import type { NoticeLanguage } from './notices';
 
 // The events Tunnus tells people about (docs/notifications.md), as pure builders of the notice
 // requests the `sendNotice` activity (contract A, src/activities/notify.ts) sends once per `key`.
@@ -8,22 +10,8 @@ import type { IdentityRecord } from './identity';
 // no personal data enters workflow history. Each key names one event, so a retried activity, a
 // replayed workflow or a restarted worker sends nothing twice.
 
-export type NoticeLanguage = 'fi' | 'sv' | 'en';
-
-/** Contract A's recipient: resolved to an address by the activity. */
-export type NoticeRecipient =
-  { manager: string } | { ops: true } | { unit: string } | { school: string } | { address: string };
-
-/** Contract A's `sendNotice` input. */
-export interface NoticeRequest {
-  /** Idempotence key: one notice per event. */
-  key: string;
-  /** Template id in config/notices.yaml. */
-  template: string;
-  to: NoticeRecipient;
-  language?: NoticeLanguage;
-  vars: Record<string, string | number>;
-}
+export type { NoticeLanguage } from './notices';
+export type { NoticeRecipient, NoticeRequest } from './notice-recipients';
 
 /** Template ids of the notices built here (each has fi, sv and en text in config/notices.yaml). */
 export const noticeTemplates = [
@@ -40,12 +28,12 @@ export type NoticeTemplate = (typeof noticeTemplates)[number];
 const OPS: NoticeRecipient = { ops: true };
 
 /**
- * A person's manager (managerId); without one, the unit's fallback mailbox. In the record's
- * language (the activity falls back to the policy's default).
+ * A person's manager (managerId); without one (or without a usable address) the activity picks
+ * the unit's fallback mailbox. In the record's language (else the policy's default).
  */
 function managerOf(record: IdentityRecord): { to: NoticeRecipient; language?: NoticeLanguage } {
   return {
-    to: record.managerId ? { manager: record.managerId } : { unit: record.orgUnit },
+    to: { manager: record.managerId ?? null, unit: record.orgUnit },
     ...(record.language ? { language: record.language } : {}),
   };
 }
@@ -188,9 +176,11 @@ export function cleanupReportNotice(report: CleanupReport, workflowId: string): 
     findings: report.findings.length,
     skipped: report.skipped?.length ?? 0,
     monthlySaving: report.monthlySaving,
-    licences: Object.entries(report.licences)
-      .map(([sku, n]) => `${sku} ${n}`)
-      .join(', '),
+    // A template variable is never empty (the renderer refuses a missing one).
+    licences:
+      Object.entries(report.licences)
+        .map(([sku, n]) => `${sku} ${n}`)
+        .join(', ') || 'none',
   };
   for (const [kind, n] of Object.entries(report.counts)) vars[`found_${kind}`] = n;
   for (const [kind, n] of Object.entries(report.done)) vars[`done_${kind}`] = n;

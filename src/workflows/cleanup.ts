@@ -10,7 +10,9 @@ import {
   type FindingKind,
 } from '../domain/cleanup-report';
 import { cleanupLosses, countsVerdict } from '../domain/mass-change';
+import { cleanupReportNotice } from '../domain/notice-events';
 import { awaitApproval } from './approval';
+import { sendNotice } from './notices';
 
 // The daily leaver cleanup (Temporal Schedule "leaver-cleanup", or `tunnus cleanup run`): find
 // what slipped through — leavers past retention, licences on leavers, orphan accounts, members
@@ -117,5 +119,8 @@ export async function cleanupWorkflow(input: CleanupInput = {}): Promise<Cleanup
   setCurrentDetails(
     `${mode}: ${findings.length} findings; licences ${JSON.stringify(licences)}; saving ${monthlySaving} €/month`,
   );
+  // The report to ops (counts and codes only), once per run: the key names the run.
+  if (patched('notices-cleanup-report'))
+    await sendNotice(cleanupReportNotice(report, workflowInfo().workflowId));
   return report;
 }

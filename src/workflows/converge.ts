@@ -16,11 +16,13 @@ import type { CloudActivities } from '../activities/cloud';
 import type { AccountRef, DirectoryActivities } from '../activities/directory';
 import { retentionEndsAt } from '../domain/dates';
 import type { IdentityRecord } from '../domain/identity';
+import { licenceWaitNotice, licenceWaitOverLimit } from '../domain/notice-events';
 import type { RunFacts, RunResult } from '../domain/person-state';
 import type { Plan, Schedule } from '../domain/plan';
 import type { HrRecord } from '../domain/record';
 import { describeStep, type Step } from '../domain/steps';
 import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
+import { sendNotice } from './notices';
 import {
   MAX_RUN_HISTORY_EVENTS,
   MAX_RUN_RECHECKS,
@@ -69,12 +71,19 @@ export interface ProvisionResult extends RunResult {
   cloud?: { exported: boolean; reason: string };
   /** The record version the run last planned and applied in full. */
   appliedVersion: number;
+  /**
+   * A wait for a free licence seat in progress: since when, and whether ops were told it is over
+   * the policy's limit (carried across continue-as-new, so one wait is one notice).
+   */
+  licenceWait?: { since: string; skus: string[]; noticed?: boolean };
 }
 
 const MAX_APPLIED = 100;
 
 export async function converge(input: ProvisionInput): Promise<ProvisionResult> {
   const { employeeId } = input;
+  // Decided once per run: a run on earlier code keeps waiting for seats without the notice.
+  const notices = patched('notices-licence-wait');
   let record = input.record;
   let facts: RunFacts = input.facts ?? { version: 0 };
   /** When this run disabled the account (or the person already knew it). */
@@ -311,6 +320,20 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     }
   }
 
+  /**
+   * One ops notice per licence wait once it is longer than the policy's limit: the wait's start
+   * is kept in the run's progress, so re-checks and continue-as-new do not send it again (and the
+   * notice's key names the wait, so a retried activity or a restarted worker sends it once).
+   */
+  async function noticeLongLicenceWait(skus: string[], limitMs: number | undefined): Promise<void> {
+    const wait = (result.licenceWait ??= { since: new Date().toISOString(), skus });
+    wait.skus = skus;
+    if (wait.noticed || !licenceWaitOverLimit(wait.since, limitMs, Date.now())) return;
+    wait.noticed = true;
+    log.warn('alert: joiner waits for a licence seat longer than the limit', { employeeId, skus });
+    await sendNotice(licenceWaitNotice(employeeId, workflowInfo().workflowId, wait, limitMs!, Date.now()));
+  }
+
   /** Retention is over: the cloud user and the phone catalogue follow the deleted AD account. */
   async function deleteServices(plan: Plan): Promise<void> {
     if (plan.services.cloud) {
@@ -358,8 +381,10 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
         ]);
         if (licences.status === 'done') {
           result.licences.push(...licences.added.filter((l) => !result.licences.includes(l)));
+          delete result.licenceWait;
           break;
         }
+        if (notices) await noticeLongLicenceWait(licences.skus, s.licenceWaitLimitMs);
         if (!(await recheck(s.licenceRecheckMs, `waiting for licence ${licences.skus.join(', ')}`)))
           return false;
       }

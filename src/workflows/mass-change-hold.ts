@@ -6,6 +6,7 @@ import {
   defineSignal,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -13,9 +14,11 @@ import {
 import type { GuardActivities } from '../activities/guard';
 import type { SourceRecord } from '../domain/identity';
 import { guardVerdict, type Loss } from '../domain/mass-change';
+import { massChangeHeldNotice } from '../domain/notice-events';
 import type { Policy } from '../domain/policy';
 import { awaitApproval, describeWaiting, type ApprovalReceipt, type ApprovalRequest } from './approval';
 import type { Source } from './messages';
+import { sendNotice } from './notices';
 
 // The held set (`mass-change-hold`): single deliveries (PUT /persons, `tunnus hire`, `plan apply`)
 // that the mass-change guard stopped wait here, visibly (Web UI current details, the
@@ -63,6 +66,14 @@ export const heldChangesQuery = defineQuery<HeldSummary[]>('heldChanges');
 export interface HoldInput {
   carried?: HeldChange[];
   approvals?: ApprovalReceipt[];
+  /** The set waiting for approval when the run continued as new: since when, and whether ops were told. */
+  waiting?: HeldSetNotice;
+}
+
+/** One held set's wait for approval, named by its start (the key of its one ops notice). */
+interface HeldSetNotice {
+  since: string;
+  noticed: boolean;
 }
 
 const { releaseHeldChanges } = proxyActivities<GuardActivities>({
@@ -73,8 +84,10 @@ const { releaseHeldChanges } = proxyActivities<GuardActivities>({
 
 export async function massChangeHoldWorkflow(input: HoldInput = {}): Promise<void> {
   const held = new Map<string, HeldChange>((input.carried ?? []).map((c) => [c.identityId, c]));
+  // Decided once per run: a run on earlier code holds its sets without the ops notice.
+  const notices = patched('notices-mass-change-hold') ? { waiting: input.waiting } : undefined;
   try {
-    return await holdLoop(held, input.approvals ?? []);
+    return await holdLoop(held, input.approvals ?? [], notices);
   } catch (err) {
     // Cancelling refuses the set: nothing was changed; persons whose end fell due stay held, with
     // their access, until a newer record or another approval.
@@ -86,7 +99,11 @@ export async function massChangeHoldWorkflow(input: HoldInput = {}): Promise<voi
   }
 }
 
-async function holdLoop(held: Map<string, HeldChange>, approvals: ApprovalReceipt[]): Promise<void> {
+async function holdLoop(
+  held: Map<string, HeldChange>,
+  approvals: ApprovalReceipt[],
+  notices?: { waiting?: HeldSetNotice },
+): Promise<void> {
   let dirty = false;
   setHandler(holdChangeSignal, (change) => {
     held.set(change.identityId, change);
@@ -109,6 +126,7 @@ async function holdLoop(held: Map<string, HeldChange>, approvals: ApprovalReceip
     if (held.size === 0) break;
     const request = (): ApprovalRequest => requestFor([...held.values()]);
     const approval = awaitApproval(request, () => [...held.values()]);
+    if (notices) tellOps(notices, request());
     // Keep the Web UI's details in step while the set grows.
     let settled = false;
     void approval.finally(() => (settled = true));
@@ -116,11 +134,12 @@ async function holdLoop(held: Map<string, HeldChange>, approvals: ApprovalReceip
       await condition(() => dirty || settled || workflowInfo().continueAsNewSuggested);
       if (settled) break;
       // A long wait with many arrivals: start afresh with the set (nothing is approved yet).
-      if (workflowInfo().continueAsNewSuggested) return await carryOn(held, approvals);
+      if (workflowInfo().continueAsNewSuggested) return await carryOn(held, approvals, notices?.waiting);
       describeWaiting(request());
       dirty = false;
     }
     const { receipt, subject } = await approval;
+    if (notices) delete notices.waiting;
     approvals.push(receipt);
     const approved = subject ?? [];
     await releaseHeldChanges({ changes: approved, approvedBy: receipt.approvedBy, ref: receipt.workflowId });
@@ -131,12 +150,40 @@ async function holdLoop(held: Map<string, HeldChange>, approvals: ApprovalReceip
   return await carryOn(held, approvals);
 }
 
+/**
+ * Ops are told once per held set that it waits for approval (in the background: the wait goes on
+ * meanwhile). Carried across continue-as-new; an unconfirmed notice is sent again with its key.
+ */
+function tellOps(notices: { waiting?: HeldSetNotice }, request: ApprovalRequest): void {
+  const set = (notices.waiting ??= { since: new Date().toISOString(), noticed: false });
+  if (set.noticed) return;
+  const v = request.verdict;
+  const notice = massChangeHeldNotice(
+    { since: set.since, workflowId: workflowInfo().workflowId },
+    {
+      pending: v.pendingIdentities,
+      disables: v.disables,
+      deletes: v.deletes,
+      roleChanges: v.roleChanges,
+      active: v.managedIdentities,
+    },
+  );
+  void sendNotice(notice).then((sent) => {
+    if (sent) set.noticed = true;
+  });
+}
+
 /** History stays bounded: the set and the recent approvals travel on to a new run. */
-async function carryOn(held: Map<string, HeldChange>, approvals: ApprovalReceipt[]): Promise<void> {
+async function carryOn(
+  held: Map<string, HeldChange>,
+  approvals: ApprovalReceipt[],
+  waiting?: HeldSetNotice,
+): Promise<void> {
   await condition(allHandlersFinished);
   await continueAsNew<typeof massChangeHoldWorkflow>({
     carried: [...held.values()],
     approvals: approvals.slice(-20),
+    ...(waiting ? { waiting } : {}),
   });
 }
 

@@ -4,8 +4,14 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { addDays, helsinkiDate, startOfDay, zonedInstant } from '../../src/domain/dates';
 import type { CleanupReport } from '../../src/domain/cleanup-report';
+import { parseNoticeCatalogue, renderNotice } from '../../src/domain/notices';
 import {
+  accessEndedNotice,
+  accessRetryingNotice,
   cleanupReportNotice,
+  leaverReminderNotice,
+  noticeTemplates,
+  runFailedNotice,
   licenceWaitNotice,
   licenceWaitOverLimit,
   massChangeHeldNotice,
@@ -40,6 +46,7 @@ const loadPolicy = (days = 7): Policy => {
   return p;
 };
 const DAY = 24 * 3600_000;
+const HOUR_MS = 3600_000;
 const T0 = Date.parse('2027-03-15T10:00:00Z');
 
 const nurse = (extra: Partial<HrRecord> = {}): HrRecord => ({
@@ -105,7 +112,7 @@ describe('leaver reminder due time', () => {
     assert.deepEqual(notice, {
       key: 'leaver-reminder:E1:2027-04-30',
       template: 'leaver-reminder',
-      to: { manager: 'M9' },
+      to: { manager: 'M9', unit: 'SOTE-100' },
       language: 'sv',
       vars: { employeeId: 'E1', endDate: '2027-04-30', daysLeft: 7 },
     });
@@ -170,7 +177,7 @@ describe('notices after a run', () => {
     const notices = noticesAfterRun(state, ref, before);
     assert.deepEqual(
       notices.map((n) => [n.key, n.template, n.to]),
-      [[`leaver-access-ended:E1:${endDate}`, 'leaver-access-ended', { manager: 'M9' }]],
+      [[`leaver-access-ended:E1:${endDate}`, 'leaver-access-ended', { manager: 'M9', unit: 'SOTE-100' }]],
     );
     // A later run of the same person (already disabled) confirms nothing again.
     const again = onRunStarted(state, 'mover', T0 + 51 * DAY);
@@ -283,5 +290,72 @@ describe('ops notices', () => {
     assert.equal(n.vars.found_licenceOnLeaver, 2);
     assert.equal(n.vars.licences, 'SPE_E3 2');
     assert.doesNotMatch(JSON.stringify(n), /matti|E7|E8/, 'no accounts or ids of findings');
+  });
+});
+
+describe('every notice built here renders from config/notices.yaml', () => {
+  const catalogue = parseNoticeCatalogue(
+    fs.readFileSync(path.join(__dirname, '../../config/notices.yaml'), 'utf8'),
+  );
+  const record = nurse({ endDate: '2027-04-30' });
+  const report: CleanupReport = {
+    runAt: '2027-03-15T00:00:00.000Z',
+    mode: 'report',
+    managedIdentities: 0,
+    counts: {
+      pastRetention: 0,
+      licenceOnLeaver: 0,
+      orphanAccount: 0,
+      ungrantedMember: 0,
+      expiredReservation: 0,
+    },
+    done: {
+      pastRetention: 0,
+      licenceOnLeaver: 0,
+      orphanAccount: 0,
+      ungrantedMember: 0,
+      expiredReservation: 0,
+    },
+    licences: {},
+    monthlySaving: 0,
+    findings: [],
+  };
+  const notices = [
+    leaverReminderNotice(record, '2027-04-30', T0),
+    accessEndedNotice(record, '2027-04-30', new Date(T0).toISOString(), 'leaver-E1-3'),
+    runFailedNotice('E1', { workflowId: 'joiner-E1-1', kind: 'joiner' }, 'DirectoryConstraint'),
+    accessRetryingNotice('E1', { workflowId: 'leaver-E1-2', kind: 'leaver' }, { at: 'x', reason: 'y' }, true),
+    licenceWaitNotice(
+      'E1',
+      'joiner-E1-1',
+      { since: new Date(T0).toISOString(), skus: ['SPE_E3'] },
+      HOUR_MS,
+      T0,
+    ),
+    massChangeHeldNotice(
+      { since: new Date(T0).toISOString(), workflowId: 'mass-change-hold' },
+      { pending: 1, disables: 1, deletes: 0, roleChanges: 0, active: 5 },
+    ),
+    cleanupReportNotice(report, 'leaver-cleanup-1'),
+  ];
+
+  it('one notice per template, each in fi, sv and en with every variable given', () => {
+    assert.deepEqual(notices.map((n) => n.template).sort(), [...noticeTemplates].sort());
+    for (const n of notices) {
+      for (const language of ['fi', 'sv', 'en'] as const) {
+        // The activity adds displayName from the directory (never in history).
+        const text = renderNotice(catalogue, {
+          template: n.template,
+          language,
+          vars: { ...n.vars, displayName: 'N N' },
+        });
+        assert.equal(text.language, language, n.template);
+        assert.doesNotMatch(
+          text.subject + text.body,
+          /\{[a-zA-Z]+\}/,
+          `${n.template} ${language}: all filled`,
+        );
+      }
+    }
   });
 });
