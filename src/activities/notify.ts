@@ -58,12 +58,19 @@ const CLAIM_STALE_MS = 2 * 60_000;
 
 export const defaultNoticesFile = path.resolve(__dirname, '..', '..', 'config', 'notices.yaml');
 
-let defaultCatalogue: NoticeCatalogue | undefined;
-/** config/notices.yaml (or the given file), parsed and validated. */
-export function loadNoticeCatalogue(file = defaultNoticesFile): NoticeCatalogue {
-  if (file === defaultNoticesFile && defaultCatalogue) return defaultCatalogue;
-  const catalogue = parseNoticeCatalogue(fs.readFileSync(file, 'utf8'));
-  if (file === defaultNoticesFile) defaultCatalogue = catalogue;
+const cached = new Map<string, NoticeCatalogue>();
+/**
+ * The notice templates: the given file, else TUNNUS_NOTICES_FILE (src/config.ts; a container
+ * mounts it), else config/notices.yaml — parsed, validated and kept once per file.
+ */
+export function loadNoticeCatalogue(
+  file = process.env.TUNNUS_NOTICES_FILE || defaultNoticesFile,
+): NoticeCatalogue {
+  let catalogue = cached.get(file);
+  if (!catalogue) {
+    catalogue = parseNoticeCatalogue(fs.readFileSync(file, 'utf8'));
+    cached.set(file, catalogue);
+  }
   return catalogue;
 }
 
