@@ -38,6 +38,7 @@ const actions = {
   runs: () => require('./runs') as typeof import('./runs'),
   cleanup: () => require('./cleanup') as typeof import('./cleanup'),
   plan: () => require('./plan') as typeof import('./plan'),
+  codecServer: () => require('./codec-server') as typeof import('./codec-server'),
   ops: () => require('./ops') as typeof import('./ops'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -264,6 +265,13 @@ export function buildProgram(ctx: CliContext): Command {
     .action(
       online((file: string, o: { policyDeployed?: boolean }) => actions.plan().planApply(ctx, file, o)),
     );
+
+  program
+    .command('codec-server')
+    .description("Temporal's remote codec endpoint for the Web UI: decoded payloads for operators")
+    .option('--port <port>', 'port (default CODEC_SERVER_PORT, 8234)', wholeNumberOption('--port', 0, 65_535))
+    .option('--host <host>', 'address to listen on (default CODEC_SERVER_HOST, 127.0.0.1)')
+    .action(act((o: { port?: number; host?: string }) => actions.codecServer().codecServer(ctx, o)));
 
   program
     .command('help')
