@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { createCloudActivities } from './activities/cloud';
 import { createCleanupActivities } from './activities/cleanup';
 import { createDirectoryActivities } from './activities/directory';
+import { createHandoverActivities } from './activities/handover';
 import { createImportActivities } from './activities/import';
 import { createNotifyActivities } from './activities/notify';
 import { createReadModelActivities } from './activities/read-model';
@@ -16,6 +17,7 @@ import type { Directory } from './connectors/ldap/directory';
 import type { PhoneDirectory } from './connectors/phone/phone-directory';
 import type { Policy } from './domain/policy';
 import { createLogger, type Logger } from './logger';
+import { sweepEndedImports } from './ops/staging-sweep';
 import {
   createWorkerObservability,
   sdkMetricsBindAddress,
@@ -23,6 +25,7 @@ import {
   type TunnusMetrics,
 } from './metrics';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './schedules';
+import { openHandoverLedger, type HandoverLedger } from './store/handover-ledger';
 import type { RecordStore } from './store/import-staging';
 import { openNoticeLedger, type NoticeLedger } from './store/notice-ledger';
 import { installTelemetry } from './telemetry';
@@ -53,6 +56,8 @@ export interface WorkerDeps {
   store?: RecordStore | (() => RecordStore);
   /** The notice ledger (sent once per key); by default in the store the environment names. */
   noticeLedger?: NoticeLedger | (() => NoticeLedger);
+  /** The credential handover's ledger (per person and start date); by default in that store too. */
+  handoverLedger?: HandoverLedger;
   /** The payload codec's keys (src/crypto); by default the ones the environment names. */
   keys?: IdentityKeys;
   /**
@@ -110,6 +115,13 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       directory: deps.directory,
       policy: deps.policy,
       ledger: deps.noticeLedger ?? (() => openNoticeLedger(parseEnv())),
+    }),
+    // The first-day credential (a Temporary Access Pass or a one-time password), by the same channel.
+    ...createHandoverActivities({
+      cloud: deps.cloud,
+      directory: deps.directory,
+      policy: deps.policy,
+      ledger: () => (deps.handoverLedger ??= openHandoverLedger(parseEnv())),
     }),
     // Crypto-shredding at the end of retention (src/workflows/shred.ts).
     ...createShredActivities({
@@ -198,6 +210,13 @@ export async function main(log: Logger): Promise<void> {
       deployment: deploymentFromEnv(env),
     });
     log.info({ taskQueue: env.TEMPORAL_TASK_QUEUE, ...(deploymentFromEnv(env) ?? {}) }, 'worker started');
+    // Staged rows of imports that were terminated (issue 13): not left to wait for the next import.
+    void sweepEndedImports({ client: deps.client, store: lazyStore(deps.store)() }).then(
+      (r) =>
+        r.dropped.length > 0 &&
+        log.info({ imports: r.dropped.length }, 'staged rows of ended imports dropped'),
+      (err: unknown) => log.warn({ error: (err as Error).message }, 'staging sweep failed'),
+    );
     await worker.run();
   } finally {
     await server.close();

@@ -10,6 +10,7 @@ import { lossSetHash, type GuardVerdict, type Loss } from '../domain/mass-change
 import type { Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
 import { admitApproved, admitLosses, recordAfter } from '../ops/guard';
+import { sweepEndedImports } from '../ops/staging-sweep';
 import { guardStore, StoreErrorType } from '../store/errors';
 import { isGone, isLive, type RecordStore, type StagedRow } from '../store/import-staging';
 import { indexDates, type IndexWrite, type RecordIndex } from '../store/record-index';
@@ -283,6 +284,12 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
      */
     async analyseImport(ref: ImportRef): Promise<ImportAnalysis> {
       return guardStore(async () => {
+        // Rows a terminated import left behind (no finally ran): gone before this one starts.
+        try {
+          await sweepEndedImports({ client, store: store() });
+        } catch (err) {
+          Context.current().log.warn('staging sweep failed', { error: (err as Error).message });
+        }
         const asOf = now();
         const { counts, losses, today } = await study(ref, asOf);
         const guard = await admitLosses({ store: store(), policy, now: () => asOf }, ref.importId, losses);
