@@ -21,9 +21,6 @@ export interface HandoverPlan {
 /** The idempotence key: one handover per person and start date (a rehire has a new start date). */
 export const handoverKey = (employeeId: string, startDate: string) => `handover:${employeeId}:${startDate}`;
 
-/** The account-ready notice's key (contract A: one notice per event). */
-export const readyNoticeKey = (employeeId: string, startDate: string) => `ready:${employeeId}:${startDate}`;
-
 /**
  * The handover for a record, or undefined when the policy turns handovers off. The first matching
  * role with a `credentials.roles` entry overrides the default field by field.
@@ -43,28 +40,34 @@ export function handoverFor(policy: Policy, record: IdentityRecord): HandoverPla
   };
 }
 
-/** What each recipient rule resolves to for this person (absent: it does not apply). */
-export interface RecipientAddresses {
-  manager?: string;
-  schoolContact?: string;
-  fallback?: string;
-}
+/** Contract A's recipient (src/domain/notice-recipients.ts), as far as the handover names them. */
+export type CredentialRecipient =
+  { manager: string; unit: string } | { school: string; unit: string } | { unit: string };
 
-/** The first rule that resolves to an address, in the policy's order. */
-export function chooseRecipient(
+/**
+ * Whom the credential (and the account-ready notice) goes to: the first rule of `deliverTo` that
+ * applies to the record — the manager when it names one, the school contact for someone with a
+ * school — else the unit's fallback mailbox. A manager or school contact that does not resolve to
+ * an address falls back to the unit's mailbox too, and the message says why (the notice channel).
+ */
+export function credentialRecipient(
   deliverTo: readonly RecipientRule[],
-  addresses: RecipientAddresses,
-): { rule: RecipientRule; address: string } | undefined {
+  record: IdentityRecord,
+): CredentialRecipient {
+  const unit = record.orgUnit;
   for (const rule of deliverTo) {
-    const address = addresses[rule];
-    if (address) return { rule, address };
+    if (rule === 'manager' && record.managerId) return { manager: record.managerId, unit };
+    if (rule === 'schoolContact' && record.education?.schoolCode) {
+      return { school: record.education.schoolCode, unit };
+    }
+    if (rule === 'fallback') return { unit };
   }
-  return undefined;
+  return { unit };
 }
 
-/** The message's language: the record's, else Finnish (the city's default). */
-export const languageOf = (record: IdentityRecord): 'fi' | 'sv' | 'en' =>
-  record.language === 'sv' || record.language === 'en' ? record.language : 'fi';
+/** The message's language: the record's, else the policy's default (mail.defaultLanguage, fi). */
+export const languageOf = (record: IdentityRecord, policy?: Policy): 'fi' | 'sv' | 'en' =>
+  record.language ?? policy?.mail?.defaultLanguage ?? 'fi';
 
 const CLASSES = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@_'];
 

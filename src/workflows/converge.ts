@@ -14,12 +14,14 @@ import {
 } from '@temporalio/workflow';
 import type { CloudActivities } from '../activities/cloud';
 import type { AccountRef, DirectoryActivities } from '../activities/directory';
+import type { HandoverActivities, HandoverResult } from '../activities/handover';
 import { retentionEndsAt } from '../domain/dates';
 import type { IdentityRecord } from '../domain/identity';
 import { licenceWaitNotice, licenceWaitOverLimit } from '../domain/notice-events';
 import type { RunFacts, RunResult } from '../domain/person-state';
 import type { Plan, Schedule } from '../domain/plan';
 import type { HrRecord } from '../domain/record';
+import { accountReadyNotice } from '../domain/first-day';
 import { describeStep, type Step } from '../domain/steps';
 import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
 import { sendNotice } from './notices';
@@ -29,6 +31,7 @@ import {
   MAX_TIMER_MS,
   cloudActivityOptions,
   directoryActivityOptions,
+  handoverActivityOptions,
 } from './options';
 
 // The heart of every run (joiner, mover, rehire, leaver, delete): plan → wait for the date the
@@ -41,6 +44,7 @@ import {
 
 const dir = proxyActivities<DirectoryActivities>(directoryActivityOptions);
 const cloud = proxyActivities<CloudActivities>(cloudActivityOptions);
+const handover = proxyActivities<HandoverActivities>(handoverActivityOptions);
 
 export interface ProvisionInput {
   employeeId: string;
@@ -76,6 +80,10 @@ export interface ProvisionResult extends RunResult {
    * the policy's limit (carried across continue-as-new, so one wait is one notice).
    */
   licenceWait?: { since: string; skus: string[]; noticed?: boolean };
+  /** The first-day credential handover of this run (metadata only: never the credential). */
+  handover?: HandoverResult | { status: 'failed'; type: string };
+  /** Whether the manager's account-ready notice went out (or had gone before). */
+  readyNoticeSent?: boolean;
 }
 
 const MAX_APPLIED = 100;
@@ -244,7 +252,44 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     // A record that arrived during any step above is planned now, never dropped.
     if (changedSince(seen)) continue;
     if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(employeeId);
+    // The first day: a joiner or rehire whose account this run enabled (and whose cloud user and
+    // licences are ready: ensureServices returned) gets its credential — on the start day, never
+    // before, since only an active plan enables. Once per run; the ledger makes it once per start date.
+    if (
+      plan.phase === 'active' &&
+      result.enabled &&
+      !result.handover &&
+      firstDayRun() &&
+      patched('credential-handover')
+    ) {
+      await firstDay();
+      if (changedSince(seen)) continue;
+    }
     return finish(seen, plan.steps.length > 0 ? 'applied' : 'already up to date');
+  }
+
+  /**
+   * The credential handover, then the manager's account-ready notice (once per person and start
+   * date); a failure of either is reported (alert, result) but never fails the run.
+   */
+  async function firstDay(): Promise<void> {
+    status.detail = 'handing over the first-day credential';
+    setCurrentDetails('applying: hand over the first-day credential');
+    try {
+      result.handover = await handover.handOverCredential.executeWithOptions(
+        { summary: 'hand over the first-day credential (e-mail from the shared mailbox)' },
+        [{ employeeId, record }],
+      );
+      applied(`first-day credential: ${result.handover.status}`);
+    } catch (err) {
+      const failure = describeFailure(err);
+      result.handover = { status: 'failed', type: failure.type };
+      log.error('alert: first-day credential not handed over', { employeeId, type: failure.type });
+    }
+    status.detail = 'telling the manager the account is ready';
+    result.readyNoticeSent = await sendNotice(accountReadyNotice(record));
+    if (result.readyNoticeSent) applied('account-ready notice');
+    setCurrentDetails('');
   }
 
   function finish(version: number, detail: string): ProvisionResult {
@@ -466,6 +511,12 @@ async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | und
       throw new Error(`unknown step ${(unknown as Step).kind}`);
     }
   }
+}
+
+/** Runs that bring a person in (joiner, rehire) hand over a credential; movers and leavers never do. */
+function firstDayRun(): boolean {
+  const type = workflowInfo().workflowType;
+  return type === 'joinerWorkflow' || type === 'rehireWorkflow';
 }
 
 async function accountRef(employeeId: string): Promise<AccountRef | undefined> {

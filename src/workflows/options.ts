@@ -58,3 +58,17 @@ export const notifyActivityOptions: ActivityOptions = {
     nonRetryableErrorTypes,
   },
 };
+
+/**
+ * The first-day credential handover: transient failures retry (each retry after the credential
+ * was set issues a fresh one and voids the earlier, so retries are safe but not free: slower).
+ */
+export const handoverActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    nonRetryableErrorTypes,
+  },
+};

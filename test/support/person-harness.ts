@@ -7,6 +7,10 @@ import { createDirectoryActivities } from '../../src/activities/directory';
 import { createReadModelActivities } from '../../src/activities/read-model';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import type { RecordStore } from '../../src/store/import-staging';
+import { createHandoverActivities } from '../../src/activities/handover';
+import type { CloudDirectory, OutgoingMail } from '../../src/connectors/graph/cloud-directory';
+import type { NoticeRequest } from '../../src/domain/notice-recipients';
+import { openSqliteHandoverLedger } from '../../src/store/handover-ledger';
 import { managedGroups, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import { personWorkflowId, recordSignal, stateQuery, type PersonState } from '../../src/workflows/messages';
@@ -106,6 +110,7 @@ export async function startLifecycleWorker(
   const env = await timeSkippingEnv({ codec: true });
   const directory = new MemoryDirectory(managedGroups(policy));
   const cloud = new FakeCloud(directory, policy);
+  const mail = new FakeMail();
   const taskQueue = `${name}-${randomUUID()}`;
   const hooks: { before?: ActivityHook } = {};
   const store = openSqliteIndex({ file: ':memory:' });
@@ -117,6 +122,14 @@ export async function startLifecycleWorker(
     ...(options.cloud
       ? (cloud.activities() as unknown as Record<string, (input: unknown) => Promise<unknown>>)
       : {}),
+    // The real handover over the memory directory; the cloud's pass and mail calls (the only ones
+    // a handover makes) are FakeMail.
+    ...(createHandoverActivities({
+      cloud: mail as unknown as CloudDirectory,
+      directory,
+      policy,
+      ledger: () => mail.ledger,
+    }) as unknown as Record<string, (input: unknown) => Promise<unknown>>),
     // The mass-change guard for ends falling due admits everything here (its own test:
     // test/workflows/guard-due-ends.test.ts).
     admitDueEnd: async () => ({ admitted: true, affected: 1 }),
@@ -125,6 +138,9 @@ export async function startLifecycleWorker(
       string,
       (input: unknown) => Promise<unknown>
     >),
+    // Notices at the activity boundary, each key once (as the notice ledger does); a test may
+    // replace it through extraActivities.
+    sendNotice: async (req: unknown) => mail.notice(req as NoticeRequest),
     ...(options.extraActivities?.({ env, store }) as Record<string, (input: unknown) => Promise<unknown>>),
   };
   const wrapped = Object.fromEntries(
@@ -148,6 +164,7 @@ export async function startLifecycleWorker(
     env,
     directory,
     cloud,
+    mail,
     taskQueue,
     hooks,
     /** The record store the workflows write their identity read model rows to. */
@@ -251,5 +268,83 @@ export class FakeCloud {
       deleteCloudUser: async ({ employeeId }) => ({ deleted: this.users.delete(employeeId) }),
       removeCatalogueEntry: async ({ employeeId }) => ({ removed: this.catalogue.delete(employeeId) }),
     };
+  }
+}
+
+/**
+ * The cloud's Temporary Access Pass and sendMail calls in memory (one pass per user, as Graph
+ * keeps them), with the handover ledger in an in-memory SQLite: what a handover sent, and when.
+ */
+export class FakeMail {
+  readonly sent: (OutgoingMail & { from: string; at: number })[] = [];
+  readonly passes = new Map<string, { id: string; value: string }>();
+  readonly ledger = openSqliteHandoverLedger(':memory:');
+  /** Set by a test: the next sendMail throws what this returns (then it is cleared). */
+  failNextSend?: () => Error;
+  private readonly created = new Map<string, number>();
+  private seq = 0;
+
+  /** How many passes were created for the person. */
+  passesCreated(employeeId: string): number {
+    return this.created.get(employeeId) ?? 0;
+  }
+
+  async createTemporaryAccessPass(
+    employeeId: string,
+    o: { lifetimeInMinutes: number; isUsableOnce: boolean },
+  ) {
+    if (this.passes.has(employeeId)) throw new Error('the user already holds a pass');
+    const pass = { id: `tap-${++this.seq}`, value: `TAP-${randomUUID()}` };
+    this.passes.set(employeeId, pass);
+    this.created.set(employeeId, this.passesCreated(employeeId) + 1);
+    return {
+      id: pass.id,
+      temporaryAccessPass: pass.value,
+      startDateTime: new Date().toISOString(),
+      lifetimeInMinutes: o.lifetimeInMinutes,
+      isUsableOnce: o.isUsableOnce,
+    };
+  }
+
+  async listTemporaryAccessPasses(employeeId: string) {
+    const pass = this.passes.get(employeeId);
+    return pass
+      ? [
+          {
+            id: pass.id,
+            startDateTime: '',
+            lifetimeInMinutes: 0,
+            isUsableOnce: true,
+            isUsable: true,
+            methodUsabilityReason: null,
+          },
+        ]
+      : [];
+  }
+
+  async deleteTemporaryAccessPass(employeeId: string) {
+    this.passes.delete(employeeId);
+  }
+
+  async sendMail(from: string, message: OutgoingMail) {
+    const fail = this.failNextSend;
+    this.failNextSend = undefined;
+    if (fail) throw fail();
+    // The activity's own time: on the time-skipping server that is the skipped-to day.
+    this.sent.push({ ...message, from, at: Context.current().info.currentAttemptScheduledTimestampMs });
+  }
+
+  /** Notices handed to sendNotice, each key once, with the (server) time it was first sent. */
+  readonly notices: (NoticeRequest & { at: number })[] = [];
+
+  async notice(req: NoticeRequest) {
+    if (this.notices.some((n) => n.key === req.key)) return { status: 'already-sent' as const, to: [] };
+    this.notices.push({ ...req, at: Context.current().info.currentAttemptScheduledTimestampMs });
+    return { status: 'sent' as const, to: [] };
+  }
+
+  /** Messages whose body names the employee (the handover's vars carry the username, not the id). */
+  to(address: string) {
+    return this.sent.filter((m) => m.to.includes(address));
   }
 }

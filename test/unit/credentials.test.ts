@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import {
-  chooseRecipient,
+  credentialRecipient,
   handoverFor,
   handoverKey,
   languageOf,
@@ -87,22 +87,27 @@ describe('credential handover policy', () => {
     );
   });
 
-  it('the first rule that resolves wins, in the policy order', () => {
-    assert.deepEqual(chooseRecipient(['manager', 'fallback'], { fallback: 'f@x', manager: 'm@x' }), {
-      rule: 'manager',
-      address: 'm@x',
+  it('the first rule that applies wins: the manager if named, the school for a pupil, else the unit', () => {
+    assert.deepEqual(credentialRecipient(['manager', 'fallback'], nurse), {
+      manager: 'E0',
+      unit: 'SOTE-110',
     });
-    assert.deepEqual(chooseRecipient(['manager', 'fallback'], { fallback: 'f@x' }), {
-      rule: 'fallback',
-      address: 'f@x',
+    const { managerId: _, ...noManager } = nurse;
+    assert.deepEqual(credentialRecipient(['manager', 'fallback'], noManager), { unit: 'SOTE-110' });
+    assert.deepEqual(credentialRecipient(['schoolContact', 'fallback'], pupil('3B')), {
+      school: 'K01',
+      unit: 'K01',
     });
-    assert.equal(chooseRecipient(['schoolContact'], { manager: 'm@x' }), undefined);
+    assert.deepEqual(credentialRecipient(['schoolContact'], noManager), { unit: 'SOTE-110' });
   });
 
   it('keys per person and start date; language from the record, Finnish by default', () => {
     assert.equal(handoverKey('E1', '2026-12-01'), 'handover:E1:2026-12-01');
     assert.equal(languageOf({ ...nurse, language: 'sv' }), 'sv');
     assert.equal(languageOf(nurse), 'fi');
+    const sv = parsePolicy(policyText);
+    sv.mail!.defaultLanguage = 'sv';
+    assert.equal(languageOf(nurse, sv), 'sv');
   });
 
   it('a one-time password has the length and all four character classes, and differs each time', () => {
