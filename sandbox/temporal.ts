@@ -87,6 +87,11 @@ export interface DevServerOptions {
   /** SQLite file; survives restarts so runs resume. */
   dbFile?: string;
   namespace?: string;
+  /**
+   * The codec server the Web UI calls to decode payloads (--ui-codec-endpoint); only when this call
+   * starts the server (a running one keeps what it was started with).
+   */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -160,6 +165,7 @@ export async function ensureTemporalDevServer(options: DevServerOptions = {}): P
     options.namespace ?? 'default',
     '--log-level',
     'warn',
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
     ...Object.entries(searchAttributeDefinitions).flatMap(([name, type]) => [
       '--search-attribute',
       `${name}=${type}`,

@@ -10,6 +10,7 @@ import { helsinkiDate } from '../src/domain/dates';
 import { formatCsvErrors, parseHrCsv } from '../src/domain/hr-csv';
 import { createLogger } from '../src/logger';
 import { sha256Hex } from '../src/api/auth';
+import { runCodecServer } from '../src/codec-server/run';
 import { createTemporalImports } from '../src/api/imports';
 import { createTemporalIntake } from '../src/api/intake';
 import { startApi } from '../src/api/server';
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
   installTelemetry(log.child({ component: 'temporal-sdk' }, { level: 'warn' }), {
     sdkMetricsBindAddress: sdkMetricsBindAddress(parseEnv()),
   });
-  const temporal = await ensureTemporalDevServer();
+  // The Web UI decodes payloads through the codec server started below (docs/codec-server.md).
+  const codecPort = Number(process.env.CODEC_SERVER_PORT ?? 8234);
+  const temporal = await ensureTemporalDevServer({ uiCodecEndpoint: `http://127.0.0.1:${codecPort}` });
   log.info(
     { address: temporal.address, ui: temporal.uiUrl, started: temporal.started },
     'Temporal dev server ready',
@@ -126,6 +129,20 @@ async function main(): Promise<void> {
   });
   log.info({ url: api.url }, 'intake API listening');
 
+  // The codec server for the Web UI, with one operator whose token is made for this run
+  // (.state/sandbox-codec-token): sign in at /login, then the UI shows decoded payloads.
+  const codecToken = `tun_codec_${randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(path.join(stateDir, 'sandbox-codec-token'), `${codecToken}\n`, { mode: 0o600 });
+  const uiOrigin = new URL(temporal.uiUrl).origin;
+  const codec = await runCodecServer({
+    env,
+    logger: log,
+    operators: [{ name: 'sandbox-operator', tokenSha256: sha256Hex(codecToken) }],
+    port: codecPort,
+    uiOrigins: [uiOrigin, uiOrigin.replace('127.0.0.1', 'localhost')],
+  });
+  log.info({ url: codec.url }, 'codec server listening');
+
   const csv = sampleHrCsv(helsinkiDate(new Date()));
   const file = path.join(stateDir, 'sample-hr.csv');
   fs.writeFileSync(file, csv);
@@ -164,6 +181,9 @@ async function main(): Promise<void> {
       `                  curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/csv' \\`,
       `                    --data-binary @${path.relative(process.cwd(), file)} '${api.url}/api/v1/imports?source=hr'`,
       `                  curl -H "Authorization: Bearer $TOKEN" ${api.url}/api/v1/imports/<importId>`,
+      `Codec server:     ${codec.url} (the Web UI's payloads decoded for a signed-in operator)`,
+      `                  sign in at ${codec.url}/login with the token in .state/sandbox-codec-token, then in`,
+      "                  the UI's codec server settings turn on 'Include cross-origin credentials'",
       'Stop with Ctrl-C (the Temporal server and Samba keep running; `npm run sandbox:down` stops them).',
       '',
     ].join('\n'),
@@ -174,6 +194,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   await running;
   await api.app.close();
+  await codec.close();
   await metricsServer.close();
   await probeDirectory.close();
   await deps.close();
