@@ -16,6 +16,7 @@ import {
   parseNoticeCatalogue,
   renderNotice,
 } from '../../src/domain/notices';
+import * as events from '../../src/domain/notice-events';
 import { parsePolicy } from '../../src/domain/policy';
 
 const catalogue = parseNoticeCatalogue(
@@ -231,4 +232,69 @@ describe('notice recipients', () => {
       .replace(/ {4}default: henkilostopalvelut@kerava.fi\n/, '');
     assert.throws(() => parsePolicy(yaml), /mail\.fallbackMailboxes: needs a default mailbox/);
   });
+});
+
+describe('the notices the runs send (src/domain/notice-events.ts) render from config/notices.yaml', () => {
+  // Drift between the builders' variables and the templates would fail every such notice at
+  // run time (NoticeVariableMissing): caught here instead.
+  const record = {
+    employeeId: 'E1001',
+    orgUnit: 'SOTE-HOIVA',
+    managerId: 'E0500',
+    startDate: '2026-01-01',
+  } as unknown as Parameters<typeof events.leaverReminderNotice>[0];
+  const report = {
+    runAt: '2026-12-02T00:00:00Z',
+    mode: 'report',
+    managedIdentities: 120,
+    counts: {},
+    done: {},
+    licences: { SPE_E3: 2 },
+    monthlySaving: 72,
+    findings: [],
+  } as unknown as Parameters<typeof events.cleanupReportNotice>[0];
+  const now = Date.parse('2026-12-01T08:00:00Z');
+  const requests = [
+    events.leaverReminderNotice(record, '2026-12-10', now),
+    events.accessEndedNotice(record, '2026-12-10', '2026-12-10T22:00:00Z', 'leaver-E1001-3'),
+    events.runFailedNotice('E1001', { workflowId: 'joiner-E1001-1', kind: 'joiner' }, 'CloudInvalid'),
+    events.accessRetryingNotice(
+      'E1001',
+      { workflowId: 'leaver-E1001-3', kind: 'leaver' },
+      { at: '2026-12-11T00:00:00Z', reason: 'DirectoryUnavailable' },
+      false,
+    ),
+    events.licenceWaitNotice(
+      'E1001',
+      'joiner-E1001-1',
+      { since: '2026-11-29T08:00:00Z', skus: ['SPE_E3'] },
+      48 * 3600_000,
+      now,
+    ),
+    events.massChangeHeldNotice(
+      { since: '2026-12-01T07:00:00Z', workflowId: 'mass-change-hold' },
+      { pending: 40, disables: 40, deletes: 0, roleChanges: 0, active: 600 },
+    ),
+    events.cleanupReportNotice(report, 'leaver-cleanup-2026-12-02'),
+  ];
+
+  it('covers every template the builders name', () => {
+    assert.deepEqual(new Set(requests.map((r) => r.template)), new Set(events.noticeTemplates));
+  });
+
+  for (const req of requests) {
+    it(`${req.template}: every language, with the names the activity looks up`, () => {
+      assert.equal(noticeRequestSchema.safeParse(req).success, true, 'passes the door');
+      for (const language of noticeLanguages) {
+        const out = renderNotice(catalogue, {
+          template: req.template,
+          language,
+          // What sendNotice adds from the directory (the person's names are never in the request).
+          vars: { displayName: 'Aino Aalto', ...req.vars },
+        });
+        assert.equal(out.language, language);
+        assert.doesNotMatch(out.subject + out.body, /\{[A-Za-z_]+\}/);
+      }
+    });
+  }
 });
