@@ -6,7 +6,6 @@ import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import {
   findCleanupAndSkips,
   identityIdsToLoad,
-  managedAccounts,
   type CloudUserView,
   type Finding,
   type FindingKind,
@@ -25,6 +24,7 @@ import { personWorkflowId, stateQuery } from '../workflows/messages';
 import { createCloudActivities, removeManagedLicences } from './cloud';
 import { createDirectoryActivities } from './directory';
 import { guard } from './failures';
+import type { IdentityRow } from '../domain/identity-row';
 
 // The leaver cleanup's I/O: gather the directory, the cloud and every identity's record, and
 // fix findings one by one. The findings themselves come from the pure domain/cleanup.ts.
@@ -59,9 +59,11 @@ export interface Applied {
   licences: Record<string, number>;
 }
 
-/** How many person workflows are queried at once. */
+/** How many person workflows are queried at once (identities the read model has no row of). */
 const QUERY_CONCURRENCY = 32;
 const QUERY_TIMEOUT_MS = 30_000;
+/** Identities read from the read model per round trip. */
+const ROWS_PER_READ = 500;
 
 /**
  * Reads the directory, the cloud and every identity's record and returns the findings. Used by
@@ -100,20 +102,57 @@ export async function collectCleanupFindings(
   const reservations = await dir.listReservations(`${policy.ous.retiredNames},${baseDn}`);
   const base = { policy, baseDn, accounts, cloudUsers, groupMembers, reservations };
   const ids = identityIdsToLoad(base);
+  const identities = await loadIdentities(deps, ids, progress);
+  const { findings, skipped } = findCleanupAndSkips({ ...base, identities, asOf });
+  // One definition of a managed identity (src/domain/managed-identity.ts), counted in the read model.
+  const managedIdentities = await storeOf(deps).identities.countManaged();
+  return { findings, skipped, managedIdentities, identities: identities.size, accounts: accounts.length };
+}
+
+/**
+ * The identities' records from the identity read model, a page of ids per round trip. An id the
+ * read model has no row of (a person not written yet, before the first `tunnus index rebuild`) is
+ * asked of its workflow: never guessed to be an orphan.
+ */
+async function loadIdentities(
+  deps: CleanupDeps,
+  ids: readonly string[],
+  progress: (stage: string) => void,
+): Promise<Map<string, Identity>> {
+  const model = storeOf(deps).identities;
   const identities = new Map<string, Identity>();
-  for (let i = 0; i < ids.length; i += QUERY_CONCURRENCY) {
-    const batch = ids.slice(i, i + QUERY_CONCURRENCY);
+  const missing: string[] = [];
+  for (let i = 0; i < ids.length; i += ROWS_PER_READ) {
+    const batch = ids.slice(i, i + ROWS_PER_READ);
+    const rows = await model.getMany(batch);
+    for (const id of batch) {
+      const row = rows.get(id);
+      if (row) identities.set(id, identityOf(row));
+      else missing.push(id);
+    }
+    progress(`identities ${Math.min(i + ROWS_PER_READ, ids.length)}/${ids.length}`);
+  }
+  for (let i = 0; i < missing.length; i += QUERY_CONCURRENCY) {
+    const batch = missing.slice(i, i + QUERY_CONCURRENCY);
     const loaded = await Promise.all(batch.map((id) => loadIdentity(deps.client, id)));
     loaded.forEach((identity) => identity && identities.set(identity.employeeId, identity));
-    progress(`identities ${Math.min(i + QUERY_CONCURRENCY, ids.length)}/${ids.length}`);
+    progress(`identities without a row ${Math.min(i + QUERY_CONCURRENCY, missing.length)}/${missing.length}`);
   }
-  const { findings, skipped } = findCleanupAndSkips({ ...base, identities, asOf });
-  const managedIdentities = new Set(
-    managedAccounts(accounts, policy, baseDn)
-      .map((a) => a.employeeId)
-      .filter(Boolean),
-  ).size;
-  return { findings, skipped, managedIdentities, identities: identities.size, accounts: accounts.length };
+  return identities;
+}
+
+/** What the cleanup needs of a read model row. */
+const identityOf = (row: IdentityRow): Identity => ({
+  employeeId: row.identityId,
+  ...(row.record ? { record: row.record } : {}),
+  ...(row.disabledAt ? { disabledAt: row.disabledAt } : {}),
+});
+
+/** The record store the deps name, else the configured one (opened once per process). */
+let configuredStore: RecordStore | undefined;
+function storeOf(deps: CleanupDeps): RecordStore {
+  if (typeof deps.store === 'function') return deps.store();
+  return deps.store ?? (configuredStore ??= openRecordIndex(parseEnv()));
 }
 
 /** The person's latest record, from their entity workflow; undefined when there is none. */
@@ -148,10 +187,7 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
   const { directory: dir, cloud, policy, baseDn } = deps;
   const dirActs = createDirectoryActivities(dir, policy, { baseDn });
   const cloudActs = createCloudActivities(cloud, dir, deps.phone, policy);
-  let opened: RecordStore | undefined;
-  const store = () =>
-    (opened ??=
-      typeof deps.store === 'function' ? deps.store() : (deps.store ?? openRecordIndex(parseEnv())));
+  const store = () => storeOf(deps);
 
   return {
     /** Reads everything and returns the findings. Read-only. */
@@ -203,7 +239,9 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
         const stale: Applied['done'] = {};
         const licences: Record<string, number> = {};
         const count = (kind: FindingKind) => (done[kind] = (done[kind] ?? 0) + 1);
-        // Each finding is checked again against the identity as it is now, right before its fix.
+        // Each finding is checked again against the identity as it is now, right before its fix:
+        // asked of the person workflow itself (the authority), since a fix takes access away;
+        // these are the findings' few people, not the population.
         const asOf = new Date();
         const current = new Map<string, Identity | undefined>();
         const ids = [...new Set(cmd.findings.map((f) => ('employeeId' in f ? f.employeeId : undefined)))];

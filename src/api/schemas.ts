@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { personWorkflowId, type PersonState } from '../workflows/messages';
+import type { IdentityRow } from '../domain/identity-row';
 import type { IndexEntry } from '../store/record-index';
 
 // Response shapes, as zod schemas: they document the API (OpenAPI) and the serializer keeps only
@@ -76,8 +77,33 @@ export const personViewSchema = z.object({
 });
 export type PersonView = z.infer<typeof personViewSchema>;
 
+/** What the person view reads: the person workflow's state, or its identity read model row. */
+export type PersonViewSource = Pick<
+  PersonState,
+  'employeeId' | 'stage' | 'status' | 'source' | 'version' | 'recordsReceived' | 'duplicatesIgnored'
+> &
+  Partial<Pick<PersonState, 'schedule' | 'lastError' | 'cloud'>> & {
+    account?: Pick<NonNullable<PersonState['account']>, 'sAMAccountName' | 'userPrincipalName'>;
+    runs: PersonState['runs'];
+  };
+
+/** A read model row as the view's source (src/domain/identity-row.ts). */
+export const viewSourceOfRow = (row: IdentityRow): PersonViewSource => ({
+  employeeId: row.identityId,
+  stage: row.stage,
+  ...(row.source ? { source: row.source } : {}),
+  version: row.recordVersion,
+  recordsReceived: row.recordsReceived,
+  duplicatesIgnored: row.duplicatesIgnored,
+  ...(row.account ? { account: row.account } : {}),
+  ...(row.schedule ? { schedule: row.schedule } : {}),
+  ...(row.lastError ? { lastError: row.lastError } : {}),
+  ...(row.cloud ? { cloud: row.cloud } : {}),
+  runs: row.runs,
+});
+
 /** The workflow state as ops see it: ids, progress and dates; no names, no record. */
-export function personView(state: PersonState, entry: IndexEntry | undefined, now: Date): PersonView {
+export function personView(state: PersonViewSource, entry: IndexEntry | undefined, now: Date): PersonView {
   const pending: PersonView['pending'] = [];
   const { schedule } = state;
   if (schedule) {

@@ -10,6 +10,7 @@ import { parseEnv, loadPolicy } from '../config';
 import type { Policy } from '../domain/policy';
 import type { Approvals } from '../ops/approve';
 import type { GuardStore } from '../ops/guard';
+import type { RecordStore } from '../store/import-staging';
 import type { RecordIndex } from '../store/record-index';
 import { createAuthenticator, type ApiClientConfig, type AuthenticatedClient, type Scope } from './auth';
 import { RequestValidationError } from './errors';
@@ -43,7 +44,7 @@ declare module 'fastify' {
 export interface ApiDeps {
   intake: Intake;
   /** The record index with the mass-change guard's ledger (the shared record store). */
-  index: RecordIndex & GuardStore;
+  index: RecordIndex & GuardStore & Pick<RecordStore, 'identities'>;
   /** The role policy: the door's rules and the mass-change guard; default: TUNNUS_POLICY_FILE. */
   policy?: Policy;
   /** Approvals of stopped runs and the held set (POST /api/v1/approvals/…); route only when given. */

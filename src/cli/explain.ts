@@ -9,6 +9,7 @@ import {
   type ItemExplanation,
   type ItemStatus,
 } from '../domain/explain';
+import type { IdentityRecord } from '../domain/identity';
 import { managedGroups, type Policy } from '../domain/policy';
 import { CliContext } from './context';
 import { CliError } from './errors';
@@ -39,7 +40,7 @@ export async function explain(
   options: { json?: boolean },
 ): Promise<ExitCode> {
   const env = ctx.env;
-  const state = await withTemporal(env, (client) => personState(client, employeeId));
+  const state = await identityRecord(env, employeeId);
   if (!state) throw new CliError('not_found', `no person ${employeeId}`);
   if (!state.record) throw new CliError('not_found', `person ${employeeId} has no record yet`);
   const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
@@ -62,6 +63,21 @@ export async function explain(
     ctx.print(formatExplanation(explanation, holdings, state.record));
   }
   return ExitCode.Ok;
+}
+
+/**
+ * The person's record from the identity read model; a person it has no row of yet (just
+ * delivered, or before the first `tunnus index rebuild`) is asked of the workflow.
+ */
+async function identityRecord(env: Env, employeeId: string): Promise<{ record?: IdentityRecord } | null> {
+  const store = wiring().openRecordIndex(env);
+  try {
+    const row = await store.identities.get(employeeId);
+    if (row) return row;
+  } finally {
+    await store.close();
+  }
+  return withTemporal(env, (client) => personState(client, employeeId));
 }
 
 /** `tunnus explain …` with its arguments, for callers that hold one output stream (tests). */

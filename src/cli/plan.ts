@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { inBatches, personState } from '../client';
 import { cliOperator } from '../ops/approve';
 import { deliverGuarded, describeOutcomes } from '../ops/deliver';
 import { rollOut, rolloutLosses } from '../ops/rollout';
+import type { RecordStore } from '../store/import-staging';
 import { openRecordIndex } from '../store/open';
 import { parseEnv, type Env } from '../config';
 import { openIdentityKeys, type IdentityKeys } from '../crypto/identity-keys';
@@ -96,12 +96,11 @@ export async function plan(ctx: CliContext, options: PlanOptions): Promise<ExitC
     let withoutRecord: string[] = [];
     let waitingForHr: string[] = [];
     if (educationRows) {
-      // Each row as its person's workflow would merge it with the HR record it holds.
-      ({ records, waitingForHr } = await s.planning.mergeWithHeld(s.client, educationRows));
+      // Each row as its person's workflow would merge it with the HR record it holds (read model).
+      ({ records, waitingForHr } = await s.planning.mergeWithHeldRows(s.store.identities, educationRows));
     } else if (!records) {
-      const managed = await s.planning.managedRecords(s.client, s.env.TEMPORAL_TASK_QUEUE, {
-        concurrency: 32,
-      });
+      // Every managed identity's record, from the identity read model (no workflow query each).
+      const managed = await s.planning.managedRecordsOf(s.store.identities);
       records = managed.records;
       withoutRecord = managed.withoutRecord;
     }
@@ -115,7 +114,7 @@ export async function plan(ctx: CliContext, options: PlanOptions): Promise<ExitC
       asOf,
       concurrency: options.concurrency,
     });
-    const managedCount = await s.planning.countManaged(s.client, s.env.TEMPORAL_TASK_QUEUE);
+    const managedCount = await s.store.identities.countManaged();
     const summary = summarise(kind, persons, managedCount, massChangePercent(policy));
     if (options.json) {
       ctx.print(
@@ -207,6 +206,8 @@ function csvErrors(listing: string, count: number, file: string): CliError {
 interface Session {
   env: Env;
   client: Client;
+  /** The record store: the identity read model is where plans read the records. */
+  store: RecordStore;
   planning: ReturnType<typeof loadPlanning>;
   deps: Omit<PlanningDeps, 'policy'>;
   policy: Policy;
@@ -223,6 +224,8 @@ async function withSession(env: Env, fn: (s: Session) => Promise<ExitCode>): Pro
   const client = await connectTemporal(env);
   const planning = loadPlanning();
   const closers: (() => Promise<void>)[] = [() => client.connection.close()];
+  const store = openRecordIndex(env);
+  closers.push(() => store.close());
   try {
     const directory = planning.createDirectoryFromEnv(
       env,
@@ -236,6 +239,7 @@ async function withSession(env: Env, fn: (s: Session) => Promise<ExitCode>): Pro
     return await fn({
       env,
       client,
+      store,
       planning,
       deps: { directory, cloud, phone, baseDn: env.LDAP_BASE_DN },
       policy,
@@ -283,12 +287,14 @@ async function applySaved(
   // persons' current records, since HR may have changed one since.
   const current = new Map<string, HrRecord | null>();
   if (saved.kind === 'policy') {
-    await inBatches(saved.records, 32, async (r) => {
-      current.set(r.employeeId, (await personState(s.client, r.employeeId))?.record ?? null);
-    });
+    const ids = saved.records.map((r) => r.employeeId);
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await s.store.identities.getMany(ids.slice(i, i + 500));
+      for (const id of ids.slice(i, i + 500)) current.set(id, rows.get(id)?.record ?? null);
+    }
   } else if (saved.kind === 'education') {
     // The rows merged again with the HR records held now: an HR change since is drift.
-    const merged = await s.planning.mergeWithHeld(s.client, saved.education ?? []);
+    const merged = await s.planning.mergeWithHeldRows(s.store.identities, saved.education ?? []);
     for (const r of saved.records) current.set(r.employeeId, null);
     for (const r of merged.records) current.set(r.employeeId, r);
   } else {

@@ -38,6 +38,7 @@ const actions = {
   runs: () => require('./runs') as typeof import('./runs'),
   cleanup: () => require('./cleanup') as typeof import('./cleanup'),
   plan: () => require('./plan') as typeof import('./plan'),
+  index: () => require('./index-cmd') as typeof import('./index-cmd'),
   codecServer: () => require('./codec-server') as typeof import('./codec-server'),
   ops: () => require('./ops') as typeof import('./ops'),
 };
@@ -211,6 +212,28 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--json', 'print the runs as JSON')
     .option('-v, --verbose', 'print the visibility query (it also works in the Web UI)')
     .action(online((o: RunsOptions) => actions.runs().runs(ctx, o)));
+
+  const index = program
+    .command('index')
+    .description('the identity read model: compare with the person workflows, rebuild from them');
+  index
+    .command('verify')
+    .description('compare read model rows with the person workflows; exit 1 on drift, naming the fields')
+    .option(
+      '--sample <n>',
+      'check n identities picked at random',
+      wholeNumberOption('--sample', 1, 1_000_000),
+    )
+    .option('--full', 'check every identity, and rows without a workflow (the default)')
+    .option('--json', 'print the report as JSON')
+    .action(
+      online((o: { sample?: number; full?: boolean; json?: boolean }) => actions.index().indexVerify(ctx, o)),
+    );
+  index
+    .command('rebuild')
+    .description('rewrite every row from its workflow (safe while running: newer rows are kept)')
+    .option('--json', 'print the report as JSON')
+    .action(online((o: { json?: boolean }) => actions.index().indexRebuild(ctx, o)));
 
   const cleanup = program.command('cleanup').description('the daily leaver cleanup');
   cleanup

@@ -3,6 +3,8 @@ import { inBatches, personState } from '../client';
 import { educationIdentityId, type EducationRecord } from '../domain/education';
 import { mergeSources, sourcesOf, type IdentityRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
+import { isManagedIdentity } from '../domain/managed-identity';
+import { allRows, type IdentityReadModel } from '../store/read-model';
 import { SimulationError } from './collect';
 
 // The managed identities and their current HR records, for a policy-change plan. Managed means:
@@ -64,6 +66,52 @@ export async function managedRecords(
     options.onProgress,
   );
   return { records: ids.filter((id) => records.has(id)).map((id) => records.get(id)!), withoutRecord };
+}
+
+/**
+ * Every managed identity's current record (isManagedIdentity), read from the identity read model
+ * page by page: what `tunnus plan --policy` plans. Identities whose sources do not make a person
+ * yet (a staff row waiting for HR) are listed apart.
+ */
+export async function managedRecordsOf(model: Pick<IdentityReadModel, 'page'>): Promise<ManagedRecords> {
+  const records: HrRecord[] = [];
+  const withoutRecord: string[] = [];
+  for await (const row of allRows(model)) {
+    if (isManagedIdentity(row)) records.push(row.record!);
+    else if (!row.record && row.stage !== 'deleted') withoutRecord.push(row.identityId);
+  }
+  return { records, withoutRecord };
+}
+
+/**
+ * What the runs would plan with after an education snapshot: each row merged (mergeSources, as
+ * the person workflow merges) with the HR record the identity read model holds for the person.
+ */
+export async function mergeWithHeldRows(
+  model: Pick<IdentityReadModel, 'getMany'>,
+  rows: EducationRecord[],
+): Promise<MergedEducation> {
+  const ids = [...new Set(rows.map(educationIdentityId))];
+  const held = new Map<string, HrRecord>();
+  for (let i = 0; i < ids.length; i += 500) {
+    for (const [id, row] of await model.getMany(ids.slice(i, i + 500))) {
+      const legacy =
+        row.record && !row.records.hr && sourcesOf(row.record).includes('hr') ? row.record : undefined;
+      const hr = row.records.hr ?? legacy;
+      if (hr) held.set(id, hr);
+    }
+  }
+  const merged = new Map<string, IdentityRecord>();
+  const waitingForHr: string[] = [];
+  for (const row of rows) {
+    const id = educationIdentityId(row);
+    const hr = held.get(id);
+    const record = mergeSources({ ...(hr ? { hr } : {}), education: row });
+    if (record) merged.set(id, record);
+    else waitingForHr.push(id);
+  }
+  const planned = rows.map(educationIdentityId).filter((id) => merged.has(id));
+  return { records: planned.map((id) => merged.get(id)!), waitingForHr: waitingForHr.sort() };
 }
 
 export interface MergedEducation {

@@ -2,6 +2,7 @@ import type { Env } from '../config';
 import { openIdentityKeys, type IdentityKeys } from '../crypto/identity-keys';
 import type { RecordStore } from './import-staging';
 import { openPostgresIndex } from './postgres-index';
+import { keysSealer } from './read-model';
 import { sealRecordStore } from './sealed-store';
 import { openSqliteIndex } from './sqlite-index';
 
@@ -16,12 +17,15 @@ type StoreEnv = Pick<Env, 'RECORD_INDEX_URL' | 'TUNNUS_INDEX_FILE'> &
  * when it has one open (it keeps owning it), else the one the configuration names.
  */
 export function openRecordIndex(env: StoreEnv, keys?: IdentityKeys): RecordStore {
-  const store = env.RECORD_INDEX_URL
-    ? openPostgresIndex({ connectionString: env.RECORD_INDEX_URL })
-    : openSqliteIndex({ file: env.TUNNUS_INDEX_FILE });
   const own = () =>
     openIdentityKeys({ ...env, TUNNUS_KEY_CACHE_SECONDS: env.TUNNUS_KEY_CACHE_SECONDS ?? 30 });
-  return sealRecordStore(store, keys ?? own(), { ownsKeys: !keys });
+  const sealWith = keys ?? own();
+  // The identity read model seals its records column with the same keys (contract B).
+  const sealer = keysSealer(sealWith);
+  const store = env.RECORD_INDEX_URL
+    ? openPostgresIndex({ connectionString: env.RECORD_INDEX_URL, sealer })
+    : openSqliteIndex({ file: env.TUNNUS_INDEX_FILE, sealer });
+  return sealRecordStore(store, sealWith, { ownsKeys: !keys });
 }
 
 /** Where the index lives, for start-up logs: the backend and host, never the credentials. */

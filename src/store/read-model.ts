@@ -1,3 +1,5 @@
+import type { IdentityKeys } from '../crypto/identity-keys';
+import { openText, sealText } from '../crypto/seal';
 import type { IdentityRow } from '../domain/identity-row';
 import { rowDates } from '../domain/identity-row';
 import { isManagedIdentity } from '../domain/managed-identity';
@@ -42,7 +44,13 @@ export interface FieldSealer {
   open(sealed: string): Promise<string>;
 }
 
-/** No sealing (tests of the store alone, and a store opened without keys configured). */
+/** Sealing with each identity's data key (src/crypto/seal.ts): what every Tunnus process uses. */
+export const keysSealer = (keys: IdentityKeys): FieldSealer => ({
+  seal: (identityId, text) => sealText(keys, identityId, text),
+  open: (sealed) => openText(keys, sealed),
+});
+
+/** No sealing (tests of the store alone). */
 export const plainSealer: FieldSealer = {
   seal: async (_identityId, text) => text,
   open: async (text) => text,

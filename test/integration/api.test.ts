@@ -22,6 +22,9 @@ import { buildApi, type ApiServer } from '../../src/api/server';
 import type { HrRecord } from '../../src/domain/record';
 import { indexFingerprint, type RecordIndex } from '../../src/store/record-index';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
+import type { RecordStore } from '../../src/store/import-staging';
+import { identityRow } from '../../src/domain/identity-row';
+import { accept, initialState } from '../../src/domain/person-state';
 import { ensureTemporalDevServer } from '../../sandbox/temporal';
 import { TEST_TEMPORAL_PORT } from '../support/stack';
 
@@ -389,6 +392,34 @@ describe('GET /api/v1/persons/{employeeId}', () => {
     assert.doesNotMatch(res.body, /Ääpälä|Liisa/, 'the record (names) is not part of the view');
   });
 
+  it('a person with an identity read model row → 200 from the row, without asking the workflow', async () => {
+    const record = recordFor();
+    const state = initialState(record.employeeId);
+    accept(state, { record, source: 'hr' }, Date.now());
+    state.stage = 'left';
+    state.schedule = { provisionAt: '2020-01-01T00:00:00.000Z', startAt: '2020-01-02T00:00:00.000Z' };
+    state.account = {
+      employeeId: record.employeeId,
+      sAMAccountName: 'row.only',
+      userPrincipalName: 'row.only@x',
+      created: false,
+    };
+    const row = identityRow(state, {
+      chain: '2026-01-01T00:00:00.000Z',
+      version: 3,
+      at: new Date().toISOString(),
+    });
+    await (h.index as RecordStore).identities.write(row);
+    assert.equal(h.intake.states.get(record.employeeId), undefined, 'no workflow state to fall back on');
+    const res = await get(record.employeeId);
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json<Record<string, unknown>>();
+    assert.equal(body.stage, 'left');
+    assert.equal(body.recordVersion, 1);
+    assert.deepEqual(body.account, { sAMAccountName: 'row.only', userPrincipalName: 'row.only@x' });
+    assert.doesNotMatch(res.body, /Ääpälä|Liisa/, 'the record (names) is not part of the view');
+  });
+
   it('an unknown person → 404', async () => {
     const res = await get('E-NOBODY');
     assert.equal(res.statusCode, 404);
@@ -546,7 +577,7 @@ describe('API client configuration', () => {
       ]),
       [
         'API_CLIENTS[0][tokenSha256]: must be the SHA-256 of the token as 64 lower-case hex digits',
-        'API_CLIENTS[1][scopes][0]: must be one of hr:write, education:write, ops:read, ops:approve',
+        'API_CLIENTS[1][scopes][0]: must be one of hr:write, education:write, ops:read, ops:approve, ops:write',
       ],
     );
     assert.deepEqual(problems([entry, { ...entry, scopes: ['ops:read'] }]), [

@@ -68,6 +68,14 @@ export interface StackOptions {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   quietRuntime();
+  // The record store (index, identity read model) of this test run, beside its Temporal database:
+  // rows keyed by identity must not meet another run's (or another engineer's) people. A test
+  // file that names its own TUNNUS_INDEX_FILE afterwards keeps it.
+  process.env.TUNNUS_INDEX_FILE ??= path.join(
+    process.env.TUNNUS_STATE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-stack-')),
+    'temporal',
+    `record-index-${process.pid}.sqlite`,
+  );
   const temporal = await ensureTemporalDevServer({
     port: TEST_TEMPORAL_PORT,
     uiPort: TEST_TEMPORAL_PORT + 1000,

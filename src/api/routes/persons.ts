@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { employeeIdSchema, hrRecordSchema, identityKeySchema } from '../../domain/record';
+import type { RecordStore } from '../../store/import-staging';
 import type { RecordIndex } from '../../store/record-index';
 import type { Intake } from '../intake';
-import { acceptedSchema, errorSchema, personView, personViewSchema } from '../schemas';
+import { acceptedSchema, errorSchema, personView, personViewSchema, viewSourceOfRow } from '../schemas';
 import type { RecordSubmitter } from '../submit';
 
 export interface PersonRoutesOptions {
   intake: Intake;
-  index: RecordIndex;
+  index: RecordIndex & Pick<RecordStore, 'identities'>;
   submitter: RecordSubmitter;
 }
 
@@ -84,9 +85,12 @@ export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
     },
     async (request, reply) => {
       const { employeeId } = request.params;
-      const [state, entry] = await Promise.all([intake.personState(employeeId), index.get(employeeId)]);
-      if (!state) return reply.code(404).send({ error: 'not_found' });
-      return reply.code(200).send(personView(state, entry, new Date()));
+      // The identity read model's row; a person it has no row of yet (just delivered, or before
+      // the first `tunnus index rebuild`) is asked of the workflow.
+      const [row, entry] = await Promise.all([index.identities.get(employeeId), index.get(employeeId)]);
+      const source = row ? viewSourceOfRow(row) : await intake.personState(employeeId);
+      if (!source) return reply.code(404).send({ error: 'not_found' });
+      return reply.code(200).send(personView(source, entry, new Date()));
     },
   );
 };
