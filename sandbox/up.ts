@@ -20,6 +20,7 @@ import { createDirectoryFromEnv, wire } from '../src/wiring';
 import { buildWorker, connectTemporal } from '../src/worker';
 import { startSimulators } from './simulators';
 import { createTemporalApprovals } from '../src/ops/approve';
+import { createTemporalPersonOps } from '../src/ops/terminate';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from '../src/schedules';
 import { stateDir, repoRoot } from './paths';
 import { sampleHrCsv } from './sample-data';
@@ -116,11 +117,13 @@ async function main(): Promise<void> {
     imports: createTemporalImports({ client, staging: store, taskQueue: env.TEMPORAL_TASK_QUEUE }),
     // POST /api/v1/approvals/{workflowId}: approvals of what the mass-change guard stopped.
     approvals: createTemporalApprovals(client),
+    // tunnus terminate / retry over HTTP (scope ops:write).
+    personOps: createTemporalPersonOps({ client, store, policy }),
     clients: [
       {
         name: 'sandbox',
         tokenSha256: sha256Hex(apiToken),
-        scopes: ['hr:write', 'education:write', 'ops:read', 'ops:approve'],
+        scopes: ['hr:write', 'education:write', 'ops:read', 'ops:approve', 'ops:write'],
       },
     ],
     logger: log,

@@ -9,7 +9,8 @@ import { z } from 'zod';
 // in a table, and a slow hash would only cost CPU on every request.
 
 // ops:approve: approving changes the mass-change guard stopped (src/api/routes/guard.ts).
-export const scopes = ['hr:write', 'education:write', 'ops:read', 'ops:approve'] as const;
+// ops:write: operator actions on one person — terminate, lift, retry (src/api/routes/ops.ts).
+export const scopes = ['hr:write', 'education:write', 'ops:read', 'ops:approve', 'ops:write'] as const;
 export type Scope = (typeof scopes)[number];
 
 const clientSchema = z

@@ -6,6 +6,7 @@ import { loadApiClients } from './auth';
 import { createTemporalImports } from './imports';
 import { createTemporalIntake } from './intake';
 import { createTemporalApprovals } from '../ops/approve';
+import { createTemporalPersonOps } from '../ops/terminate';
 import { startApi } from './server';
 
 // `tsx src/api/main.ts`: the HR intake API as a process of its own (composition root). Its
@@ -21,6 +22,7 @@ async function main(logger: Logger): Promise<void> {
   const client = await connectClient(env);
   const index = openRecordIndex(env);
   const intake = createTemporalIntake({ client, taskQueue: env.TEMPORAL_TASK_QUEUE });
+  const policy = loadPolicy(env.TUNNUS_POLICY_FILE);
   const imports = createTemporalImports({ client, staging: index, taskQueue: env.TEMPORAL_TASK_QUEUE });
   const { app, url } = await startApi({
     intake,
@@ -29,9 +31,11 @@ async function main(logger: Logger): Promise<void> {
     logger,
     imports,
     // The door's rules (dates, sentinels, scripts, who may link staff rows) come from the policy.
-    policy: loadPolicy(env.TUNNUS_POLICY_FILE),
+    policy,
     // POST /api/v1/approvals/{workflowId} (scope ops:approve): the mass-change guard's approvals.
     approvals: createTemporalApprovals(client),
+    // POST/DELETE /api/v1/persons/{id}/termination, POST …/retry (scope ops:write).
+    personOps: createTemporalPersonOps({ client, store: index, policy }),
     ...(env.API_BODY_LIMIT_BYTES ? { bodyLimitBytes: env.API_BODY_LIMIT_BYTES } : {}),
     ...(env.API_IMPORT_BODY_LIMIT_BYTES ? { importBodyLimitBytes: env.API_IMPORT_BODY_LIMIT_BYTES } : {}),
     host: env.API_HOST,

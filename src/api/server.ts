@@ -10,6 +10,7 @@ import { parseEnv, loadPolicy } from '../config';
 import type { Policy } from '../domain/policy';
 import type { Approvals } from '../ops/approve';
 import type { GuardStore } from '../ops/guard';
+import type { PersonOps } from '../ops/terminate';
 import type { RecordStore } from '../store/import-staging';
 import type { RecordIndex } from '../store/record-index';
 import { createAuthenticator, type ApiClientConfig, type AuthenticatedClient, type Scope } from './auth';
@@ -19,6 +20,7 @@ import { IntakeUnavailableError, type Intake } from './intake';
 import { guardRoutes } from './routes/guard';
 import { healthRoutes } from './routes/health';
 import { importRoutes } from './routes/imports';
+import { opsRoutes } from './routes/ops';
 import { personRoutes } from './routes/persons';
 import type { ErrorBody } from './schemas';
 import { createRecordSubmitter } from './submit';
@@ -49,6 +51,8 @@ export interface ApiDeps {
   policy?: Policy;
   /** Approvals of stopped runs and the held set (POST /api/v1/approvals/…); route only when given. */
   approvals?: Approvals;
+  /** Operator actions (terminate, lift, retry; scope ops:write); the routes exist only when given. */
+  personOps?: PersonOps;
   clients: readonly ApiClientConfig[];
   logger: Logger;
   /** Largest request body accepted; a full HR record is well under 2 KiB. */
@@ -76,6 +80,7 @@ export function buildApi({
   importBodyLimitBytes = DEFAULT_IMPORT_BODY_LIMIT_BYTES,
   policy,
   approvals,
+  personOps,
 }: ApiDeps) {
   // The mass-change guard classifies every change with the role policy: the given one, else the
   // configured file (TUNNUS_POLICY_FILE), never none — no intake path skips the guard.
@@ -227,6 +232,7 @@ export function buildApi({
     submitter: createRecordSubmitter(intake, index, guardPolicy),
   });
   void app.register(guardRoutes, { store: index, policy: guardPolicy, ...(approvals ? { approvals } : {}) });
+  if (personOps) void app.register(opsRoutes, { ops: personOps });
   if (imports) void app.register(importRoutes, { imports, bodyLimitBytes: importBodyLimitBytes, rulesFor });
   return app;
 }

@@ -187,3 +187,16 @@ function refusal(err: unknown, employeeId: string): { status: 'not_found' | 'ref
   }
   throw err;
 }
+
+/** The operator actions as a port (the API's routes take this; tests and main wire Temporal). */
+export interface PersonOps {
+  terminate(input: TerminateInput): Promise<TerminateOutcome>;
+  lift(employeeId: string, operator: string): Promise<OpsActionOutcome>;
+  retry(employeeId: string, operator: string): Promise<OpsActionOutcome>;
+}
+
+export const createTemporalPersonOps = (deps: OpsActionDeps): PersonOps => ({
+  terminate: (input) => terminatePerson(deps, input),
+  lift: (employeeId, operator) => liftPersonTermination(deps.client, employeeId, operator),
+  retry: (employeeId, operator) => retryPerson(deps.client, employeeId, operator),
+});
