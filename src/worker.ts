@@ -56,6 +56,8 @@ export interface WorkerDeps {
   noticeLedger?: NoticeLedger | (() => NoticeLedger);
   /** The payload codec's keys (src/crypto); by default the ones the environment names. */
   keys?: IdentityKeys;
+  /** Only bench/codec.ts's plaintext baseline sets this; every Tunnus worker encrypts. */
+  benchPlaintext?: true;
   /**
    * Tunnus's metrics: runs are counted by a workflow interceptor through these sinks. With a
    * pre-built bundle, build it with `workflowInterceptorModules` (src/metrics) for the counts.
@@ -129,7 +131,9 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     activities,
     // Also bundled: the failure converter (failure messages encrypted); pre-built bundles use
     // failureConverterPath too (test/support/temporal.ts).
-    dataConverter: tunnusDataConverter(deps.keys ?? identityKeysFor(parseEnv())),
+    ...(deps.benchPlaintext
+      ? {}
+      : { dataConverter: tunnusDataConverter(deps.keys ?? identityKeysFor(parseEnv())) }),
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivities ?? 100,
     // Explicit, so that no population operation or import can grow the worker past its memory.
     maxCachedWorkflows: workflowCacheSize(deps.maxCachedWorkflows),
