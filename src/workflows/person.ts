@@ -261,9 +261,10 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     await writeRow();
     setCurrentDetails(`running ${ref.workflowId}`);
     const record = state.record!;
+    const startFacts = runFacts(state);
     const child = await startChild(childWorkflows[kind], {
       workflowId: ref.workflowId,
-      args: [{ employeeId: state.employeeId, record, facts: runFacts(state) }],
+      args: [{ employeeId: state.employeeId, record, facts: startFacts }],
       staticSummary: childSummaries[kind],
       typedSearchAttributes: [
         { key: EmployeeIdKey, value: state.employeeId },
@@ -276,7 +277,9 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       (result) => (outcome = { result }),
       (error: unknown) => (outcome = { error }),
     );
-    let signalled = state.version;
+    // What the child was started with: a record or termination accepted while the child was being
+    // started is signalled to it too (it would otherwise wait out a dated change first).
+    let signalled = patched('ops-terminate') ? startFacts.version : state.version;
     while (!outcome) {
       await condition(() => outcome !== undefined || state.version > signalled);
       if (!outcome && state.version > signalled) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,7 +10,8 @@ import { addDays, helsinkiDate, startOfDay } from '../../src/domain/dates';
 import { ErrorType } from '../../src/domain/error-types';
 import { parsePolicy, type Policy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
-import { liftPersonTermination, retryPerson } from '../../src/ops/terminate';
+import { liftPersonTermination, retryPerson, terminatePerson } from '../../src/ops/terminate';
+import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { personWorkflowId, terminateUpdate } from '../../src/workflows/messages';
 import type { MemoryDirectory } from '../support/memory-directory';
 import {
@@ -170,6 +172,60 @@ describe('operator actions (terminate, lift, retry) on the person workflow', () 
       assert.equal(unknown.status, 'not_found');
     } finally {
       delete hooks.before;
+    }
+  });
+
+  it('the guard: up to safety.terminationsPerWindow terminates take effect whatever the window holds; one more stops until approved', async () => {
+    // A real ledger (SQLite): the window the other paths count in.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-ops-guard-'));
+    const store = openSqliteIndex({ file: path.join(dir, 'index.sqlite') });
+    const guarded = { ...policy, safety: { ...policy.safety, terminationsPerWindow: 3 } };
+    try {
+      const ids = [1, 2, 3, 4].map((n) => `TG${n}${Date.now()}`.slice(0, 16));
+      for (const id of ids) await h().deliver(nurse(id));
+      for (const id of ids) await h().idle(id);
+      const deps = { client: env.client, store, policy: guarded, now: () => new Date() };
+      // The window already holds more disables than the mass-change threshold allows (an import's):
+      // a single operator's terminate still goes through.
+      await store.admitLosses(
+        {
+          ref: 'import-hr-earlier',
+          losses: Array.from({ length: 50 }, (_, i) => ({
+            identityId: `X${i}`,
+            kind: 'disable' as const,
+            groups: [],
+          })),
+          since: new Date(0).toISOString(),
+        },
+        () => true,
+      );
+      for (const id of ids.slice(0, 3)) {
+        const r = await terminatePerson(deps, { employeeId: id, reason: 'scripted test', operator: op });
+        assert.equal(r.status, 'terminated', JSON.stringify(r));
+      }
+      const fourth = await terminatePerson(deps, {
+        employeeId: ids[3]!,
+        reason: 'scripted test',
+        operator: op,
+      });
+      assert.equal(fourth.status, 'held');
+      assert.match(fourth.message, /4 terminations within 24 h \(safety.terminationsPerWindow 3\)/);
+      const untouched = await h().state(ids[3]!);
+      assert.equal(untouched.termination, undefined, 'nothing was done');
+      assert.equal(directory.account(ids[3]!)!.enabled, true);
+
+      const approved = await terminatePerson(deps, {
+        employeeId: ids[3]!,
+        reason: 'scripted test',
+        operator: op,
+        approveMass: true,
+      });
+      assert.equal(approved.status, 'terminated');
+      await h().until(ids[3]!, (s) => s.stage === 'left');
+      assert.equal(directory.account(ids[3]!)!.enabled, false);
+      for (const id of ids.slice(0, 3)) assert.equal(directory.account(id)!.enabled, false);
+    } finally {
+      await store.close();
     }
   });
 });
