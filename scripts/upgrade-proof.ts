@@ -80,6 +80,8 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
     [N]: await workflowBundle(),
     [N1]: await bundleWorkflowCode({
       workflowsPath: require.resolve('../test/replay/variants/joiner-n1'),
+      // As the worker bundles it (failure messages into a payload the codec encrypts).
+      failureConverterPath: require.resolve('../src/crypto/failure-converter'),
       logger: quiet,
     }),
   };
