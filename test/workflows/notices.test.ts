@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ErrorType } from '../../src/domain/error-types';
 import { addDays, helsinkiDate, startOfDay } from '../../src/domain/dates';
 import type { NoticeRequest } from '../../src/domain/notice-events';
 import { parsePolicy, type Policy } from '../../src/domain/policy';
@@ -12,6 +14,7 @@ import {
   historyLengths,
   personHarness,
   startLifecycleWorker,
+  type ActivityHook,
   type FakeCloud,
 } from '../support/person-harness';
 
@@ -72,6 +75,7 @@ describe('notices on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
   let taskQueue: string;
   let stop: () => Promise<void>;
+  let hooks: { before?: ActivityHook };
   const ledger = new NoticeLedger();
   /** Employee ids whose licence pool is exhausted. */
   const noSeats = new Set<string>();
@@ -91,7 +95,7 @@ describe('notices on the time-skipping server', () => {
       }),
     });
     parts.cloud = w.cloud;
-    ({ env, taskQueue, stop } = w);
+    ({ env, taskQueue, stop, hooks } = w);
   });
   after(async () => {
     await stop();
@@ -222,5 +226,57 @@ describe('notices on the time-skipping server', () => {
       `licence wait: ${Math.round(rechecks)} re-checks, ${runs.length} joiner runs (largest history ${Math.max(...runs)} events), ${ledger.callsFor(id, 'licence-wait').length} notice`,
     );
     assert.ok(Math.max(...runs) < 2000, 'histories stay bounded');
+  });
+
+  it('ops are told of a failed run once per run, and of an end of access retrying once per episode', async () => {
+    const joinerFails = `NF${Date.now() % 100000}`;
+    const leaverFails = `${joinerFails}L`;
+    await h().deliver(nurse(leaverFails));
+    await h().idle(leaverFails);
+    hooks.before = (activity, input) => {
+      const who = (input as { employeeId?: string }).employeeId;
+      const refuse =
+        (activity === 'ensureAccount' && who === joinerFails) ||
+        (activity === 'moveAccount' && who === leaverFails);
+      if (refuse) {
+        throw ApplicationFailure.create({
+          type: ErrorType.PolicyTargetMissing,
+          message: 'the OU does not exist (test)',
+          nonRetryable: true,
+        });
+      }
+    };
+    try {
+      await h().deliver(nurse(joinerFails));
+      await h().until(joinerFails, (st) => st.stage === 'failed');
+      await eventually(() => ledger.callsFor(joinerFails, 'run-failed').length === 1, 'run-failed sent');
+      assert.equal(ledger.callsFor(joinerFails, 'run-failed')[0]!.key, `run-failed:joiner-${joinerFails}-1`);
+      assert.deepEqual(ledger.callsFor(joinerFails, 'run-failed')[0]!.to, { ops: true });
+
+      // A leaver whose OU move keeps failing: disabled, retried with backoff for days, told once.
+      await h().deliver(nurse(leaverFails, { endDate: addDays(await today(), -1) }));
+      const stuck = await h().until(leaverFails, (st) => st.stage === 'failed' && !!st.retry);
+      await h().skipTo(new Date((await h().now()) + 2 * DAY));
+      const later = await h().until(leaverFails, (st) => (st.retry?.attempt ?? 0) >= 5);
+      assert.ok(later.retry!.attempt > stuck.retry!.attempt);
+      await eventually(
+        () => ledger.callsFor(leaverFails, 'end-of-access-retrying').length === 1,
+        'end-of-access-retrying sent',
+      );
+      const [retrying] = ledger.callsFor(leaverFails, 'end-of-access-retrying');
+      assert.equal(retrying!.vars.accountDisabled, 'yes');
+      assert.equal(
+        ledger.callsFor(leaverFails, 'end-of-access-retrying').length,
+        1,
+        `once over ${later.retry!.attempt} attempts`,
+      );
+      assert.equal(
+        ledger.callsFor(leaverFails, 'run-failed').length,
+        0,
+        'a retried end of access is no failed run',
+      );
+    } finally {
+      hooks.before = undefined;
+    }
   });
 });
