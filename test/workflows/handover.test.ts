@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadNoticeCatalogue } from '../../src/activities/notify';
 import { CloudError } from '../../src/connectors/graph/errors';
 import { handoverKey } from '../../src/domain/credentials';
-import { addDays, helsinkiDate, startOfDay } from '../../src/domain/dates';
+import { addDays, helsinkiDate, startOfDay, zonedInstant } from '../../src/domain/dates';
 import { parsePolicy } from '../../src/domain/policy';
 import type { HrRecord } from '../../src/domain/record';
 import type { MemoryDirectory } from '../support/memory-directory';
@@ -129,5 +129,33 @@ describe('first-day credential handover on the time-skipping server', () => {
     assert.equal(mail.passesCreated(id), 2, 'a second pass replaced the first');
     assert.ok(messages[0]!.body.includes(earlierVoid), 'the message says the earlier one is void');
     assert.equal((await mail.ledger.get(handoverKey(id, today)))?.issues, 2);
+  });
+  it('a rehire within retention gets a fresh credential for its new start date, on that day', async () => {
+    const id = `HH${Date.now()}`;
+    const today = helsinkiDate(new Date(await harness().now()));
+    const lastDay = addDays(today, 1);
+    const first = nurse(id, today, { endDate: lastDay });
+    await harness().deliver(first);
+    await harness().until(id, (s) => s.stage === 'active');
+    assert.equal(handoversOf(id).length, 1, 'the joiner got one');
+    await harness().skipTo(zonedInstant(lastDay, policy.lifecycle.lastDayEndsAt));
+    await harness().until(id, (s) => s.stage === 'left');
+
+    const returnDay = addDays(lastDay, 20);
+    await harness().deliver({ ...first, startDate: returnDay, endDate: undefined });
+    await harness().skipTo(new Date(startOfDay(returnDay).getTime() - 2 * HOUR));
+    assert.equal(handoversOf(id).length, 1, 'nothing before the return day');
+    await harness().skipTo(startOfDay(returnDay));
+    await harness().until(
+      id,
+      (s) => s.stage === 'active' && s.runs.some((r) => r.kind === 'rehire' && !!r.endedAt),
+    );
+    const messages = handoversOf(id);
+    assert.equal(messages.length, 2, 'one more for the rehire');
+    assert.ok(messages[1]!.at >= startOfDay(returnDay).getTime(), 'on the return day');
+    assert.ok(messages[1]!.body.includes(mail.passes.get(id)!.value), 'the pass now active');
+    assert.ok(!messages[1]!.body.includes(earlierVoid), 'a new start date is a first issue');
+    assert.equal((await mail.ledger.get(handoverKey(id, returnDay)))?.issues, 1);
+    assert.equal(mail.notices.filter((n) => n.key === `ready:${id}:${returnDay}`).length, 1);
   });
 });
