@@ -20,6 +20,7 @@ import {
 } from './workflows/messages';
 import { licencePoolWorkflow } from './workflows/licences';
 import { personWorkflow } from './workflows/person';
+import { quoted } from './ops/visibility';
 
 // Client-side operations shared by the CLI (and later the HTTP API).
 
@@ -119,7 +120,7 @@ export async function licenceReport(client: Client, taskQueue = TASK_QUEUE): Pro
   });
   const waiting = new Map<string, number>();
   const running = client.workflow.list({
-    query: `ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND WorkflowType IN ('joinerWorkflow', 'moverWorkflow', 'rehireWorkflow')`,
+    query: `ExecutionStatus = 'Running' AND TaskQueue = ${quoted(taskQueue)} AND WorkflowType IN ('joinerWorkflow', 'moverWorkflow', 'rehireWorkflow')`,
   });
   for await (const run of running) {
     // A query waits for a worker; one without a worker must not stall the report.

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { quoted } from '../ops/visibility';
 
 // Activities that read Temporal itself (visibility), for workflows that need the outcome of
 // earlier runs: the periodic telephony sync resumes from the cursor its last run ended at.
@@ -10,7 +11,7 @@ export const createRunActivities = (client: Client) => ({
     let latest: { closeTime: number; workflowId: string; runId: string } | undefined;
     const runs = client.workflow.list({
       // Runs of this deployment only (its task queue), newest first as visibility returns them.
-      query: `WorkflowType = 'phoneSyncWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = '${Context.current().info.taskQueue}'`,
+      query: `WorkflowType = 'phoneSyncWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = ${quoted(Context.current().info.taskQueue)}`,
       pageSize: 20,
     });
     let seen = 0;

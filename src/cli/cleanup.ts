@@ -7,6 +7,7 @@ import type { CliContext } from './context';
 import { CliError } from './errors';
 import { ExitCode } from './exit-codes';
 import { withTemporal } from './temporal';
+import { quoted } from '../ops/visibility';
 
 // `tunnus cleanup run [--mode report|enforce] [--no-wait] [--json]` starts the leaver cleanup now
 // (through its schedule, or directly with a mode of its own); `tunnus cleanup report [--json]`
@@ -118,7 +119,7 @@ export async function lastCleanupReport(
   let latest: { closeTime: number; workflowId: string; runId: string } | undefined;
   let seen = 0;
   for await (const run of client.workflow.list({
-    query: `WorkflowType = 'cleanupWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = '${taskQueue}'`,
+    query: `WorkflowType = 'cleanupWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = ${quoted(taskQueue)}`,
     pageSize: 20,
   })) {
     const closeTime = run.closeTime?.getTime() ?? 0;

@@ -7,6 +7,7 @@ import { ExitCode } from './exit-codes';
 import { runCommandLine } from './run';
 import { stageWorkflowTypes, type Stage } from './stages';
 import { withTemporal } from './temporal';
+import { quoted } from '../ops/visibility';
 
 // `tunnus runs [--stage …] [--since 7d] [--employee E1001] [--json]`: runs as Temporal visibility
 // lists them, the same query ops can type into the Web UI (printed with --verbose).
@@ -40,12 +41,13 @@ export interface RunRow {
  */
 export function runsQuery(filter: RunsFilter): string {
   const terms: string[] = [];
-  if (filter.stage) terms.push(`WorkflowType = '${stageWorkflowTypes[filter.stage]}'`);
-  if (filter.employeeId) terms.push(`EmployeeId = '${filter.employeeId}'`);
+  if (filter.stage) terms.push(`WorkflowType = ${quoted(stageWorkflowTypes[filter.stage])}`);
+  if (filter.employeeId) terms.push(`EmployeeId = ${quoted(filter.employeeId)}`);
   // Visibility compares RFC 3339 instants; whole seconds read better in the Web UI.
-  if (filter.since) terms.push(`StartTime >= '${filter.since.toISOString().replace(/\.\d{3}Z$/, 'Z')}'`);
+  if (filter.since)
+    terms.push(`StartTime >= ${quoted(filter.since.toISOString().replace(/\.\d{3}Z$/, 'Z'))}`);
   // Validated like TUNNUS_DEPLOYMENT_NAME and TUNNUS_BUILD_ID (letters, digits, . _ -).
-  if (filter.version) terms.push(`TemporalWorkerDeploymentVersion = '${filter.version}'`);
+  if (filter.version) terms.push(`TemporalWorkerDeploymentVersion = ${quoted(filter.version)}`);
   return terms.join(' AND ');
 }
 

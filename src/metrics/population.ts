@@ -7,6 +7,7 @@ import { pendingApprovalQuery } from '../workflows/approval';
 import { provisionStatusQuery, type ProvisionStatus } from '../workflows/messages';
 import { cached } from './cached';
 import { GUARDED_WORKFLOW_TYPES, LIFECYCLE_WORKFLOW_TYPES, runKindOf } from './run-kinds';
+import { quoted as quote } from '../ops/visibility';
 
 // Facts about the population, read on scrape: Temporal visibility lists the running runs of this
 // deployment (its task queue), each run's `status` / `pendingApproval` query says what it waits
@@ -195,9 +196,6 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
 const HOLD_WORKFLOW_ID = 'mass-change-hold';
 
 /** A visibility query string literal. */
-function quote(value: string): string {
-  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

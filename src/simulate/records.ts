@@ -5,6 +5,7 @@ import { mergeSources, sourcesOf, type IdentityRecord } from '../domain/identity
 import type { HrRecord } from '../domain/record';
 import { isManagedIdentity } from '../domain/managed-identity';
 import { allRows, type IdentityReadModel } from '../store/read-model';
+import { runningPersonsQuery } from '../ops/visibility';
 import { SimulationError } from './collect';
 
 // The managed identities and their current HR records, for a policy-change plan. Managed means:
@@ -14,8 +15,7 @@ import { SimulationError } from './collect';
 // workflows for the records, and would also pick up accounts Tunnus does not manage (orphans are
 // the cleanup's business, not a policy change's).
 
-export const managedQuery = (taskQueue: string) =>
-  `WorkflowType = 'personWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
+export const managedQuery = runningPersonsQuery;
 
 /** How many identities Tunnus manages: the denominator of the mass-change guard. */
 export async function countManaged(client: Client, taskQueue: string): Promise<number> {

@@ -256,6 +256,8 @@ describe('tunnus with Temporal unreachable', () => {
     'plan apply': () => [savedPlan()],
     terminate: () => ['E9001', '--reason', 'security incident'],
     retry: () => ['E9001'],
+    'index verify': () => ['--sample', '5'],
+    'index rebuild': () => [],
     help: null,
   };
 
