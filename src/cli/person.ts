@@ -88,6 +88,11 @@ export function formatState(s: PersonState): string {
     `job        ${s.record ? `${s.record.jobCode} in ${s.record.orgUnit}, from ${s.record.startDate}` : '-'}`,
     `records    ${s.recordsReceived} received, ${s.duplicatesIgnored} duplicates ignored`,
   ];
+  if (s.termination) {
+    const t = s.termination;
+    lines.push(`terminated ${t.at} by ${t.operator}: ${t.reason}`);
+    lines.push('           access stays ended whatever HR sends; lift: tunnus terminate <id> --lift');
+  }
   if (s.lastError) lines.push(`error      ${s.lastError.type}: ${s.lastError.message}`);
   lines.push('runs');
   for (const r of s.runs) lines.push(`  ${r.workflowId}  ${r.outcome ?? 'running'}  ${r.startedAt}`);
