@@ -1,13 +1,9 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import type {
-  CloudDirectory,
-  CloudSku,
-  CloudUser,
-  CloudUserUpdate,
-} from '../connectors/graph/cloud-directory';
-import type { DirectoryAccount } from '../domain/account';
+import type { CloudDirectory, CloudSku, CloudUser } from '../connectors/graph/cloud-directory';
 import { CloudError } from '../connectors/graph/errors';
-import { planLicenceChange } from '../connectors/graph/licences';
+import { catalogueEntryFor } from '../domain/catalogue';
+import { cloudUserChange } from '../domain/cloud-user';
+import { leaverLicences, licenceChangeFor } from '../domain/licences';
 import type { Directory } from '../connectors/ldap/directory';
 import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import { ErrorType } from '../domain/error-types';
@@ -133,14 +129,12 @@ export const createCloudActivities = (
         if (existing) {
           // In direct mode the cloud user follows the AD account: enabled state (start date,
           // leaver, rehire), names and job (mover), and a rehire shows in the address list again.
+          // The decision is src/domain/cloud-user.ts's, which `tunnus plan` reports too.
           const account = policy.cloud.mode === 'direct' ? await dir.findByEmployeeId(cmd.employeeId) : null;
-          const { accountEnabled, showInAddressList, ...change }: CloudUserUpdate = {
-            ...(existing.usageLocation !== usageLocation ? { usageLocation } : {}),
-            ...(account ? cloudUserDrift(existing, account) : {}),
-          };
+          const { accountEnabled, fields, showInAddressList } = cloudUserChange(existing, account, policy);
           // Sign-in state is a request of its own (never bundled), the address list best-effort.
           if (accountEnabled !== undefined) await cloud.updateUser(existing.id, { accountEnabled });
-          if (Object.keys(change).length > 0) await cloud.updateUser(existing.id, change);
+          if (Object.keys(fields).length > 0) await cloud.updateUser(existing.id, fields);
           if (showInAddressList !== undefined) {
             await bestEffortAddressList(cloud, existing.id, showInAddressList, cmd.employeeId);
           }
@@ -303,7 +297,7 @@ export const createCloudActivities = (
       return guard(async () => {
         const user = await requireCloudUser(cmd.employeeId);
         const skus = await cloud.listSubscribedSkus();
-        const change = planLicenceChange(user.assignedLicenses, cmd.licences, managedSkus(policy), skus);
+        const change = licenceChangeFor(user.assignedLicenses, cmd.licences, policy, skus);
         if (change.unknownSkus.length > 0 || change.unknownPlans.length > 0) {
           throw ApplicationFailure.create({
             type: ErrorType.UnknownSku,
@@ -430,13 +424,7 @@ export const createCloudActivities = (
     if (!found && !cmd.catalogue) return { changed: false };
     const account = found ?? (await requireAdAccount(cmd.employeeId));
     if (cmd.catalogue) {
-      await phone.upsertCatalogueEntry({
-        employeeId: cmd.employeeId,
-        displayName: account.displayName ?? account.sAMAccountName,
-        title: account.title ?? '',
-        unit: account.department ?? '',
-        email: account.mail ?? account.userPrincipalName,
-      });
+      await phone.upsertCatalogueEntry(catalogueEntryFor(cmd.employeeId, account));
     }
     const numbers = known ?? (await phone.numbersFor(cmd.employeeId)) ?? [];
     const user = cmd.cloud ? await cloud.findUserByEmployeeId(cmd.employeeId) : null;
@@ -555,10 +543,7 @@ export async function removeManagedLicences(
   tenantSkus: CloudSku[],
   policy: Policy,
 ): Promise<string[]> {
-  const managed = new Set(managedSkus(policy));
-  const remove = user.assignedLicenses
-    .map((l) => tenantSkus.find((s) => s.skuId === l.skuId))
-    .filter((s): s is CloudSku => s !== undefined && managed.has(s.skuPartNumber));
+  const remove = leaverLicences(user.assignedLicenses, tenantSkus, policy);
   if (remove.length > 0) {
     await cloud.assignLicenses(
       user.id,
@@ -569,20 +554,5 @@ export async function removeManagedLicences(
   return remove.map((s) => s.skuPartNumber);
 }
 
-/** What differs between a direct-mode cloud user and its AD account (AD is the master). */
-export function cloudUserDrift(user: CloudUser, account: DirectoryAccount): CloudUserUpdate {
-  const change: CloudUserUpdate = {};
-  if (user.accountEnabled !== account.enabled) change.accountEnabled = account.enabled;
-  if (account.enabled && user.showInAddressList === false) change.showInAddressList = true;
-  const text: [keyof CloudUserUpdate & keyof CloudUser, string | undefined][] = [
-    ['displayName', account.displayName],
-    ['givenName', account.givenName],
-    ['surname', account.sn],
-    ['jobTitle', account.title],
-    ['department', account.department],
-  ];
-  for (const [key, value] of text) {
-    if (value !== undefined && user[key] !== value) (change as Record<string, unknown>)[key] = value;
-  }
-  return change;
-}
+/** Kept for callers of the activity module; the decision is src/domain/cloud-user.ts's. */
+export { cloudUserDrift } from '../domain/cloud-user';

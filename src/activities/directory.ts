@@ -5,11 +5,11 @@ import { ErrorType } from '../domain/error-types';
 import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
 import { addDays, helsinkiDate } from '../domain/dates';
 import { mailHasBase, planFor, type Plan, type PlanFacts } from '../domain/plan';
+import { resolveManagedGroups } from '../domain/managed-groups';
 import { groupsOu, managedGroups, matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { IdentityRecord } from '../domain/identity';
 import type { Directory, NameReservation } from '../connectors/ldap/directory';
 import { DirectoryError, isNameConflict } from '../connectors/ldap/errors';
-import { parseRdn, splitDn } from '../connectors/ldap/escape';
 import { boundedFailure, guard } from './failures';
 
 // Directory activities: each one finds the account by employeeID first (the idempotency key),
@@ -121,31 +121,16 @@ export const createDirectoryActivities = (
    * worker, so they are looked up once per group (not once per plan: that was 9 searches a joiner).
    */
   async function managedGroupsByDn(memberOf: readonly string[] = []): Promise<Map<string, string>> {
-    const byDn = new Map<string, string>();
+    const named = new Map<string, string>();
     for (const name of managedGroups(policy)) {
       const dn = groupDnCache.get(name) ?? (await dir.findGroup(name));
       if (!dn) continue; // a group no rule grants yet may not exist; nothing to remove from it
       groupDnCache.set(name, dn);
-      byDn.set(dn, name);
+      named.set(name, dn);
     }
-    // Groups made from templates are managed by pattern (any school, any class) in the groups OU;
-    // the account's own memberships say which it holds, without a search per school or class.
-    for (const dn of memberOf) {
-      const name = templateGroupName(dn);
-      if (name) byDn.set(dn, name);
-    }
-    return byDn;
-  }
-
-  function templateGroupName(dn: string): string | undefined {
-    try {
-      const { rdn, parent } = splitDn(dn);
-      if (parent.toLowerCase() !== templateGroupsOuDn.toLowerCase()) return undefined;
-      const { value } = parseRdn(rdn);
-      return matchesGroupTemplate(policy, value) ? value : undefined;
-    } catch {
-      return undefined; // not a DN we can read: not ours
-    }
+    // Which of these and of the account's groups are managed is src/domain/managed-groups.ts's
+    // decision (template groups by pattern), shared with explain and the plan.
+    return resolveManagedGroups(policy, config.baseDn, named, memberOf);
   }
 
   return {

@@ -10,6 +10,7 @@ import {
   type ItemStatus,
 } from '../domain/explain';
 import type { IdentityRecord } from '../domain/identity';
+import { managedGroupOf, resolveManagedGroups } from '../domain/managed-groups';
 import { managedGroups, type Policy } from '../domain/policy';
 import { CliContext } from './context';
 import { CliError } from './errors';
@@ -104,7 +105,7 @@ export async function readHoldings(employeeId: string, policy: Policy, env: Env)
       sAMAccountName: found.sAMAccountName,
       ...(found.displayName ? { displayName: found.displayName } : {}),
       ouDn: found.ou,
-      groups: await groupNames(directory, policy, found.memberOf),
+      groups: await groupNames(directory, policy, found.memberOf, env.LDAP_BASE_DN),
     };
   } finally {
     await directory.close();
@@ -119,16 +120,23 @@ export async function readHoldings(employeeId: string, policy: Policy, env: Env)
 }
 
 /**
- * Group names as the policy writes them (sAMAccountName). Managed groups are matched by DN, since
- * a group's CN may differ from its sAMAccountName; any other group shows its CN.
+ * Group names as the policy writes them (sAMAccountName). Managed groups — named ones, matched by
+ * DN since a group's CN may differ from its sAMAccountName, and template groups — are resolved as
+ * the run resolves them (src/domain/managed-groups.ts); any other group shows its CN.
  */
-async function groupNames(directory: Directory, policy: Policy, memberOf: string[]): Promise<string[]> {
-  const managedByDn = new Map<string, string>();
+async function groupNames(
+  directory: Directory,
+  policy: Policy,
+  memberOf: string[],
+  baseDn: string,
+): Promise<string[]> {
+  const named = new Map<string, string>();
   for (const name of managedGroups(policy)) {
     const dn = await directory.findGroup(name);
-    if (dn) managedByDn.set(dn.toLowerCase(), name);
+    if (dn) named.set(name, dn);
   }
-  return memberOf.map((dn) => managedByDn.get(dn.toLowerCase()) ?? commonName(dn));
+  const managedByDn = resolveManagedGroups(policy, baseDn, named, memberOf);
+  return memberOf.map((dn) => managedGroupOf(managedByDn, dn) ?? commonName(dn));
 }
 
 /** "CN=Smith\, John,OU=…" → "Smith, John". */

@@ -1,7 +1,8 @@
 import type { IdentityRecord } from './identity';
+import { isManagedGroup } from './managed-groups';
 import {
   entitlementsFor,
-  managedGroups,
+  fillGroupTemplate,
   managedOus,
   managedSkus,
   type Policy,
@@ -173,13 +174,16 @@ export function explain(input: ExplainInput): Explanation {
       ? `no AD account yet: it is created on ${helsinkiDate(new Date(schedule.provisionAt))}`
       : 'no AD account yet';
 
-  // Groups: Tunnus adds what matching rules grant and removes managed groups they do not.
-  const managed = new Set(managedGroups(policy));
+  // Groups: Tunnus adds what matching rules grant and removes managed groups they do not
+  // (named or made from a template: the run's own decision, src/domain/managed-groups.ts).
   const heldGroups = new Set(actual.groups);
   const groupNames = new Set([...(left ? [] : entitlements.groups), ...heldGroups]);
   const groups = [...groupNames].map((name): ItemExplanation => {
-    const grantedBy = granting.filter((r) => r.rule.groups.includes(name)).map(grant);
-    const otherRules = rules.filter((r) => !r.why.matches && r.rule.groups.includes(name)).map(miss);
+    // A rule names a group as written or through a template filled from this person's facet.
+    const names = (r: (typeof rules)[number]) =>
+      r.rule.groups.some((g) => g === name || fillGroupTemplate(g, record) === name);
+    const grantedBy = granting.filter(names).map(grant);
+    const otherRules = rules.filter((r) => !r.why.matches && names(r)).map(miss);
     const held = heldGroups.has(name);
     if (grantedBy.length > 0) {
       return held
@@ -192,7 +196,7 @@ export function explain(input: ExplainInput): Explanation {
             note: hasAccount ? 'not a member yet; the next run adds it' : noAccountNote,
           };
     }
-    if (managed.has(name)) {
+    if (isManagedGroup(policy, name)) {
       return {
         name,
         status: 'hand-granted',

@@ -9,6 +9,7 @@ import {
   startOfDay,
   zonedInstant,
 } from './dates';
+import { managedGroupOf } from './managed-groups';
 import { baseLocalPart, displayNameFor, givenNameFor, knownBaseLocalParts } from './naming';
 import { entitlementsFor, type Entitlements, type Policy } from './policy';
 import { sourcesOf, type IdentityRecord, type RecordSource } from './identity';
@@ -297,7 +298,9 @@ export function diff(desired: DesiredAccount, actual: ActualState): Step[] {
     steps.push({ kind: 'changePrimaryMail', mailBase: desired.mailBase });
   }
   const heldManaged = new Set(
-    account.memberOf.map((dn) => findGroupName(actual.managedGroupsByDn, dn)).filter((n): n is string => !!n),
+    account.memberOf
+      .map((dn) => managedGroupOf(actual.managedGroupsByDn, dn))
+      .filter((n): n is string => !!n),
   );
   const wanted = new Set(desired.groups);
   const remove = [...heldManaged].filter((g) => !wanted.has(g)).sort();
@@ -346,11 +349,4 @@ export function mailHasBase(mail: string, base: string): boolean {
   const local = (at >= 0 ? mail.slice(0, at) : mail).toLowerCase();
   const b = base.toLowerCase();
   return local === b || (local.startsWith(b) && /^\d+$/.test(local.slice(b.length)));
-}
-
-function findGroupName(byDn: Map<string, string>, dn: string): string | undefined {
-  const exact = byDn.get(dn);
-  if (exact) return exact;
-  for (const [key, name] of byDn) if (sameDn(key, dn)) return name;
-  return undefined;
 }

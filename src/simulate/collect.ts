@@ -4,14 +4,17 @@ import { createDirectoryActivities } from '../activities/directory';
 import { toFailure } from '../activities/failures';
 import { inBatches } from '../client';
 import type { CloudDirectory, CloudSku, CloudUser } from '../connectors/graph/cloud-directory';
-import { planLicenceChange } from '../connectors/graph/licences';
 import type { Directory } from '../connectors/ldap/directory';
 import { DirectoryError } from '../connectors/ldap/errors';
 import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import { managedAttributeKeys, type DirectoryAccount } from '../domain/account';
+import { accountAfterSteps, type ProjectedAccount } from '../domain/account-after';
+import { catalogueChange, catalogueEntryFor } from '../domain/catalogue';
+import { cloudUserChange, cloudUserPatch, type CloudUserUpdate } from '../domain/cloud-user';
+import { leaverLicences, licenceChangeByName, licenceChangeFor } from '../domain/licences';
 import type { Plan } from '../domain/plan';
 import { planPhoneSync } from '../domain/phone';
-import { managedSkus, matchesGroupTemplate, type Policy } from '../domain/policy';
+import { matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
 import {
   actionOf,
@@ -140,7 +143,6 @@ export function createPlanner(deps: PlanningDeps): Planner {
   });
   const activities = createDirectoryActivities(recording, deps.policy, { baseDn: deps.baseDn });
   const policy = deps.policy;
-  const managed = managedSkus(policy);
 
   let skus: Promise<CloudSku[]> | undefined;
   const subscribedSkus = () => (skus ??= deps.cloud.listSubscribedSkus());
@@ -181,42 +183,36 @@ export function createPlanner(deps: PlanningDeps): Planner {
         user = await deps.cloud.findUserByEmployeeId(id).catch(rethrowAs(id, 'read the cloud user'));
       }
       let cloudUser: PersonPlan['cloudUser'] = null;
+      let cloudChange: CloudUserUpdate | undefined;
       let licences: LicencePlan | null = null;
-      const enabledAfter = plan.steps.reduce(
-        (on, s) => (s.kind === 'enableAccount' ? true : s.kind === 'disableAccount' ? false : on),
-        account?.enabled ?? false,
-      );
+      // The account as the directory steps leave it: what the run's cloud and telephony steps read.
+      const after = accountAfterSteps(account, plan.steps);
       // Leavers and deletions end the services instead (converge's endServices).
       const ending = plan.phase === 'left' || plan.phase === 'deleted';
       if (plan.services.cloud && !plan.hold) {
         const all = await subscribedSkus().catch(rethrowAs(id, 'read the licence pool'));
-        const part = (skuId: string) => all.find((s) => s.skuId === skuId)?.skuPartNumber ?? skuId;
+        // Every decision below is the run's own function (src/domain/cloud-user.ts, licences.ts).
         if (ending) {
-          const managedHeld = (user?.assignedLicenses ?? [])
-            .map((l) => part(l.skuId))
-            .filter((p) => managed.includes(p));
+          const managedHeld = user ? leaverLicences(user.assignedLicenses, all, policy) : [];
           if (user && plan.phase === 'deleted') cloudUser = 'delete';
           else if (user && (user.accountEnabled !== false || managedHeld.length > 0)) cloudUser = 'retire';
-          licences = { add: [], remove: managedHeld, replace: [], shortOfSeats: [], unknown: [] };
+          licences = {
+            add: [],
+            remove: managedHeld.map((s) => s.skuPartNumber),
+            replace: [],
+            shortOfSeats: [],
+            unknown: [],
+          };
         } else {
           if (!user) cloudUser = policy.cloud.mode === 'direct' ? 'create' : 'waitForSync';
-          else if (
-            user.usageLocation !== policy.cloud.usageLocation ||
-            (policy.cloud.mode === 'direct' && user.accountEnabled !== enabledAfter)
-          ) {
-            cloudUser = 'update';
+          else {
+            cloudChange = cloudUserPatch(cloudUserChange(user, after, policy));
+            if (Object.keys(cloudChange).length > 0) cloudUser = 'update';
           }
-          const change = planLicenceChange(
-            user?.assignedLicenses ?? [],
-            plan.services.licences,
-            managed,
-            all,
-          );
-          const held = new Set((user?.assignedLicenses ?? []).map((l) => l.skuId));
+          const current = user?.assignedLicenses ?? [];
+          const change = licenceChangeFor(current, plan.services.licences, policy, all);
           licences = {
-            add: change.add.filter((a) => !held.has(a.skuId)).map((a) => part(a.skuId)),
-            remove: change.remove.map(part),
-            replace: change.add.filter((a) => held.has(a.skuId)).map((a) => part(a.skuId)),
+            ...licenceChangeByName(current, change, all),
             shortOfSeats: change.shortOfSeats,
             unknown: [...change.unknownSkus, ...change.unknownPlans],
           };
@@ -236,7 +232,7 @@ export function createPlanner(deps: PlanningDeps): Planner {
             ? deps.phone
                 .getCatalogueEntry(id)
                 .then((entry): PhonePlan => ({ catalogue: entry ? 'remove' : null, ad: [], cloud: [] }))
-            : planPhone(deps.phone, plan, account, plan.services.cloud ? user : null)
+            : planPhone(deps.phone, plan, account, after, plan.services.cloud ? user : null)
         ).catch(rethrowAs(id, 'read the telephony platform'));
       }
 
@@ -248,6 +244,8 @@ export function createPlanner(deps: PlanningDeps): Planner {
               cloud: {
                 exists: user !== null,
                 usageLocation: user?.usageLocation ?? null,
+                // What the cloud-user decision reads: a change to any of these moves the plan.
+                ...(user ? { fields: cloudFieldsOf(user) } : {}),
                 licences: (user?.assignedLicenses ?? [])
                   .map((l) => `${l.skuId}:${[...l.disabledPlans].sort().join(',')}`)
                   .sort(),
@@ -269,6 +267,7 @@ export function createPlanner(deps: PlanningDeps): Planner {
         groupsAdded: added,
         groupsRemoved: removed,
         cloudUser,
+        ...(cloudChange && Object.keys(cloudChange).length > 0 ? { cloudChange } : {}),
         licences,
         phone,
         ...(waitsUntil ? { notBefore: waitsUntil } : {}),
@@ -285,30 +284,26 @@ async function planPhone(
   phone: PhoneDirectory,
   plan: Plan,
   account: DirectoryAccount | null,
+  after: ProjectedAccount | null,
   user: CloudUser | null,
 ): Promise<PhonePlan> {
   const id = plan.employeeId;
   const [numbers, entry] = await Promise.all([phone.numbersFor(id), phone.getCatalogueEntry(id)]);
   let catalogue: PhonePlan['catalogue'] = entry ? null : 'create';
-  if (entry && account) {
-    const attrs = { ...account } as Record<string, unknown>;
-    for (const step of plan.steps) {
-      if (step.kind === 'setAttributes') {
-        Object.assign(attrs, step.attributes);
-        for (const k of step.clear) delete attrs[k];
-      }
-    }
-    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const wanted = {
-      displayName: str(attrs.displayName) ?? account.sAMAccountName,
-      title: str(attrs.title) ?? '',
-      unit: str(attrs.department) ?? '',
-      email: account.mail ?? account.userPrincipalName,
-    };
-    const same = (Object.keys(wanted) as (keyof typeof wanted)[]).every((k) => entry[k] === wanted[k]);
-    if (!same) catalogue = 'update';
-  } else if (entry && !account) {
-    catalogue = 'update'; // written again with the new account's names and address
+  const newMail = plan.steps.some((s) => s.kind === 'changePrimaryMail');
+  if (entry && account && after && !newMail) {
+    // The entry syncPhone writes (src/domain/catalogue.ts) from the account after the steps.
+    catalogue = catalogueChange(
+      entry,
+      catalogueEntryFor(id, {
+        sAMAccountName: account.sAMAccountName,
+        userPrincipalName: account.userPrincipalName,
+        ...after, // cleared attributes are absent here, as in AD after the run
+      }),
+    );
+  } else if (entry) {
+    // A new account's names, or a new primary address the run picks: written again.
+    catalogue = 'update';
   }
   const sync = planPhoneSync(numbers ?? [], {
     ad: {
@@ -324,6 +319,18 @@ async function planPhone(
     catalogue,
     ad: Object.keys(sync.ad),
     cloud: plan.services.cloud ? Object.keys(sync.cloud) : [],
+  };
+}
+
+function cloudFieldsOf(user: CloudUser): Record<string, string | boolean | null> {
+  return {
+    accountEnabled: user.accountEnabled,
+    showInAddressList: user.showInAddressList,
+    displayName: user.displayName,
+    givenName: user.givenName,
+    surname: user.surname,
+    jobTitle: user.jobTitle,
+    department: user.department,
   };
 }
 

@@ -1,4 +1,5 @@
 import { previewVerdict } from '../domain/mass-change';
+import type { CloudUserUpdate } from '../domain/cloud-user';
 import type { Plan } from '../domain/plan';
 import { describeStep, type Step } from '../domain/steps';
 
@@ -40,7 +41,13 @@ export interface ObservedState {
   /** The manager's account DN as read, when the record names a manager. */
   managerDn?: string | null;
   /** The cloud user, when the role has one (absent: the plan did not read the cloud). */
-  cloud?: { exists: boolean; usageLocation: string | null; licences: string[] };
+  cloud?: {
+    exists: boolean;
+    usageLocation: string | null;
+    /** The other fields the cloud-user decision reads (absent without a cloud user). */
+    fields?: Record<string, string | boolean | null>;
+    licences: string[];
+  };
 }
 
 export interface ObservedAccount {
@@ -63,6 +70,11 @@ export interface PersonPlan {
   groupsRemoved: string[];
   /** What the run does to the cloud user: a leaver's is retired (blocked, licences removed), then deleted. */
   cloudUser: 'create' | 'waitForSync' | 'update' | 'retire' | 'delete' | null;
+  /**
+   * With cloudUser 'update': exactly the fields ensureCloudUser will write and their values (the
+   * run's own decision, src/domain/cloud-user.ts, on the account as the directory steps leave it).
+   */
+  cloudChange?: CloudUserUpdate;
   licences: LicencePlan | null;
   phone: PhonePlan | null;
   /** Set when the run would wait before applying: the pre-hire date, or the date of a dated change. */

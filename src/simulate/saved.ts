@@ -226,6 +226,7 @@ export function stateDiff(a: ObservedState, b: ObservedState): string[] {
       out.push(b.cloud?.exists ? 'cloud user created' : 'cloud user gone');
     else {
       if (a.cloud?.usageLocation !== b.cloud?.usageLocation) out.push('usageLocation changed');
+      if (JSON.stringify(a.cloud?.fields) !== JSON.stringify(b.cloud?.fields)) out.push('cloud user changed');
       if (JSON.stringify(a.cloud?.licences) !== JSON.stringify(b.cloud?.licences))
         out.push('licences changed');
     }
