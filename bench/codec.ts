@@ -23,6 +23,9 @@ const { values } = parseArgs({
 const people = Number(values.people);
 const inFlight = Number(values['in-flight']);
 
+/** 0 → "aa", 1 → "ab", … (names have letters only). */
+const letters = (i: number) => String.fromCharCode(97 + (Math.floor(i / 26) % 26), 97 + (i % 26));
+
 async function main() {
   const stack = await startStack();
   const plain = new Client({ connection: stack.client.connection });
@@ -50,8 +53,10 @@ async function main() {
       const running = worker.run();
       const records: HrRecord[] = Array.from({ length: people }, (_, i) => ({
         employeeId: `CB${tag}${mode === 'on' ? 'E' : 'P'}${i}`,
-        firstNames: 'Koodekki',
-        lastName: `Mittari${tag}${mode}${String.fromCharCode(97 + (i % 26))}${Math.floor(i / 26)}`,
+        // The distinct part first: sAMAccountName keeps 20 characters, and names that differ
+        // only past them would make the joiners race for numbered names.
+        firstNames: `${mode === 'on' ? 'E' : 'P'}${letters(i)}`,
+        lastName: `Mitta${tag}`,
         jobTitle: 'Sairaanhoitaja',
         jobCode: 'SH01',
         orgUnit: 'SOTE-120',
