@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { createCloudActivities } from './activities/cloud';
 import { createCleanupActivities } from './activities/cleanup';
 import { createDirectoryActivities } from './activities/directory';
+import { createHandoverActivities } from './activities/handover';
 import { createImportActivities } from './activities/import';
 import { createNotifyActivities } from './activities/notify';
 import { createReadModelActivities } from './activities/read-model';
@@ -24,6 +25,7 @@ import {
   type TunnusMetrics,
 } from './metrics';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './schedules';
+import { openHandoverLedger, type HandoverLedger } from './store/handover-ledger';
 import type { RecordStore } from './store/import-staging';
 import { openNoticeLedger, type NoticeLedger } from './store/notice-ledger';
 import { installTelemetry } from './telemetry';
@@ -54,6 +56,8 @@ export interface WorkerDeps {
   store?: RecordStore | (() => RecordStore);
   /** The notice ledger (sent once per key); by default in the store the environment names. */
   noticeLedger?: NoticeLedger | (() => NoticeLedger);
+  /** The credential handover's ledger (per person and start date); by default in that store too. */
+  handoverLedger?: HandoverLedger;
   /** The payload codec's keys (src/crypto); by default the ones the environment names. */
   keys?: IdentityKeys;
   /** Only bench/codec.ts's plaintext baseline sets this; every Tunnus worker encrypts. */
@@ -113,6 +117,13 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       directory: deps.directory,
       policy: deps.policy,
       ledger: deps.noticeLedger ?? (() => openNoticeLedger(parseEnv())),
+    }),
+    // The first-day credential (a Temporary Access Pass or a one-time password), by the same channel.
+    ...createHandoverActivities({
+      cloud: deps.cloud,
+      directory: deps.directory,
+      policy: deps.policy,
+      ledger: () => (deps.handoverLedger ??= openHandoverLedger(parseEnv())),
     }),
     // Crypto-shredding at the end of retention (src/workflows/shred.ts).
     ...createShredActivities({
