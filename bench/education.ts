@@ -6,6 +6,8 @@ import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { helsinkiDate, addDays } from '../src/domain/dates';
 import { loadPolicy, parseEnv } from '../src/config';
+import { dataConverterFor } from '../src/crypto/data-converter';
+import { ensureKekFile } from '../src/crypto/kek';
 
 // A big education import on this machine (issue 5: "a 5,000-pupil education import creates 5,000
 // accounts with unique names"): the real Temporal CLI dev server, Samba AD and a worker built with
@@ -25,6 +27,9 @@ const repoRoot = path.resolve(__dirname, '..');
 process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'bench-edu');
 process.env.TUNNUS_DC_HOST ??= '127.0.0.17';
 const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
+// The payload codec's keys for this bench's workers and clients, in its state dir (docs/privacy.md).
+process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
+process.env.TUNNUS_KEYS_FILE ??= path.join(stateDir, 'identity-keys.sqlite');
 const TEMPORAL_PORT = 29233;
 const TASK_QUEUE = 'bench-education';
 
@@ -112,7 +117,7 @@ async function main(): Promise<void> {
   const cloud = createCloudDirectory(env);
   const phone = createPhoneDirectoryFromEnv(env);
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new TemporalClient({ connection });
+  const client = new TemporalClient({ connection, dataConverter: dataConverterFor(parseEnv()) });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const worker = await buildWorker({
     connection: nativeConnection,

@@ -15,6 +15,9 @@ import { helsinkiDate } from '../src/domain/dates';
 import { parsePolicy } from '../src/domain/policy';
 import type { HrRecord } from '../src/domain/record';
 import { run as cli } from '../src/starter';
+import { dataConverterFor } from '../src/crypto/data-converter';
+import { ensureKekFile } from '../src/crypto/kek';
+import { parseEnv } from '../src/config';
 
 // Joiners end to end on this machine: the real Temporal CLI dev server (SQLite), the real Samba
 // AD DC and the real worker in a child process, against the same LDAP writes done directly.
@@ -35,6 +38,9 @@ const repoRoot = path.resolve(__dirname, '..');
 // sandbox/paths.ts reads this at import, so the sandbox modules are imported only after it is set.
 process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'bench');
 const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
+// The payload codec's keys for this bench's workers and clients, in its state dir (docs/privacy.md).
+process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
+process.env.TUNNUS_KEYS_FILE ??= path.join(stateDir, 'identity-keys.sqlite');
 
 const TEMPORAL_PORT = 27233;
 const JOB_CODE = 'HS01';
@@ -639,7 +645,7 @@ async function main(): Promise<void> {
     const sambaPid = Number(fs.readFileSync(path.join(stateDir, 'samba', 'run', 'samba.pid'), 'utf8'));
 
     const connection = await Connection.connect({ address: dev.address });
-    const client = new TemporalClient({ connection });
+    const client = new TemporalClient({ connection, dataConverter: dataConverterFor(parseEnv()) });
     const taskQueue = `bench-${randomUUID()}`;
     const policy = benchPolicyFile(values['with-services']);
     const policyFile = policy.file;

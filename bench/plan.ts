@@ -17,6 +17,8 @@ import { changes } from '../src/simulate/model';
 import { managedRecords } from '../src/simulate/records';
 import { createCloudDirectory, createPhoneDirectoryFromEnv } from '../src/wiring';
 import { parseEnv } from '../src/config';
+import { dataConverterFor } from '../src/crypto/data-converter';
+import { ensureKekFile } from '../src/crypto/kek';
 
 // Plan time for a policy change over N identities (default 5,000):
 //
@@ -42,6 +44,9 @@ const repoRoot = path.resolve(__dirname, '..');
 process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'bench-plan');
 process.env.TUNNUS_DC_HOST ??= '127.0.0.14';
 const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
+// The payload codec's keys for this bench's workers and clients, in its state dir (docs/privacy.md).
+process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
+process.env.TUNNUS_KEYS_FILE ??= path.join(stateDir, 'identity-keys.sqlite');
 const TEMPORAL_PORT = 27500;
 const TASK_QUEUE = 'bench-plan';
 
@@ -131,7 +136,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   };
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new TemporalClient({ connection });
+  const client = new TemporalClient({ connection, dataConverter: dataConverterFor(parseEnv()) });
   let worker: ChildProcess | undefined;
   try {
     const tag = Date.now().toString(36).toUpperCase();
