@@ -160,6 +160,10 @@ describe('no personal data in logs', () => {
       120_000,
       'the joiner account in AD',
     );
+    // Control: the names did go through the system, and the search finds them where they belong
+    // (the state the operator asked for), so "none found" above is not a search that cannot hit.
+    const shown = await tunnus(['person', 'show', joinerId, '--json']);
+    assert.ok(leaksIn(shown.stdout).includes(NAMES.last), 'control: person show prints the name');
     outputs.push({ what: 'worker (activities and workflows, debug)', text: workerOut });
     assert.ok(workerOut.length > 0, 'the worker wrote logs');
 
