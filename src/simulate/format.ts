@@ -15,7 +15,9 @@ export function personRow(p: PersonPlan): string[] {
   const actions: string[] = [...p.actions];
   if (p.cloudUser === 'create') actions.push('cloud user');
   else if (p.cloudUser === 'waitForSync') actions.push('wait for sync');
-  else if (p.cloudUser) actions.push(`cloud ${p.cloudUser}`);
+  else if (p.cloudUser === 'update' && p.cloudChange) {
+    actions.push(`cloud update (${Object.keys(p.cloudChange).join(',')})`);
+  } else if (p.cloudUser) actions.push(`cloud ${p.cloudUser}`);
   const phone = p.phone
     ? [
         p.phone.catalogue ? `catalogue ${p.phone.catalogue}` : '',
