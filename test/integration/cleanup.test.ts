@@ -49,6 +49,8 @@ describe('leaver cleanup against a planted mess', () => {
           retiredNames: `OU=Retired,${root}`,
         };
         p.managedGroups = [];
+        // The sample's per-role credential entries name roles this file replaces.
+        p.credentials.roles = {};
         p.roles = [
           {
             name: 'nurse',

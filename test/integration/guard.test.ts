@@ -84,6 +84,8 @@ describe('the mass-change guard through the API, the import and the cleanup', ()
           retiredNames: `OU=Retired,${root}`,
         };
         p.managedGroups = [];
+        // The sample's per-role credential entries name roles this file replaces.
+        p.credentials.roles = {};
         p.roles = [
           {
             name: 'nurse',

@@ -122,6 +122,8 @@ describe('worker metrics, health and logs', () => {
           retiredNames: `OU=Retired,${metricsRoot}`,
         };
         p.managedGroups = [];
+        // The sample's per-role credential entries name roles this file replaces.
+        p.credentials.roles = {};
         p.roles = [
           {
             name: 'nurse',

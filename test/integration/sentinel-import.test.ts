@@ -61,6 +61,8 @@ describe('an HR snapshot with end_date 9999-12-31, then the daily cleanup', () =
           retiredNames: `OU=Retired,${root}`,
         };
         p.managedGroups = [];
+        // The sample's per-role credential entries name roles this file replaces.
+        p.credentials.roles = {};
         p.roles = [
           {
             name: 'nurse',
