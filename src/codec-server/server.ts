@@ -208,7 +208,12 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       return void res.end();
     }
     // A browser page of another origin is refused outright (non-browser clients send no Origin).
-    if (origin && !origins.has(origin)) return void send(res, 403, { error: 'origin not allowed' });
+    // The sign-in form posts from the codec server's own page (its own origin).
+    const own = origin !== undefined && URL.canParse(origin) && new URL(origin).host === req.headers.host;
+    const signIn = url.pathname === '/login' || url.pathname === '/logout';
+    if (origin && !origins.has(origin) && !(signIn && own)) {
+      return void send(res, 403, { error: 'origin not allowed' });
+    }
 
     if (req.method === 'GET' && url.pathname === '/health') return void send(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname === '/login') return void send(res, 200, loginPage());
