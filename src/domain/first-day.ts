@@ -5,6 +5,16 @@ import type { NoticeRecipient, NoticeRequest } from './notice-recipients';
 // so the workflow bundle stays small and deterministic). The payload is ids and dates: the notice
 // activity reads the username, e-mail address and name from the directory by employeeId.
 
+/**
+ * The first day's rule, for the run (converge) and the plan alike: a run whose plan is active
+ * and which enables the account hands over the credential and tells the manager. (The run also
+ * requires a joiner or rehire; a plan cannot tell a rehire from a lifted termination by the
+ * directory alone, so it reports the handover for both.)
+ */
+export function firstDayDue(phase: string, enablesAccount: boolean): boolean {
+  return phase === 'active' && enablesAccount;
+}
+
 /** One account-ready notice per person and start date (a rehire has a new start date). */
 export const readyNoticeKey = (employeeId: string, startDate: string) => `ready:${employeeId}:${startDate}`;
 

@@ -10,6 +10,8 @@ import type { PhoneDirectory } from '../connectors/phone/phone-directory';
 import { managedAttributeKeys, type DirectoryAccount } from '../domain/account';
 import { accountAfterSteps, type ProjectedAccount } from '../domain/account-after';
 import { catalogueChange, catalogueEntryFor } from '../domain/catalogue';
+import { handoverFor } from '../domain/credentials';
+import { firstDayDue } from '../domain/first-day';
 import { cloudUserChange, cloudUserPatch, type CloudUserUpdate } from '../domain/cloud-user';
 import { leaverLicences, licenceChangeByName, licenceChangeFor } from '../domain/licences';
 import type { Plan } from '../domain/plan';
@@ -270,6 +272,12 @@ export function createPlanner(deps: PlanningDeps): Planner {
         ...(cloudChange && Object.keys(cloudChange).length > 0 ? { cloudChange } : {}),
         licences,
         phone,
+        ...(firstDayDue(
+          plan.phase,
+          plan.steps.some((s) => s.kind === 'enableAccount'),
+        )
+          ? { firstDay: { credential: handoverFor(policy, record)?.kind ?? 'none', notice: 'account-ready' } }
+          : {}),
         ...(waitsUntil ? { notBefore: waitsUntil } : {}),
         warnings,
         state,

@@ -18,6 +18,7 @@ export function personRow(p: PersonPlan): string[] {
   else if (p.cloudUser === 'update' && p.cloudChange) {
     actions.push(`cloud update (${Object.keys(p.cloudChange).join(',')})`);
   } else if (p.cloudUser) actions.push(`cloud ${p.cloudUser}`);
+  if (p.firstDay) actions.push(`first day (${p.firstDay.credential})`);
   const phone = p.phone
     ? [
         p.phone.catalogue ? `catalogue ${p.phone.catalogue}` : '',

@@ -77,6 +77,11 @@ export interface PersonPlan {
   cloudChange?: CloudUserUpdate;
   licences: LicencePlan | null;
   phone: PhonePlan | null;
+  /**
+   * The first day (src/domain/first-day.ts): the credential the run hands over ('none' when the
+   * policy turns handovers off) and the manager's account-ready notice.
+   */
+  firstDay?: { credential: 'temporaryAccessPass' | 'initialPassword' | 'none'; notice: 'account-ready' };
   /** Set when the run would wait before applying: the pre-hire date, or the date of a dated change. */
   notBefore?: string;
   /** Things that would make the real run fail or wait (missing group, unknown SKU, no seats). */

@@ -21,7 +21,7 @@ import { licenceWaitNotice, licenceWaitOverLimit } from '../domain/notice-events
 import type { RunFacts, RunResult } from '../domain/person-state';
 import type { Plan, Schedule } from '../domain/plan';
 import type { HrRecord } from '../domain/record';
-import { accountReadyNotice } from '../domain/first-day';
+import { accountReadyNotice, firstDayDue } from '../domain/first-day';
 import { describeStep, type Step } from '../domain/steps';
 import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
 import { sendNotice } from './notices';
@@ -256,8 +256,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     // licences are ready: ensureServices returned) gets its credential — on the start day, never
     // before, since only an active plan enables. Once per run; the ledger makes it once per start date.
     if (
-      plan.phase === 'active' &&
-      result.enabled &&
+      firstDayDue(plan.phase, result.enabled) &&
       !result.handover &&
       firstDayRun() &&
       patched('credential-handover')

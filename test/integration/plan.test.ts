@@ -294,7 +294,12 @@ describe('tunnus plan against Samba AD, the simulators and the dev server', () =
       const isNew = ![mover, retitled].some((m) => m.employeeId === r.employeeId);
       await settled(r.employeeId, isNew ? 1 : 2);
       const result = await lastResult(r.employeeId);
-      assert.deepEqual(result.applied, p.steps, `${r.employeeId}: the run applied exactly the planned steps`);
+      assert.deepEqual(
+        result.applied,
+        [...p.steps, ...firstDayLines(p)],
+        `${r.employeeId}: the run applied exactly the planned steps`,
+      );
+      assert.equal(Boolean(result.handover), Boolean(p.firstDay), `${r.employeeId}: first day as planned`);
       assert.deepEqual(
         result.licences.sort(),
         [...(p.licences?.add ?? [])].sort(),
@@ -403,7 +408,8 @@ describe('tunnus plan against Samba AD, the simulators and the dev server', () =
     assert.match(applied.out, /2 records delivered/);
     await settled(`S-${studentId}`, 1);
     await settled(teacher.employeeId, 2);
-    assert.deepEqual((await lastResult(`S-${studentId}`)).applied, pupil?.steps);
+    assert.ok(pupil?.firstDay, 'the plan announces the first-day credential of the pupil');
+    assert.deepEqual((await lastResult(`S-${studentId}`)).applied, [...pupil.steps, ...firstDayLines(pupil)]);
     assert.deepEqual((await lastResult(teacher.employeeId)).applied, [`add to Teachers-${school}`]);
     const again = await planJson('--education', csv);
     assert.equal(again.summary.changing, 0, 're-plan is empty');
@@ -417,6 +423,11 @@ describe('tunnus plan against Samba AD, the simulators and the dev server', () =
 });
 
 /** A worker on the stack's task queue with another policy (the rollout of a new policy). */
+/** What a run adds to its applied steps on the first day the plan announced (converge's firstDay). */
+function firstDayLines(p: { firstDay?: unknown }): string[] {
+  return p.firstDay ? ['first-day credential: delivered', 'account-ready notice'] : [];
+}
+
 async function startWorkerWith(stack: Stack, policy: Policy): Promise<() => Promise<void>> {
   const connection = await NativeConnection.connect({ address: stack.temporal.address });
   const worker: Worker = await buildWorker({

@@ -177,7 +177,7 @@ describe('simulation', () => {
     const table = formatTable(persons);
     assert.match(
       table,
-      /E5 +create, groups, enable, cloud user +\+All-Staff \+Care-Staff \+ERP-Nurse +\+SPE_E3/,
+      /E5 +create, groups, enable, cloud user, first day \(temporaryAccessPass\) +\+All-Staff \+Care-Staff \+ERP-Nurse +\+SPE_E3/,
     );
     const summary = summarise('hr', persons, 40, 5);
     assert.equal(summary.changing, 2);
