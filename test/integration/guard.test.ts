@@ -15,8 +15,9 @@ import type { CleanupReport } from '../../src/domain/cleanup-report';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { createTemporalApprovals, pendingApproval } from '../../src/ops/approve';
+import { parseEnv } from '../../src/config';
+import { openRecordIndex } from '../../src/store/open';
 import type { RecordStore } from '../../src/store/import-staging';
-import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { run as cli } from '../../src/starter';
 import { HOLD_WORKFLOW_ID } from '../../src/workflows/mass-change-hold';
 import { importProgressQuery, type ImportProgress } from '../../src/workflows/import';
@@ -108,7 +109,8 @@ describe('the mass-change guard through the API, the import and the cleanup', ()
     Object.assign(process.env, stack.childEnv(), { TUNNUS_INDEX_FILE: indexFile });
     delete process.env.RECORD_INDEX_URL;
     await stack.startWorker();
-    store = openSqliteIndex({ file: indexFile });
+    // The worker's store as production opens it (sealed, keyed fingerprints), on the same keys.
+    store = openRecordIndex(parseEnv());
     app = buildApi({
       intake: createTemporalIntake({ client: stack.client, taskQueue: stack.taskQueue }),
       index: store,

@@ -12,8 +12,9 @@ import { MemoryIntake } from '../../src/api/memory-intake';
 import { buildApi } from '../../src/api/server';
 import { personState } from '../../src/client';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
+import { parseEnv } from '../../src/config';
+import { openRecordIndex } from '../../src/store/open';
 import type { RecordStore } from '../../src/store/import-staging';
-import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { run as cli } from '../../src/starter';
 import { eventually, startStack, type Stack } from '../support/stack';
 
@@ -78,7 +79,8 @@ describe('snapshot import against the Temporal dev server and the real worker', 
     Object.assign(process.env, stack.childEnv(), { TUNNUS_INDEX_FILE: indexFile });
     delete process.env.RECORD_INDEX_URL;
     await stack.startWorker();
-    index = openSqliteIndex({ file: indexFile });
+    // The worker's store as production opens it (sealed, keyed fingerprints), on the same keys.
+    index = openRecordIndex(parseEnv());
   });
   after(async () => {
     await index?.close();
