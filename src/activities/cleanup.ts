@@ -25,6 +25,9 @@ import { createCloudActivities, removeManagedLicences } from './cloud';
 import { createDirectoryActivities } from './directory';
 import { guard } from './failures';
 import type { IdentityRow } from '../domain/identity-row';
+import type { IdentityKeys } from '../crypto/identity-keys';
+import { identityKeysFor } from '../crypto/data-converter';
+import { isShredded, openFindings, sealFindings } from './cleanup-seal';
 
 // The leaver cleanup's I/O: gather the directory, the cloud and every identity's record, and
 // fix findings one by one. The findings themselves come from the pure domain/cleanup.ts.
@@ -38,10 +41,13 @@ export interface CleanupDeps {
   baseDn: string;
   /** The record store (mass-change ledger); opened from the configuration when first needed. */
   store?: RecordStore | (() => RecordStore);
+  /** The identity keys the findings' personal fields are sealed with; by default the configured ones. */
+  keys?: IdentityKeys | (() => IdentityKeys);
 }
 
 export interface Collected {
   asOf: string;
+  /** Each finding's `account`/`dn` sealed under its person's key (src/activities/cleanup-seal.ts). */
   findings: Finding[];
   /** Identities the cleanup could not evaluate (reported, skipped; never taken for orphans). */
   skipped?: SkippedIdentity[];
@@ -155,6 +161,12 @@ function storeOf(deps: CleanupDeps): RecordStore {
   return deps.store ?? (configuredStore ??= openRecordIndex(parseEnv()));
 }
 
+let configuredKeys: IdentityKeys | undefined;
+function keysOf(deps: CleanupDeps): IdentityKeys {
+  if (typeof deps.keys === 'function') return deps.keys();
+  return deps.keys ?? (configuredKeys ??= identityKeysFor(parseEnv()));
+}
+
 /** The person's latest record, from their entity workflow; undefined when there is none. */
 async function loadIdentity(client: Client, employeeId: string): Promise<Identity | undefined> {
   const handle = client.workflow.getHandle(personWorkflowId(employeeId));
@@ -207,7 +219,7 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
         }
         return {
           asOf: cmd.asOf,
-          findings: collected.findings,
+          findings: await sealFindings(keysOf(deps), collected.findings),
           ...(collected.skipped.length > 0 ? { skipped: collected.skipped } : {}),
           managedIdentities: collected.managedIdentities,
           mode: policy.cleanup.mode,
@@ -235,6 +247,8 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
 
     async applyCleanup(cmd: { findings: Finding[]; asOf?: string }): Promise<Applied> {
       return guard(async () => {
+        // Opened here, never in the workflow; a shredded person's line has nothing left to fix.
+        const findings = await openFindings(keysOf(deps), cmd.findings);
         const done: Applied['done'] = {};
         const stale: Applied['done'] = {};
         const licences: Record<string, number> = {};
@@ -244,7 +258,7 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
         // these are the findings' few people, not the population.
         const asOf = new Date();
         const current = new Map<string, Identity | undefined>();
-        const ids = [...new Set(cmd.findings.map((f) => ('employeeId' in f ? f.employeeId : undefined)))];
+        const ids = [...new Set(findings.map((f) => ('employeeId' in f ? f.employeeId : undefined)))];
         await Promise.all(
           ids
             .filter((id): id is string => !!id)
@@ -261,8 +275,8 @@ export const createCleanupActivities = (deps: CleanupDeps) => {
         // Read once per batch, not once per finding: the SKU list and group DNs do not change here.
         let tenantSkus: Awaited<ReturnType<CloudDirectory['listSubscribedSkus']>> | undefined;
         const groupDns = new Map<string, string | null>();
-        for (const [i, f] of cmd.findings.entries()) {
-          if (!holds(f)) {
+        for (const [i, f] of findings.entries()) {
+          if (isShredded(f) || !holds(f)) {
             stale[f.kind] = (stale[f.kind] ?? 0) + 1;
             Context.current().heartbeat(i + 1);
             continue;

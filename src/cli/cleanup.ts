@@ -8,6 +8,8 @@ import { CliError } from './errors';
 import { ExitCode } from './exit-codes';
 import { withTemporal } from './temporal';
 import { quoted } from '../ops/visibility';
+import { openFindings } from '../activities/cleanup-seal';
+import { identityKeysFor } from '../crypto/data-converter';
 
 // `tunnus cleanup run [--mode report|enforce] [--no-wait] [--json]` starts the leaver cleanup now
 // (through its schedule, or directly with a mode of its own); `tunnus cleanup report [--json]`
@@ -35,7 +37,7 @@ export async function cleanupRun(
       }
       return ExitCode.AwaitingApproval;
     }
-    printReport(ctx, outcome.report, options.json);
+    await printReport(ctx, outcome.report, options.json);
     return ExitCode.Ok;
   });
 }
@@ -45,11 +47,13 @@ export async function cleanupReport(ctx: CliContext, options: { json?: boolean }
     lastCleanupReport(client, ctx.env.TEMPORAL_TASK_QUEUE),
   );
   if (!last) throw new CliError('not_found', 'no completed cleanup run yet (tunnus cleanup run starts one)');
-  printReport(ctx, last, options.json);
+  await printReport(ctx, last, options.json);
   return ExitCode.Ok;
 }
 
-function printReport(ctx: CliContext, report: CleanupReport, json: boolean | undefined): void {
+/** The report with its findings' account names and DNs opened (a shredded person's: "(shredded)"). */
+async function printReport(ctx: CliContext, sealed: CleanupReport, json: boolean | undefined): Promise<void> {
+  const report = { ...sealed, findings: await openFindings(identityKeysFor(ctx.env), sealed.findings) };
   ctx.print(json ? JSON.stringify(report, null, 2) : formatCleanupReport(report));
 }
 

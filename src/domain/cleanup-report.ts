@@ -12,11 +12,15 @@ export const findingKinds: FindingKind[] = [
   'expiredReservation',
 ];
 
+/**
+ * `account` and `dn` are sealed (src/activities/cleanup-seal.ts) in a report that Temporal holds;
+ * `ref` is the stable pseudonym of an account with no identity (the guard counts it by that).
+ */
 export type Finding =
   | { kind: 'pastRetention'; employeeId: string; account: string; deleteAt: string }
   | { kind: 'licenceOnLeaver'; employeeId: string; userId: string; skus: string[]; why: string }
-  | { kind: 'orphanAccount'; employeeId?: string; account: string; dn: string; why: string }
-  | { kind: 'ungrantedMember'; employeeId?: string; account: string; dn: string; group: string }
+  | { kind: 'orphanAccount'; employeeId?: string; account: string; dn: string; why: string; ref?: string }
+  | { kind: 'ungrantedMember'; employeeId?: string; account: string; dn: string; group: string; ref?: string }
   | { kind: 'expiredReservation'; dn: string; until: string };
 
 /** Disables and deletes the findings would cause, for the mass-change guard. */

@@ -209,8 +209,9 @@ export function cleanupLosses(findings: readonly Finding[]): Loss[] {
             ? 'roleChange'
             : undefined;
     if (!kind || f.kind === 'licenceOnLeaver' || f.kind === 'expiredReservation') continue;
-    // Accounts without an employeeID count once each, by DN.
-    const id = f.employeeId ?? `dn:${'dn' in f ? f.dn : f.account}`;
+    // Accounts without an employeeID count once each: by their pseudonym (a sealed report's
+    // DN differs every run), by DN in reports collected before sealing.
+    const id = f.employeeId ?? ('ref' in f && f.ref ? `ref:${f.ref}` : `dn:${'dn' in f ? f.dn : f.account}`);
     const loss = byId.get(id) ?? { identityId: id, kind, groups: [], skus: [] };
     if (rank[kind] > rank[loss.kind]) loss.kind = kind;
     if (f.kind === 'ungrantedMember' && !loss.groups.includes(f.group)) loss.groups.push(f.group);

@@ -10,6 +10,10 @@ import { CLEANUP_SCHEDULE, ensureCleanupSchedule } from '../../src/schedules';
 import { personWorkflowId, type PersonState } from '../../src/workflows/messages';
 import { personWorkflow } from '../../src/workflows/person';
 import { eventually, startStack, type Stack } from '../support/stack';
+import { openFindings, SHREDDED } from '../../src/activities/cleanup-seal';
+import { createPayloadCodec } from '../../src/crypto/codec';
+import { isSealed } from '../../src/crypto/seal';
+import { decodeHistory, historyPayloads, payloadJson } from '../support/history-payloads';
 
 // The leaver cleanup against a planted mess in Samba AD and the Graph simulator: an orphan
 // account, a licence left on a disabled account, a hand-added member of a managed group and a
@@ -75,8 +79,9 @@ describe('leaver cleanup against a planted mess', () => {
     await stack.close();
   });
 
+  let lastRun = '';
   const run = async (mode?: 'report' | 'enforce'): Promise<CleanupReport> => {
-    const workflowId = await startCleanup(stack.client, stack.taskQueue, mode);
+    const workflowId = (lastRun = await startCleanup(stack.client, stack.taskQueue, mode));
     const outcome = await waitForCleanup(stack.client, workflowId);
     assert.ok('report' in outcome, `cleanup ${workflowId} finished without waiting for approval`);
     return outcome.report;
@@ -211,6 +216,37 @@ describe('leaver cleanup against a planted mess', () => {
       true,
       'report mode changed nothing',
     );
+
+    // The collected report in the history, decoded with the codec (what the shared key opens):
+    // account names and DNs are sealed per person, none in plain text; ops see them opened.
+    const history = await decodeHistory(
+      await stack.client.workflow.getHandle(lastRun).fetchHistory(),
+      createPayloadCodec(stack.keys),
+    );
+    const results = historyPayloads(history, lastRun)
+      .payloads.filter((p) => p.where.startsWith('activityTaskCompletedEventAttributes.result'))
+      .map((p) => payloadJson(p.payload) as { findings?: { account?: string; dn?: string }[] } | undefined);
+    const collectedFindings = results.find((r) => r?.findings)?.findings;
+    assert.ok(collectedFindings && collectedFindings.length >= 4, 'the collected report is in the history');
+    const plain = [
+      orphan.sAMAccountName,
+      orphan.dn,
+      nurseAccount.sAMAccountName,
+      nurseAccount.dn,
+      old.sAMAccountName,
+    ];
+    const collectedText = JSON.stringify(collectedFindings);
+    for (const v of plain)
+      assert.ok(!collectedText.includes(v), `${v} in plain text in the collected report`);
+    for (const f of collectedFindings) {
+      for (const v of [f.account, f.dn]) if (v !== undefined) assert.ok(isSealed(v), `${v} not sealed`);
+    }
+    const opened = await openFindings(stack.keys, reported.findings);
+    assert.ok(
+      opened.some((f) => f.kind === 'orphanAccount' && f.dn === orphan.dn),
+      'ops read the orphan DN',
+    );
+    assert.ok(opened.some((f) => f.kind === 'pastRetention' && f.account === old.sAMAccountName));
     assert.ok(await stack.directory.findByEmployeeId(leaver));
     assert.equal(stack.sims.graph.state.users.get(cloudUser.id)!.assignedLicenses.length, 1);
 
@@ -252,7 +288,23 @@ describe('leaver cleanup against a planted mess', () => {
     assert.deepEqual(calendar?.minute, [{ start: 0, end: 0, step: 1 }], 'at 02:00');
     const again = await run();
     assert.equal(again.findings.length, 0, `second run finds nothing: ${JSON.stringify(again.findings)}`);
-    const last = await lastCleanupReport(stack.client, stack.taskQueue);
+    // Visibility is eventually consistent: the run just closed may not be listed yet.
+    const last = await eventually(
+      () => lastCleanupReport(stack.client, stack.taskQueue),
+      (r) => r?.runAt === again.runAt,
+      15_000,
+      'the latest run listed',
+    );
     assert.equal(last?.runAt, again.runAt, 'tunnus cleanup report shows the latest run');
+
+    // Once the leaver is shredded, their line of the stored report no longer opens.
+    await stack.keys.destroy(leaver);
+    const afterShred = await openFindings(stack.keys, reported.findings);
+    const gone = afterShred.find((f) => f.kind === 'pastRetention');
+    assert.equal(gone && 'account' in gone ? gone.account : undefined, SHREDDED);
+    assert.ok(
+      afterShred.some((f) => f.kind === 'orphanAccount' && f.dn === orphan.dn),
+      'others still open',
+    );
   });
 });

@@ -16,16 +16,20 @@ const codecIdentity = (value: unknown, ownerWorkflowId: string) =>
   identityOfValue(value) ?? identityOfWorkflowId(ownerWorkflowId);
 
 /**
- * Payload kinds recorded before they carried ids only. Recorded histories never change, so the
- * recording keeps them; the code that writes them is owned as named. Each entry must still match
- * something (so a stale one is noticed) and nothing else may mix people.
+ * Payloads of the recorded histories written in a form the code no longer writes. Recorded
+ * histories never change, so these stay exempt here and only here; each entry must still match
+ * something (so a stale one is noticed) and nothing else may mix people. The fresh form of each
+ * is checked where named.
  */
 const RECORDED_MIXES: { history: string; where: RegExp; field: RegExp; why: string }[] = [
   {
     history: 'cleanup-awaiting-approval',
     where: /^activityTaskCompletedEventAttributes\.result/,
     field: /^findings\[\d+\]\.(account|dn)$/,
-    why: 'the cleanup report lists account names and DNs of many people (engineer 13c: ids only)',
+    why:
+      "a cleanup report collected before each finding was sealed under its own person's key " +
+      '(src/activities/cleanup-seal.ts; fresh reports: test/unit/cleanup-seal.test.ts and ' +
+      'test/integration/cleanup.test.ts find no account name or DN in plain text)',
   },
 ];
 
