@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { connectClient } from './client';
 import { ConfigError, graphOptions, type Config, type Env } from './config';
@@ -8,6 +9,7 @@ import {
   type DirectoryLogger,
   type LdapDirectory,
 } from './connectors/ldap/ldap-directory';
+import { identityKeysFor } from './crypto/data-converter';
 import { createPhoneDirectory, type PhoneDirectory } from './connectors/phone/phone-directory';
 import type { RecordStore } from './store/import-staging';
 import { openRecordIndex } from './store/open';
@@ -38,6 +40,12 @@ export function createDirectoryFromEnv(
       baseDn: env.LDAP_BASE_DN,
       timeoutMs: env.LDAP_TIMEOUT_MS,
       ...(env.LDAP_CA_CERT ? { caCertPath: env.LDAP_CA_CERT } : {}),
+      // Name reservations hold salted hashes; the salt is per deployment, from the shared key
+      // (never rotated), read only when a reservation is written or checked.
+      reservationSalt: async () =>
+        createHmac('sha256', (await identityKeysFor(env).sharedKey()).key)
+          .update('tunnus name-reservation salt')
+          .digest(),
     },
     log,
   );

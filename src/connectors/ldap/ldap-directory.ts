@@ -22,6 +22,12 @@ import {
 import type { Directory, GroupMember, NameReservation } from './directory';
 import { classifyLdapError, DirectoryError, LdapCode, ldapResultCode } from './errors';
 import { childDn, escapeDnValue, parentDn, parseRdn, splitDn } from './escape';
+import {
+  HASHED_ADDRESS,
+  hashedReservationCn,
+  reservedNameHash,
+  type ReservationSalt,
+} from './reservation-hash';
 
 // The production directory connector: AD (or Samba AD) over LDAPS with ldapts. One Client per
 // instance; after a transport failure the client is replaced so the next call reconnects and
@@ -41,6 +47,11 @@ export interface LdapDirectoryConfig {
   timeoutMs?: number;
   /** Page size for searches that can return many entries (default 500). */
   pageSize?: number;
+  /**
+   * With a salt, name reservations hold salted hashes of the names (src/connectors/ldap/
+   * reservation-hash.ts); the collision check finds both those and older plaintext ones.
+   */
+  reservationSalt?: ReservationSalt;
 }
 
 /** The subset of a pino logger the connector uses (pino's `log.info(fields, message)` style). */
@@ -56,6 +67,10 @@ export type LdapDirectory = Directory;
 
 /** Marks a name reservation's end date in the contact's description (machine-readable). */
 const RESERVED_UNTIL = /reserved until (\d{4}-\d{2}-\d{2})/;
+
+/** A reserved address as stored: hashed (`x-tunnus:<hash>`) with a salt, else the address. */
+const hashedValue = (salt: Buffer, address: string) => `${HASHED_ADDRESS}${reservedNameHash(salt, address)}`;
+const proxyOf = (a: string) => (a.startsWith(HASHED_ADDRESS) ? a : `smtp:${a}`);
 
 // userAccountControl bits (MS-ADTS 2.2.16).
 const UF_ACCOUNTDISABLE = 0x2;
@@ -104,6 +119,12 @@ export function createLdapDirectory(
     minVersion: 'TLSv1.2',
   };
   const newClient = () => new Client({ url: config.url, timeout, connectTimeout: timeout, tlsOptions });
+
+  let salt: Promise<Buffer | undefined> | undefined;
+  const saltOf = () =>
+    (salt ??= Promise.resolve(
+      typeof config.reservationSalt === 'function' ? config.reservationSalt() : config.reservationSalt,
+    ));
 
   let client = newClient();
   let binding: Promise<void> | undefined;
@@ -203,8 +224,11 @@ export function createLdapDirectory(
     });
     const entry = searchEntries[0];
     if (!entry) throw new DirectoryError('noSuchObject', 'reserveNames: reservation not found', false);
+    // Plain (`smtp:`) and hashed (`x-tunnus:`) values, each as the reservation writes it.
     const addresses = new Set(
-      many(entry, 'proxyAddresses').map((p) => p.replace(/^smtp:/i, '').toLowerCase()),
+      many(entry, 'proxyAddresses').map((p) =>
+        p.toLowerCase().startsWith(HASHED_ADDRESS) ? p.toLowerCase() : p.replace(/^smtp:/i, '').toLowerCase(),
+      ),
     );
     const until = RESERVED_UNTIL.exec(one(entry, 'description') ?? '')?.[1];
     return { addresses, ...(until ? { until } : {}) };
@@ -255,6 +279,13 @@ export function createLdapDirectory(
       // A name reservation (a contact) holds the deleted account's sAMAccountName as its cn:
       // contacts cannot carry a sAMAccountName, and a name cut to 20 characters is in no address.
       const logonNames = new Set(candidates.map((c) => c.sAMAccountName.toLowerCase()).filter(Boolean));
+      // Hashed reservations: the same names hashed, mapped back to the names they stand for.
+      const key = await saltOf();
+      const hashed = new Map<string, string>();
+      if (key) {
+        for (const v of logonNames) hashed.set(hashedReservationCn(key, v), v);
+        for (const v of wanted) hashed.set(`${HASHED_ADDRESS}${reservedNameHash(key, v)}`, v);
+      }
       const anyName = new OrFilter({
         filters: [
           ...[...wanted].flatMap((v) => [
@@ -265,6 +296,11 @@ export function createLdapDirectory(
           ]),
           ...[...logonNames].map(
             (v) => new AndFilter({ filters: [eq('objectClass', 'contact'), eq('cn', v)] }),
+          ),
+          ...[...hashed.keys()].map((h) =>
+            h.startsWith(HASHED_ADDRESS)
+              ? eq('proxyAddresses', h)
+              : new AndFilter({ filters: [eq('objectClass', 'contact'), eq('cn', h)] }),
           ),
         ],
       });
@@ -292,7 +328,11 @@ export function createLdapDirectory(
       for (const e of entries) {
         if (many(e, 'objectClass').some((c) => c.toLowerCase() === 'contact')) {
           const cn = one(e, 'cn');
-          if (cn) held.add(cn.toLowerCase());
+          if (cn) held.add(hashed.get(cn.toLowerCase()) ?? cn.toLowerCase());
+          for (const p of many(e, 'proxyAddresses')) {
+            const name = hashed.get(p.toLowerCase());
+            if (name) held.add(name);
+          }
         }
         for (const v of [one(e, 'sAMAccountName'), one(e, 'userPrincipalName'), one(e, 'mail')]) {
           if (v) held.add(v.toLowerCase());
@@ -610,8 +650,11 @@ export function createLdapDirectory(
 
     async reserveNames(r: NameReservation) {
       requireValue(r.name, 'reserved name');
-      const dn = childDn('CN', r.name, r.ouDn);
-      const addresses = [...new Set(r.addresses.map((a) => a.toLowerCase()))];
+      const key = await saltOf();
+      const dn = childDn('CN', key ? hashedReservationCn(key, r.name) : r.name, r.ouDn);
+      const addresses = [
+        ...new Set(r.addresses.map((a) => a.toLowerCase()).map((a) => (key ? hashedValue(key, a) : a))),
+      ];
       const description = (until: string) => `Tunnus: name of a deleted account, reserved until ${until}`;
       await op('reserveNames', async (c) => {
         try {
@@ -622,7 +665,7 @@ export function createLdapDirectory(
             }),
             new Attribute({ type: 'description', values: [description(r.until)] }),
             ...(addresses.length > 0
-              ? [new Attribute({ type: 'proxyAddresses', values: addresses.map((a) => `smtp:${a}`) })]
+              ? [new Attribute({ type: 'proxyAddresses', values: addresses.map(proxyOf) })]
               : []),
           ]);
         } catch (err) {
@@ -639,7 +682,7 @@ export function createLdapDirectory(
                 operation: 'add',
                 modification: new Attribute({
                   type: 'proxyAddresses',
-                  values: missing.map((a) => `smtp:${a}`),
+                  values: missing.map(proxyOf),
                 }),
               }),
             );
