@@ -20,6 +20,8 @@ import {
 } from './workflows/messages';
 import { licencePoolWorkflow } from './workflows/licences';
 import { personWorkflow } from './workflows/person';
+import type { ShredResult } from './workflows/shred';
+import { shredWorkflowId } from './domain/crypto-shred';
 import { quoted } from './ops/visibility';
 
 // Client-side operations shared by the CLI (and later the HTTP API).
@@ -73,10 +75,80 @@ export async function deliverRecord(
   return workflowId;
 }
 
-/** The person's state, or null when Tunnus has never seen the id. */
+/**
+ * The person's state, or null when Tunnus does not know them: never seen, or crypto-shredded at
+ * the end of retention (nothing of them is readable any more; a later record is a new identity).
+ * A reader that must tell the two apart uses readPerson.
+ */
 export async function personState(client: Client, employeeId: string): Promise<PersonState | null> {
+  const reading = await readPerson(client, employeeId);
+  return reading.kind === 'state' ? reading.state : null;
+}
+
+/** What every reader answers for a person whose data key was destroyed (docs/codec-server.md). */
+export const SHREDDED_TEXT = 'deleted; personal data crypto-shredded at the end of retention';
+
+export interface ShreddedPerson {
+  employeeId: string;
+  /** When the person workflow closed (after its retention delete). */
+  closedAt: string | undefined;
+  /** When shred-{id} destroyed the key. */
+  shreddedAt: string | undefined;
+}
+
+export type PersonReading =
+  | { kind: 'state'; state: PersonState }
+  | { kind: 'shredded'; shredded: ShreddedPerson }
+  | { kind: 'unknown' };
+
+/**
+ * The person as a reader may see them. A closed person run whose shred-{id} completed is answered
+ * from visibility alone: its history can no longer be decoded, so a query (a replay) would fail.
+ * A closed run not (yet) shredded is still queried; if the shred destroys the key during that
+ * query, the query fails and the second look answers "shredded".
+ */
+export async function readPerson(client: Client, employeeId: string): Promise<PersonReading> {
+  const handle = client.workflow.getHandle(personWorkflowId(employeeId));
+  let closed: ClosedRun | undefined;
   try {
-    return await client.workflow.getHandle(personWorkflowId(employeeId)).query(stateQuery);
+    const d = await handle.describe();
+    if (d.status.name !== 'RUNNING') closed = { startedAt: d.startTime, closedAt: d.closeTime ?? new Date() };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { kind: 'unknown' };
+    throw err;
+  }
+  if (closed) {
+    const shredded = await shredOf(client, employeeId, closed);
+    if (shredded) return { kind: 'shredded', shredded };
+  }
+  try {
+    return { kind: 'state', state: await handle.query(stateQuery) };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { kind: 'unknown' };
+    const shredded = closed && (await shredOf(client, employeeId, closed));
+    if (shredded) return { kind: 'shredded', shredded };
+    throw err;
+  }
+}
+
+interface ClosedRun {
+  startedAt: Date;
+  closedAt: Date;
+}
+
+/** shred-{id}'s outcome for this closed person run: shredded, or null (none, running, skipped). */
+async function shredOf(client: Client, employeeId: string, run: ClosedRun): Promise<ShreddedPerson | null> {
+  const shred = client.workflow.getHandle(shredWorkflowId(employeeId));
+  try {
+    const d = await shred.describe();
+    // The person starts its shred just before it closes; a shred started outside this run is an
+    // earlier generation's (a rehire after a shred is a new person run).
+    const started = d.startTime.getTime();
+    if (started < run.startedAt.getTime() || started > run.closedAt.getTime()) return null;
+    if (d.status.name !== 'COMPLETED') return null;
+    const result = (await shred.result()) as ShredResult;
+    if (result.outcome !== 'shredded') return null;
+    return { employeeId, closedAt: run.closedAt.toISOString(), shreddedAt: d.closeTime?.toISOString() };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { deliverRecord, personState } from '../client';
+import { deliverRecord, personState, readPerson, type PersonReading } from '../client';
 import type { HrRecord } from '../domain/record';
 import { dropHeldChange, holdChange } from '../ops/hold';
 import type { HeldChange } from '../workflows/mass-change-hold';
@@ -13,6 +13,8 @@ export interface Intake {
   deliver(record: HrRecord, source: Source): Promise<string>;
   /** The person's state, or null when the person is unknown. */
   personState(employeeId: string): Promise<PersonState | null>;
+  /** The same, telling a crypto-shredded person (deleted at the end of retention) from an unknown one. */
+  readPerson(employeeId: string): Promise<PersonReading>;
   /** Puts a change the mass-change guard stopped into the held set (src/ops/intake.ts). */
   hold(change: HeldChange): Promise<void>;
   /** Takes a person's held change out of the held set. */
@@ -53,6 +55,7 @@ export function createTemporalIntake({
     deliver: (record, source) =>
       withDeadline('signal', () => deliverRecord(client, record, source, taskQueue)),
     personState: (employeeId) => withDeadline('query', () => personState(client, employeeId)),
+    readPerson: (employeeId) => withDeadline('query', () => readPerson(client, employeeId)),
     hold: (change) => withDeadline('signal', () => holdChange(client, change, taskQueue)),
     dropHeld: (identityId) => withDeadline('signal', () => dropHeldChange(client, identityId)),
     async check() {

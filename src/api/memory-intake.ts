@@ -2,6 +2,7 @@ import type { HrRecord } from '../domain/record';
 import type { HeldChange } from '../workflows/mass-change-hold';
 import { initialState } from '../workflows/person';
 import { personWorkflowId, type PersonState, type Source } from '../workflows/messages';
+import type { PersonReading } from '../client';
 import type { Intake } from './intake';
 
 /**
@@ -33,6 +34,11 @@ export class MemoryIntake implements Intake {
   async personState(employeeId: string): Promise<PersonState | null> {
     if (this.failWith) throw this.failWith;
     return this.states.get(employeeId) ?? null;
+  }
+
+  async readPerson(employeeId: string): Promise<PersonReading> {
+    const state = await this.personState(employeeId);
+    return state ? { kind: 'state', state } : { kind: 'unknown' };
   }
 
   async hold(change: HeldChange): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { licenceReport, personState } from '../client';
+import { licenceReport, personState, readPerson, SHREDDED_TEXT } from '../client';
 import { cliOperator } from '../ops/approve';
 import { confirmHeldEndDate } from '../ops/confirm-end';
 import { deliverGuarded } from '../ops/deliver';
@@ -48,8 +48,11 @@ export async function personShow(
   employeeId: string,
   options: { json?: boolean },
 ): Promise<ExitCode> {
-  const state = await withTemporal(ctx.env, (client) => personState(client, employeeId));
-  if (!state) throw new CliError('not_found', `no person ${employeeId}`);
+  const reading = await withTemporal(ctx.env, (client) => readPerson(client, employeeId));
+  if (reading.kind === 'unknown') throw new CliError('not_found', `no person ${employeeId}`);
+  // Shredded: nothing of theirs can be read any more; not found, and why (exit code 1).
+  if (reading.kind === 'shredded') throw new CliError('not_found', `person ${employeeId}: ${SHREDDED_TEXT}`);
+  const { state } = reading;
   ctx.print(options.json ? JSON.stringify(state, null, 2) : formatState(state));
   return ExitCode.Ok;
 }

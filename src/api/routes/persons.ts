@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { SHREDDED_TEXT } from '../../client';
 import { z } from 'zod';
 import { employeeIdSchema, hrRecordSchema, identityKeySchema } from '../../domain/record';
 import type { RecordStore } from '../../store/import-staging';
@@ -79,6 +80,9 @@ export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
           401: errorSchema,
           403: errorSchema,
           404: errorSchema.describe('Tunnus has never seen this employee id'),
+          410: errorSchema.describe(
+            'shredded: the person was deleted at the end of retention and their data key destroyed; nothing of them can be read',
+          ),
           503: errorSchema,
         },
       },
@@ -88,8 +92,12 @@ export const personRoutes: FastifyPluginAsyncZod<PersonRoutesOptions> = async (
       // The identity read model's row; a person it has no row of yet (just delivered, or before
       // the first `tunnus index rebuild`) is asked of the workflow.
       const [row, entry] = await Promise.all([index.identities.get(employeeId), index.get(employeeId)]);
-      const source = row ? viewSourceOfRow(row) : await intake.personState(employeeId);
-      if (!source) return reply.code(404).send({ error: 'not_found' });
+      if (row) return reply.code(200).send(personView(viewSourceOfRow(row), entry, new Date()));
+      const reading = await intake.readPerson(employeeId);
+      if (reading.kind === 'unknown') return reply.code(404).send({ error: 'not_found' });
+      if (reading.kind === 'shredded')
+        return reply.code(410).send({ error: 'shredded', message: SHREDDED_TEXT });
+      const source = reading.state;
       return reply.code(200).send(personView(source, entry, new Date()));
     },
   );
