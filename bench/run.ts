@@ -40,6 +40,13 @@ async function main(): Promise<void> {
   results.push(await runChild('Snapshot diff (bench/snapshot.ts)', 'snapshot.ts', ['--postgres']));
   results.push(await runChild('Education import, 5,000 pupils (bench/education.ts)', 'education.ts', []));
   results.push(await runChild('Leaver cleanup, 5,000 identities (bench/cleanup.ts)', 'cleanup.ts', []));
+  results.push(
+    await runChild(
+      'Codec server, decode of a 100-event history (bench/codec-server.ts)',
+      'codec-server.ts',
+      [],
+    ),
+  );
 
   console.log('\n================ results ================\n');
   for (const r of results) {
