@@ -227,7 +227,12 @@ describe('tunnus plan against Samba AD, the simulators and the dev server', () =
 
     const table = await tunnus('plan', '--record', file);
     assert.equal(table.code, 0);
-    assert.match(table.out, new RegExp(`${id} +create, groups, enable, cloud user +\\+All-Staff`));
+    assert.match(
+      table.out,
+      new RegExp(
+        `${id} +create, groups, enable, cloud user, first day \\(temporaryAccessPass\\) +\\+All-Staff`,
+      ),
+    );
     assert.match(table.out, /persons planned +1 \(1 would change, 0 unchanged\)/);
   });
 
