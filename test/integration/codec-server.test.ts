@@ -123,7 +123,8 @@ describe('codec server with the Web UI, and crypto-shredding at retention, again
   /** The joiner's page text once its input has rendered (decoded or not). */
   async function joinerPageText(ctx: BrowserContext, joinerId: string, shot: string, expectDecoded: boolean) {
     const page = await ctx.newPage();
-    page.setDefaultTimeout(30_000);
+    // The UI fetches and decodes over several round trips: slow on a loaded 2-core CI machine.
+    page.setDefaultTimeout(90_000);
     await page.goto(`${ui}/namespaces/default/workflows/${joinerId}`);
     await page.getByRole('heading', { name: joinerId }).waitFor();
     // The same page decoded shows the surname (the operator case waits for it); undecoded, the
