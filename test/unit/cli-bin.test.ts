@@ -258,6 +258,8 @@ describe('tunnus with Temporal unreachable', () => {
     retry: () => ['E9001'],
     'index verify': () => ['--sample', '5'],
     'index rebuild': () => [],
+    // A server of its own (it does not talk to Temporal); test/unit/codec-server.test.ts runs it.
+    'codec-server': null,
     help: null,
   };
 
