@@ -19,7 +19,11 @@ import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { HOLD_WORKFLOW_ID } from '../../src/workflows/mass-change-hold';
 import { personWorkflowId } from '../../src/workflows/messages';
 import { MemoryDirectory } from '../support/memory-directory';
-import { FakeCloud, personHarness } from '../support/person-harness';
+import { createHandoverActivities } from '../../src/activities/handover';
+import { createReadModelActivities } from '../../src/activities/read-model';
+import type { CloudDirectory } from '../../src/connectors/graph/cloud-directory';
+import type { NoticeRequest } from '../../src/domain/notice-recipients';
+import { FakeCloud, FakeMail, personHarness } from '../support/person-harness';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
 
 // Ends that arrive long before they fall due pass intake as no loss yet (not within the window).
@@ -63,6 +67,7 @@ describe('ends falling due together are guarded', () => {
     env = await timeSkippingEnv();
     directory = new MemoryDirectory(managedGroups(policy));
     store = openSqliteIndex({ file: ':memory:' });
+    const mail = new FakeMail();
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -72,6 +77,15 @@ describe('ends falling due together are guarded', () => {
         ...new FakeCloud(directory, policy).activities(),
         // The ledger keeps wall-clock instants: the guard's window is real time here too.
         ...createGuardActivities({ client: env.client, store: () => store, policy }),
+        // What every joiner now also runs: the first-day handover, its notice, the read-model row.
+        ...createHandoverActivities({
+          cloud: mail as unknown as CloudDirectory,
+          directory,
+          policy,
+          ledger: () => mail.ledger,
+        }),
+        ...createReadModelActivities({ store: () => store, policy }),
+        sendNotice: async (req: NoticeRequest) => mail.notice(req),
       },
     });
     running = worker.run();
