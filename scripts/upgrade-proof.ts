@@ -74,6 +74,9 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
   const N1 = 'n-plus-1';
   const namespace = 'default';
   const { client, taskQueue } = stack;
+  // Histories come from the server encrypted: the replayer decodes them with the stack's codec.
+  const { tunnusDataConverter } = await import('../src/crypto/data-converter');
+  const dataConverter = tunnusDataConverter(stack.keys);
 
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   const bundles: Record<string, WorkflowBundle> = {
@@ -285,7 +288,7 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
     }
   });
   for await (const result of Worker.runReplayHistories(
-    { workflowBundle: bundles[N1]!, replayName: 'proof-n-plus-1' },
+    { workflowBundle: bundles[N1]!, replayName: 'proof-n-plus-1', dataConverter },
     joinerHistories,
   )) {
     if (result.error) figures.replayFailuresOnN1++;
@@ -293,7 +296,7 @@ export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Pr
   const sample = joinerHistories.slice(0, 5);
   figures.replayedOnN = sample.length;
   for await (const result of Worker.runReplayHistories(
-    { workflowBundle: bundles[N]!, replayName: 'proof-n' },
+    { workflowBundle: bundles[N]!, replayName: 'proof-n', dataConverter },
     sample,
   )) {
     if (result.error) figures.replayFailuresOnN++;
