@@ -1,8 +1,13 @@
+import { sha256Hex } from '../../src/api/auth';
+import { startCodecServer, type CodecServer } from '../../src/codec-server/server';
+import { operatorAuthenticator } from '../../src/codec-server/operators';
+import { createPayloadCodec } from '../../src/crypto/codec';
+import { createLogger } from '../../src/logger';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { deliverRecord, personState } from '../../src/client';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
@@ -37,6 +42,9 @@ describe('the Temporal Web UI shows Tunnus runs that ops can read', () => {
   let stack: Stack;
   let browser: Browser;
   let ui: string;
+  let codec: CodecServer;
+  let operator: BrowserContext;
+  const token = `tun_ui_${Date.now()}`;
   before(async () => {
     assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (Debian package chromium)`);
     stack = await startStack();
@@ -45,15 +53,37 @@ describe('the Temporal Web UI shows Tunnus runs that ops can read', () => {
     // Tests run as root, where Chromium's sandbox cannot start.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     fs.mkdirSync(artifacts, { recursive: true });
+    // Payloads and summaries are encrypted: ops read them through the codec server, signed in.
+    codec = await startCodecServer({
+      codec: createPayloadCodec(stack.keys),
+      authenticate: operatorAuthenticator([{ name: 'ui-operator', tokenSha256: sha256Hex(token) }]),
+      uiOrigins: [new URL(ui).origin],
+      logger: createLogger('warn'),
+    });
+    operator = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    await operator.addInitScript((endpoint: string) => {
+      localStorage.setItem('endpoint', JSON.stringify(endpoint));
+      localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+      localStorage.setItem('includeCredentials', 'true');
+      localStorage.setItem('passAccessToken', 'false');
+    }, codec.url);
+    const login = await operator.newPage();
+    await login.goto(`${codec.url}/login`);
+    await login.getByLabel('Operator token').fill(token);
+    await login.getByRole('button', { name: 'Sign in' }).click();
+    await login.getByText('Signed in as operator ui-operator').waitFor();
+    await login.close();
   });
   after(async () => {
+    await operator?.close();
     await browser?.close();
+    await codec?.close();
     await stack?.close();
   });
 
   async function newPage(): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-    page.setDefaultTimeout(20_000);
+    const page = await operator.newPage();
+    page.setDefaultTimeout(60_000);
     return page;
   }
 
