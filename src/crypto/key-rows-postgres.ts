@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { pgTransaction } from '../store/pg-transaction';
 import type { KeyHead, KeyRow, KeyRows } from './identity-keys';
 
 // The key store on PostgreSQL, in the record index's database (same contract as the SQLite file:
@@ -43,20 +44,7 @@ export function openPostgresKeyRows({
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000, allowExitOnIdle: true });
   pool.on('error', () => undefined);
 
-  async function transaction<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      const result = await body(c);
-      await c.query('COMMIT');
-      return result;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
+  const transaction = pgTransaction(pool);
 
   let ready: Promise<void> | undefined;
   const ensureSchema = () =>

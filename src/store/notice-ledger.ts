@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { pgTransaction } from './pg-transaction';
 import type { Env } from '../config';
 
 // The notice ledger: one row per notice key (one event), so that a retried activity, a replayed
@@ -155,20 +156,7 @@ export function openPostgresNoticeLedger(connectionString: string): NoticeLedger
   const pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 5_000 });
   pool.on('error', () => undefined);
 
-  async function transaction<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      const result = await body(c);
-      await c.query('COMMIT');
-      return result;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
+  const transaction = pgTransaction(pool);
 
   let ready: Promise<unknown> | undefined;
   const schema = () =>

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { pgTransaction } from './pg-transaction';
 import type { Source } from '../workflows/messages';
 import type { WindowLoss } from '../domain/mass-change';
 import { LEDGER_KEEP_DAYS, toLedgerEntry, type LedgerRow } from './guard-ledger';
@@ -106,20 +107,7 @@ export function openPostgresIndex({ connectionString, max = 10, sealer }: Postgr
       throw err;
     }));
 
-  async function transaction<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      const result = await body(c);
-      await c.query('COMMIT');
-      return result;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
+  const transaction = pgTransaction(pool);
 
   const query = async <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
     await ensureSchema();
