@@ -4,7 +4,7 @@ import type { DirectoryAccount, ManagedAttributes } from '../domain/account';
 import { ErrorType } from '../domain/error-types';
 import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
 import { addDays, helsinkiDate } from '../domain/dates';
-import { mailHasBase, planFor, type Plan, type PlanFacts } from '../domain/plan';
+import { mailHasBase, planFor, type NameHint, type Plan, type PlanFacts } from '../domain/plan';
 import { resolveManagedGroups } from '../domain/managed-groups';
 import { groupsOu, managedGroups, matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { IdentityRecord } from '../domain/identity';
@@ -39,18 +39,28 @@ export interface EnsureAccount {
   name: PersonName;
   ouDn: string;
   attributes: ManagedAttributes;
+  /** From the plan: names its search found taken (first try only; a conflict searches again). */
+  nameHint?: NameHint;
+}
+
+/** Every step after the plan may carry the account's DN as the plan (or the create) saw it. */
+export interface AtAccount {
+  employeeId: string;
+  /** Absent or stale (moved, deleted): the activity searches by employeeID as before. */
+  dn?: string;
 }
 
 export interface AccountRef {
   employeeId: string;
   sAMAccountName: string;
   userPrincipalName: string;
+  /** Where the account is now (absent in results recorded before issue 12). */
+  dn?: string;
   /** True when this call created it; false when it already existed. */
   created: boolean;
 }
 
-export interface GroupChange {
-  employeeId: string;
+export interface GroupChange extends AtAccount {
   groups: string[];
 }
 
@@ -204,7 +214,7 @@ export const createDirectoryActivities = (
       );
     },
 
-    async moveAccount(cmd: { employeeId: string; toOuDn: string }): Promise<void> {
+    async moveAccount(cmd: AtAccount & { toOuDn: string }): Promise<void> {
       return guard(async () => {
         const account = await requireAccount(cmd.employeeId);
         if (account.ou.toLowerCase() === cmd.toOuDn.toLowerCase()) return;
@@ -225,11 +235,12 @@ export const createDirectoryActivities = (
       });
     },
 
-    async setAttributes(cmd: {
-      employeeId: string;
-      attributes: Partial<ManagedAttributes>;
-      clear: (keyof ManagedAttributes)[];
-    }): Promise<void> {
+    async setAttributes(
+      cmd: AtAccount & {
+        attributes: Partial<ManagedAttributes>;
+        clear: (keyof ManagedAttributes)[];
+      },
+    ): Promise<void> {
       return guard(async () => {
         const account = await requireAccount(cmd.employeeId);
         const change: Partial<Record<keyof ManagedAttributes, string | undefined>> = { ...cmd.attributes };
@@ -260,7 +271,7 @@ export const createDirectoryActivities = (
       });
     },
 
-    async setAccountEnabled(cmd: { employeeId: string; enabled: boolean }): Promise<void> {
+    async setAccountEnabled(cmd: AtAccount & { enabled: boolean }): Promise<void> {
       return guard(async () => {
         if (!cmd.enabled) return void (await disableDirectoryAccount(dir, cmd.employeeId));
         const account = await requireAccount(cmd.employeeId);
@@ -283,7 +294,7 @@ export const createDirectoryActivities = (
      * A name change: the first free address for the new name becomes primary; every earlier
      * address stays as an alias so mail keeps arriving. sAMAccountName and UPN never change.
      */
-    async changePrimaryMail(cmd: { employeeId: string; mailBase: string }): Promise<{ mail: string }> {
+    async changePrimaryMail(cmd: AtAccount & { mailBase: string }): Promise<{ mail: string }> {
       return guard(async () => {
         const account = await requireAccount(cmd.employeeId);
         if (account.mail && mailHasBase(account.mail, cmd.mailBase)) return { mail: account.mail };
@@ -301,7 +312,7 @@ export const createDirectoryActivities = (
      * Retention is over: the names are reserved for the quarantine period, then the account is
      * deleted. Reserving first means a retry after a crash still knows the names.
      */
-    async deleteAccount(cmd: { employeeId: string }): Promise<{ deleted: boolean }> {
+    async deleteAccount(cmd: AtAccount): Promise<{ deleted: boolean }> {
       return guard(async () => {
         const account = await dir.findByEmployeeId(cmd.employeeId);
         if (!account) return { deleted: false };

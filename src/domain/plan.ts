@@ -100,6 +100,13 @@ export function phaseAt(schedule: Schedule, asOf: Date): Phase {
   return 'pending';
 }
 
+/** The names the plan's search found taken around the person's base name (issue 12). */
+export interface NameHint {
+  base: string;
+  /** Lower-cased names (sAMAccountName, UPN/mail local parts) found taken, except the person's own. */
+  taken: string[];
+}
+
 export interface Plan {
   employeeId: string;
   asOf: string;
@@ -112,6 +119,16 @@ export interface Plan {
   services: ServicePlan;
   /** Whether the account exists and is enabled now (null: no account), as the plan read it. */
   accountEnabled: boolean | null;
+  /**
+   * Where the account is, as the plan read it: the directory steps write to this DN instead of
+   * searching by employeeID again (each falls back to the search when the DN has moved).
+   */
+  accountDn?: string;
+  /**
+   * What the plan's one directory search learnt about free names (for a createAccount step):
+   * ensureAccount uses it on its first try instead of searching again. Opaque to workflows.
+   */
+  nameHint?: NameHint;
   /** A dated change (effectiveDate) waits until this instant; never past the end of access. */
   changeAt?: string;
   /** Set when the plan applies nothing and waits for a person (steps are then empty). */
