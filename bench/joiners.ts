@@ -7,9 +7,10 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { Attribute, Change, Client as LdapClient } from 'ldapts';
-import { createDirectoryActivities, generatePassword } from '../src/activities/directory';
-import { deliverRecord, inBatches } from '../src/client';
+import { Client as LdapClient } from 'ldapts';
+import { createDirectoryActivities } from '../src/activities/directory';
+import { deliverRecord, personState } from '../src/ops/persons';
+import { inBatches } from '../src/in-batches';
 import { createLdapDirectory, type LdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import { helsinkiDate } from '../src/domain/dates';
 import { parsePolicy } from '../src/domain/policy';
@@ -18,6 +19,8 @@ import { run as cli } from '../src/starter';
 import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { parseEnv } from '../src/config';
+import { stopClashingDcs } from './dcs';
+import { ldapClient, rawPeopleWrites, type Dc } from './raw-writes';
 
 // Joiners end to end on this machine: the real Temporal CLI dev server (SQLite), the real Samba
 // AD DC and the real worker in a child process, against the same LDAP writes done directly.
@@ -42,7 +45,8 @@ const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
 process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
 process.env.TUNNUS_KEYS_FILE ??= path.join(stateDir, 'identity-keys.sqlite');
 
-const TEMPORAL_PORT = 27233;
+/** The dev server's port (UI: +1000); parallel benches each take their own. */
+const DEFAULT_TEMPORAL_PORT = process.env.TUNNUS_BENCH_TEMPORAL_PORT ?? '27233';
 const JOB_CODE = 'HS01';
 const ORG_UNIT = 'HALL-010'; // role office (Office-Staff) + all-staff (All-Staff)
 const GROUPS = ['Office-Staff', 'All-Staff'];
@@ -75,7 +79,6 @@ function percentile(values: number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length) - 1;
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
 }
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 // ---- processes: RSS and CPU from /proc ----
 
@@ -144,25 +147,6 @@ interface CpuProbe {
 
 // ---- LDAP ----
 
-interface Dc {
-  url: string;
-  baseDn: string;
-  bindDn: string;
-  bindPassword: string;
-  caCertPath: string;
-}
-
-async function ldapClient(dc: Dc): Promise<LdapClient> {
-  const client = new LdapClient({
-    url: dc.url,
-    timeout: 30_000,
-    connectTimeout: 10_000,
-    tlsOptions: { ca: [fs.readFileSync(dc.caCertPath)], minVersion: 'TLSv1.2' },
-  });
-  await client.bind(dc.bindDn, dc.bindPassword);
-  return client;
-}
-
 /** How many accounts whose employeeID starts with the prefix are enabled: one paged search. */
 async function countEnabled(client: LdapClient, dc: Dc, prefix: string): Promise<number> {
   const { searchEntries } = await client.search(dc.baseDn, {
@@ -187,7 +171,7 @@ interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
+function startWorker(env: NodeJS.ProcessEnv, name = 'worker'): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')], {
     cwd: repoRoot,
     env,
@@ -219,7 +203,7 @@ function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
       partial = lines.pop() ?? '';
       for (const line of lines) {
         if (/"op":"createAccount","kind":"alreadyExists"/.test(line)) w.lostNameRaces++;
-        else if (line.trim()) process.stderr.write(`[worker] ${line}\n`);
+        else if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
       }
     });
   }
@@ -229,7 +213,9 @@ function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
   }, 200);
   child.once('exit', (code, signal) => {
     clearInterval(timer);
-    if (code !== 0 && signal !== 'SIGTERM') log(`worker exited: code ${code}, signal ${signal}`);
+    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGKILL') {
+      log(`${name} exited: code ${code}, signal ${signal}`);
+    }
   });
   return w;
 }
@@ -239,6 +225,7 @@ async function waitForPoller(
   taskQueue: string,
   worker: WorkerProcess,
   timeoutMs = 120_000,
+  identity?: string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -248,7 +235,8 @@ async function waitForPoller(
       taskQueue: { name: taskQueue },
       taskQueueType: 1, // workflow
     });
-    if ((res.pollers?.length ?? 0) > 0) return;
+    const pollers = res.pollers ?? [];
+    if (identity ? pollers.some((p) => p.identity === identity) : pollers.length > 0) return;
     await sleep(250);
   }
   throw new Error(`worker did not poll ${taskQueue} within ${timeoutMs} ms`);
@@ -269,90 +257,22 @@ function joinerRecord(employeeId: string, i: number, startDate: string): HrRecor
   };
 }
 
-// ---- raw directory writes ----
+// ---- raw directory writes: bench/raw-writes.ts ----
 
-interface RawResult {
-  clients: number;
-  people: number;
-  ms: number;
-  peoplePerSec: number;
-  writesPerSec: number;
-  opMs: { add: number; group: number; enable: number };
-}
-
-async function rawWrites(dc: Dc, tag: string, people: number, clients: number): Promise<RawResult> {
-  const ouDn = `${ROLE_OU},${dc.baseDn}`;
-  const groupDns = GROUPS.map((g) => `CN=${g},OU=Groups,OU=Tunnus,${dc.baseDn}`);
-  const conns = await Promise.all(Array.from({ length: clients }, () => ldapClient(dc)));
-  const opTimes = { add: [] as number[], group: [] as number[], enable: [] as number[] };
-  let next = 0;
-  const t0 = performance.now();
-  try {
-    await Promise.all(
-      conns.map(async (c) => {
-        while (next < people) {
-          const i = next++;
-          const local = `raw${tag}.p${i}`;
-          const dn = `CN=${local},${ouDn}`;
-          const first = FIRST[i % FIRST.length]!;
-          const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
-          let t = performance.now();
-          const attrs: Record<string, string | string[] | Buffer> = {
-            objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-            sAMAccountName: local,
-            userPrincipalName: `${local}@kerava.test`,
-            employeeID: `R${tag}-${i}`,
-            unicodePwd: Buffer.from(`"${generatePassword()}"`, 'utf16le'),
-            userAccountControl: '514',
-            pwdLastSet: '0',
-            mail: `${local}@kerava.fi`,
-            givenName: first,
-            sn: last,
-            displayName: `${first} ${last}`,
-            title: 'Toimistosihteeri',
-            department: ORG_UNIT,
-          };
-          await c.add(
-            dn,
-            Object.entries(attrs).map(
-              ([type, v]) =>
-                new Attribute({ type, values: Buffer.isBuffer(v) ? [v] : Array.isArray(v) ? v : [v] }),
-            ),
-          );
-          opTimes.add.push(performance.now() - t);
-          for (const g of groupDns) {
-            t = performance.now();
-            await c.modify(
-              g,
-              new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [dn] }) }),
-            );
-            opTimes.group.push(performance.now() - t);
-          }
-          t = performance.now();
-          await c.modify(
-            dn,
-            new Change({
-              operation: 'replace',
-              modification: new Attribute({ type: 'userAccountControl', values: ['512'] }),
-            }),
-          );
-          opTimes.enable.push(performance.now() - t);
-        }
-      }),
-    );
-  } finally {
-    await Promise.all(conns.map((c) => c.unbind().catch(() => undefined)));
-  }
-  const ms = performance.now() - t0;
-  return {
-    clients,
+const rawWrites = (dc: Dc, tag: string, people: number, clients: number) =>
+  rawPeopleWrites(dc, {
+    tag,
     people,
-    ms,
-    peoplePerSec: people / (ms / 1000),
-    writesPerSec: (people * 4) / (ms / 1000),
-    opMs: { add: mean(opTimes.add), group: mean(opTimes.group), enable: mean(opTimes.enable) },
-  };
-}
+    clients,
+    ouDn: `${ROLE_OU},${dc.baseDn}`,
+    groupDns: GROUPS.map((g) => `CN=${g},OU=Groups,OU=Tunnus,${dc.baseDn}`),
+    person: (i) => ({
+      first: FIRST[i % FIRST.length]!,
+      last: LAST[Math.floor(i / FIRST.length) % LAST.length]!,
+      title: 'Toimistosihteeri',
+      department: ORG_UNIT,
+    }),
+  });
 
 // ---- where a joiner's LDAP operations go: the real activities in-process, counted ----
 
@@ -515,6 +435,130 @@ async function historyTimings(client: TemporalClient, ids: string[]): Promise<Ti
   return t;
 }
 
+// ---- failover: one of two workers killed with joiners in flight ----
+
+interface FailoverResult {
+  people: number;
+  /** kill -9 → the last joiner's person workflow active with its run ended. */
+  seconds: number;
+  /** kill -9 → the last account enabled in AD. */
+  enabledSeconds: number;
+  enabledAtKill: number;
+  /** Joiners with a workflow or activity task started by the killed worker (from history). */
+  touchedByVictim: number;
+  /** Tasks started by each worker identity after the kill, summed over the joiners. */
+  tasksAfterKill: Record<string, number>;
+  accounts: number;
+  duplicateAccounts: number;
+  uniqueNames: number;
+}
+
+const WORKER_A = 'bench-worker-a';
+const WORKER_B = 'bench-worker-b';
+
+/**
+ * A second worker joins the queue; N joiners are delivered; as soon as they all are, the first
+ * worker is killed (SIGKILL: no shutdown, its leases and sticky queue just stop). Timed from the kill
+ * until every one of them is active with its run ended, on the surviving worker.
+ */
+async function failoverPhase(o: {
+  client: TemporalClient;
+  taskQueue: string;
+  workerEnv: NodeJS.ProcessEnv;
+  victim: WorkerProcess;
+  pollLdap: LdapClient;
+  dc: Dc;
+  tag: string;
+  startDate: string;
+  people: number;
+  inFlight: number;
+}): Promise<FailoverResult> {
+  const survivor = startWorker({ ...o.workerEnv, TUNNUS_WORKER_IDENTITY: WORKER_B }, 'worker-b');
+  try {
+    await waitForPoller(o.client, o.taskQueue, survivor, 120_000, WORKER_B);
+    const prefix = `F${o.tag}-`;
+    const ids = Array.from({ length: o.people }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+    await inBatches(
+      ids.map((id, i) => joinerRecord(id, i, o.startDate)),
+      o.inFlight,
+      (r) => deliverRecord(o.client, r, 'hr', o.taskQueue).then(() => undefined),
+    );
+    const enabledAtKill = await countEnabled(o.pollLdap, o.dc, prefix);
+    const killedAt = Date.now();
+    o.victim.child.kill('SIGKILL');
+    log(
+      `failover: killed ${WORKER_A} with ${o.people - enabledAtKill} of ${o.people} joiners not yet enabled`,
+    );
+    const deadline = killedAt + 600_000;
+    let enabled = enabledAtKill;
+    while (enabled < o.people) {
+      if (Date.now() > deadline) throw new Error(`failover: only ${enabled}/${o.people} enabled after 600 s`);
+      await sleep(250);
+      enabled = await countEnabled(o.pollLdap, o.dc, prefix);
+    }
+    const enabledSeconds = (Date.now() - killedAt) / 1000;
+    let pending = ids;
+    while (pending.length > 0) {
+      if (Date.now() > deadline) throw new Error(`failover: ${pending.length} joiners not done after 600 s`);
+      const settled = new Set<string>();
+      await inBatches(pending, 16, async (id) => {
+        const st = await personState(o.client, id).catch(() => null);
+        if (st?.stage === 'active' && st.runs.every((r) => r.endedAt)) settled.add(id);
+      });
+      pending = pending.filter((id) => !settled.has(id));
+      if (pending.length > 0) await sleep(250);
+    }
+    const seconds = (Date.now() - killedAt) / 1000;
+    log(`failover: last of ${o.people} joiners done ${round(seconds)} s after the kill`);
+
+    // Who ran what, from the histories: every workflow of the person (its runs are children).
+    let touchedByVictim = 0;
+    const tasksAfterKill: Record<string, number> = {};
+    await inBatches(ids, 16, async (id) => {
+      let touched = false;
+      for (const wf of [`person-${id}`, `joiner-${id}-1`]) {
+        const events =
+          (
+            await o.client.workflow
+              .getHandle(wf)
+              .fetchHistory()
+              .catch(() => undefined)
+          )?.events ?? [];
+        for (const e of events) {
+          const identity =
+            e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity;
+          if (!identity) continue;
+          if (identity === WORKER_A) touched = true;
+          if (eventMs(e) >= killedAt) tasksAfterKill[identity] = (tasksAfterKill[identity] ?? 0) + 1;
+        }
+      }
+      if (touched) touchedByVictim++;
+    });
+    const { searchEntries } = await o.pollLdap.search(o.dc.baseDn, {
+      scope: 'sub',
+      filter: `(&(objectClass=user)(employeeID=${prefix}*))`,
+      attributes: ['employeeID', 'sAMAccountName'],
+      paged: { pageSize: 500 },
+    });
+    const perId = new Map<string, number>();
+    for (const e of searchEntries)
+      perId.set(String(e.employeeID), (perId.get(String(e.employeeID)) ?? 0) + 1);
+    return {
+      people: o.people,
+      seconds,
+      enabledSeconds,
+      enabledAtKill,
+      touchedByVictim,
+      tasksAfterKill,
+      accounts: perId.size,
+      duplicateAccounts: [...perId.values()].filter((n) => n > 1).length,
+      uniqueNames: new Set(searchEntries.map((e) => String(e.sAMAccountName).toLowerCase())).size,
+    };
+  } finally {
+    await survivor.stop();
+  }
+}
+
 // ---- the policy the worker runs with ----
 
 /**
@@ -568,30 +612,25 @@ async function main(): Promise<void> {
       hires: { type: 'string', default: '20' },
       'keep-running': { type: 'boolean', default: false },
       'with-services': { type: 'boolean', default: false },
+      'temporal-port': { type: 'string', default: DEFAULT_TEMPORAL_PORT },
+      /** Joiners in flight when one of two workers is killed (0: no failover phase). */
+      failover: { type: 'string', default: '200' },
     },
   });
+  const TEMPORAL_PORT = Number(values['temporal-port']);
+  const failoverPeople = Number(values.failover);
   const people = Number(values.people);
   const inFlight = Number(values['in-flight']);
   const rawClients = Number(values['raw-clients']);
   const hires = Number(values.hires);
   const benchStart = Date.now();
 
-  // The sandbox's and the tests' DCs listen on 636 too: stop them (they are restarted at the end).
-  const otherDcs = [path.join(repoRoot, '.state'), path.join(repoRoot, '.state', 'test')].filter(
-    (d) => path.resolve(d) !== stateDir,
-  );
-  const wasRunning = new Set<string>();
-  const stopOtherDcs = () => {
-    for (const dir of otherDcs) {
-      const env = { ...process.env, TUNNUS_STATE_DIR: dir };
-      const status = spawnSync('npx', ['tsx', 'sandbox/samba-cli.ts', 'status'], { cwd: repoRoot, env });
-      if (status.status === 0) wasRunning.add(dir);
-      const down = spawnSync('npx', ['tsx', 'sandbox/samba-cli.ts', 'down'], { cwd: repoRoot, env });
-      if (down.status !== 0) throw new Error(`could not stop the DC of ${dir}: ${String(down.stderr)}`);
-    }
-  };
+  // Only a DC bound to this bench's own address would clash (port 636): stop that one, restart it
+  // at the end; DCs on other loopback addresses (other people's tests and benches) keep running.
+  const dcAddress = process.env.TUNNUS_DC_HOST ?? '127.0.0.1';
+  const clashing: ReturnType<typeof stopClashingDcs>[] = [];
+  const stopOtherDcs = () => clashing.push(stopClashingDcs(stateDir, dcAddress, log));
   stopOtherDcs();
-  log(`stopped the DCs of ${otherDcs.map((d) => path.relative(repoRoot, d)).join(', ')}`);
 
   const samba = await import('../sandbox/samba');
   const sandboxTemporal = await import('../sandbox/temporal');
@@ -602,11 +641,7 @@ async function main(): Promise<void> {
       await sandboxTemporal.stopTemporalDevServers();
       await samba.stopSamba();
       // Give the DCs stopped at the start back to whoever was using them.
-      for (const dir of wasRunning) {
-        const env = { ...process.env, TUNNUS_STATE_DIR: dir };
-        const up = spawnSync('npx', ['tsx', 'sandbox/samba-cli.ts', 'up'], { cwd: repoRoot, env });
-        log(`restarted the DC of ${path.relative(repoRoot, dir)}: ${up.status === 0 ? 'ok' : 'failed'}`);
-      }
+      for (const c of clashing) c.restore();
     }
   }
 
@@ -615,6 +650,9 @@ async function main(): Promise<void> {
     await samba.stopSamba();
     fs.rmSync(path.join(stateDir, 'samba'), { recursive: true, force: true });
     fs.rmSync(path.join(stateDir, 'temporal'), { recursive: true, force: true });
+    for (const f of ['record-index.sqlite', 'record-index.sqlite-wal', 'record-index.sqlite-shm']) {
+      fs.rmSync(path.join(stateDir, f), { force: true });
+    }
 
     let t = Date.now();
     const dev = await sandboxTemporal.ensureTemporalDevServer({
@@ -672,9 +710,15 @@ async function main(): Promise<void> {
       TUNNUS_POLICY_FILE: policyFile,
       ...simulators?.env,
       LOG_LEVEL: 'warn',
+      // Own record store, and no fixed metrics ports: a second worker (failover) and other
+      // people's workers on this machine must not collide.
+      TUNNUS_INDEX_FILE: path.join(stateDir, 'record-index.sqlite'),
+      TUNNUS_METRICS_PORT: '0',
+      TUNNUS_SDK_METRICS_PORT: '0',
     };
+    delete workerEnv.RECORD_INDEX_URL;
     t = Date.now();
-    const worker = startWorker(workerEnv);
+    const worker = startWorker({ ...workerEnv, TUNNUS_WORKER_IDENTITY: WORKER_A });
     const pollLdap = await ldapClient(dc);
     const directory = createLdapDirectory(dc);
     const results: string[] = [];
@@ -855,6 +899,23 @@ async function main(): Promise<void> {
       const raw1Cpu = cpuDelta(c0, probe());
       log(`raw 1 client: ${round(raw1.peoplePerSec)} people/s (cpu % samba ${raw1Cpu.samba})`);
 
+      // ---- 5. failover: kill -9 of one of two workers with joiners in flight (last: it kills) ----
+      const failover =
+        failoverPeople > 0
+          ? await failoverPhase({
+              client,
+              taskQueue,
+              workerEnv,
+              victim: worker,
+              pollLdap,
+              dc,
+              tag,
+              startDate,
+              people: failoverPeople,
+              inFlight,
+            })
+          : undefined;
+
       // ---- report ----
       const ratio = joiners.perSec / rawNMean;
       const ratio1 = joiners.perSec / raw1.peoplePerSec;
@@ -880,11 +941,21 @@ async function main(): Promise<void> {
         `| raw ldapts writes, ${rawClients} clients (${people} people × 4 writes; fresh directory, 0→${people} users) | **${round(rawN.peoplePerSec, 1)} people/s**, ${round(rawN.writesPerSec, 0)} writes/s |`,
         `| raw ldapts writes, ${rawClients} clients, again after the joiners (directory ${people * 2}→${people * 3} users) | ${round(rawN2.peoplePerSec, 1)} people/s, ${round(rawN2.writesPerSec, 0)} writes/s |`,
         `| raw ldapts writes, 1 client (${people} people × 4 writes) | ${round(raw1.peoplePerSec, 1)} people/s, ${round(raw1.writesPerSec, 0)} writes/s |`,
-        `| ratio workflow / raw (${rawClients} clients, mean of before and after: ${round(rawNMean, 1)} people/s) | **${round(ratio, 2)}** (target ≥ 0.7) |`,
+        `| ratio workflow / raw (${rawClients} clients, mean of before and after: ${round(rawNMean, 1)} people/s) | **${round(ratio, 2)}** (floor ≥ 0.6, goal 0.9) |`,
         `| ratio workflow / raw (1 client) | ${round(ratio1, 2)} |`,
         `| \`tunnus hire\` → account enabled (${hires} sequential, today's start date) | p50 **${round(percentile(latencies, 50), 0)} ms**, p95 **${round(percentile(latencies, 95), 0)} ms** (CLI itself p50 ${round(percentile(cliMs, 50), 0)} ms) |`,
         `| worker peak RSS during the ${people} run (VmRSS sampled every 200 ms) | **${mb(workerMaxRssRun)} MB** |`,
         `| worker VmHWM (whole life incl. start-up workflow bundling) | ${mb(workerHwm)} MB (RSS when first polling: ${mb(rssAtReady)} MB) |`,
+        ...(failover
+          ? [
+              `| failover: \`kill -9\` of one of two workers, ${failover.people} joiners in flight → last one done on the other | **${round(failover.seconds, 1)} s** (last account enabled after ${round(failover.enabledSeconds, 1)} s; ${failover.enabledAtKill} enabled before the kill; ${failover.touchedByVictim} of ${failover.people} had tasks on the killed worker) |`,
+              `| … after the failover: accounts / employeeIDs with 2+ accounts / unique sAMAccountNames | ${failover.accounts} / ${failover.duplicateAccounts} / ${failover.uniqueNames}; tasks started after the kill by ${Object.entries(
+                failover.tasksAfterKill,
+              )
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')} |`,
+            ]
+          : []),
         ...(graphCallsPerJoiner !== undefined
           ? [
               `| Graph calls per joiner (cloud user, usageLocation, licences, mailbox, phones; simulator counters) | ${round(graphCallsPerJoiner, 1)} |`,

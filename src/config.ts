@@ -77,6 +77,17 @@ const envSchema = z.object({
    * the machine's: src/worker-memory.ts). 0 turns the cache off.
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  /** Workflow tasks one worker runs at once (src/worker-memory.ts, docs/scale-out.md). */
+  WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
+  /** Local activities one worker runs at once. */
+  WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number().int().positive().optional(),
+  /**
+   * How long a workflow task waits on this worker's sticky queue before any worker may take it:
+   * after a worker dies, its cached workflows resume elsewhere after this long.
+   */
+  WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  /** This worker's name in workflow histories (pod or host name); default pid@hostname. */
+  TUNNUS_WORKER_IDENTITY: z.string().min(1).optional(),
   /** The worker's HTTP server for /metrics, /health and /ready (docs/metrics.md). */
   TUNNUS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   /** Loopback by default; a container sets 0.0.0.0 so Prometheus and the health check reach it. */

@@ -46,3 +46,38 @@ export function workflowCacheSize(configured?: number, memoryBytes = workerMemor
   const fit = Math.floor((memoryBytes * CACHE_SHARE) / CACHED_WORKFLOW_BYTES);
   return Math.min(MAX_CACHED_WORKFLOWS, Math.max(MIN_CACHED_WORKFLOWS, fit));
 }
+
+/**
+ * How much one worker runs at once. Each in-flight task holds its activation or its LDAP/Graph
+ * request in memory, so these bound the worker's memory together with the cache; with N workers on
+ * one task queue they apply per worker (docs/scale-out.md).
+ */
+export interface WorkerConcurrency {
+  /** maxConcurrentWorkflowTaskExecutions (WORKER_MAX_WORKFLOW_TASKS). */
+  workflowTasks: number;
+  /** maxConcurrentActivityTaskExecutions (WORKER_MAX_ACTIVITIES). */
+  activities: number;
+  /** maxConcurrentLocalActivityExecutions (WORKER_MAX_LOCAL_ACTIVITIES). */
+  localActivities: number;
+}
+
+/**
+ * Defaults: workflow tasks run on one thread (reused V8 context), so more than a few dozen at once
+ * only queue there holding memory; activities wait on AD and Graph, so 100 keep a DC busy without
+ * piling up requests it then serves one by one. The SDK caps workflow tasks at 2 or more while
+ * workflows are cached.
+ */
+export const DEFAULT_CONCURRENCY: WorkerConcurrency = {
+  workflowTasks: 40,
+  activities: 100,
+  localActivities: 100,
+};
+
+export function workerConcurrency(configured: Partial<WorkerConcurrency> = {}): WorkerConcurrency {
+  const pick = (k: keyof WorkerConcurrency) => configured[k] ?? DEFAULT_CONCURRENCY[k];
+  return {
+    workflowTasks: Math.max(2, pick('workflowTasks')),
+    activities: pick('activities'),
+    localActivities: pick('localActivities'),
+  };
+}

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cgroupMemoryLimit, workerMemoryBytes, workflowCacheSize } from '../../src/worker-memory';
+import {
+  cgroupMemoryLimit,
+  DEFAULT_CONCURRENCY,
+  workerConcurrency,
+  workerMemoryBytes,
+  workflowCacheSize,
+} from '../../src/worker-memory';
 
 const GB = 1024 ** 3;
 
@@ -29,5 +35,22 @@ describe("the worker's workflow cache is sized from its memory", () => {
     assert.equal(cgroupMemoryLimit(read), 512 * 1024 * 1024);
     files['/sys/fs/cgroup/memory.max'] = 'max\n';
     assert.equal(cgroupMemoryLimit(read), undefined);
+  });
+});
+
+describe("the worker's concurrency is explicit", () => {
+  it('defaults: 40 workflow tasks, 100 activities, 100 local activities', () => {
+    assert.deepEqual(workerConcurrency(), DEFAULT_CONCURRENCY);
+    assert.deepEqual(workerConcurrency(), { workflowTasks: 40, activities: 100, localActivities: 100 });
+  });
+
+  it('each setting wins on its own; workflow tasks never under the 2 the SDK needs with a cache', () => {
+    assert.deepEqual(workerConcurrency({ activities: 20 }), {
+      workflowTasks: 40,
+      activities: 20,
+      localActivities: 100,
+    });
+    assert.equal(workerConcurrency({ workflowTasks: 1 }).workflowTasks, 2);
+    assert.equal(workerConcurrency({ localActivities: 8 }).localActivities, 8);
   });
 });
