@@ -36,11 +36,15 @@ export function cli(): void {
     if (err.code === 'EPIPE') process.exit(ExitCode.Ok);
     throw err;
   });
+  // Exit once stdout and stderr are flushed: writes to a pipe are asynchronous, and an exit right
+  // after a large --json result cut it short (`tunnus plan --policy --json | jq` at 50,000 people).
+  const exit = (code: number) =>
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   runCommandLine(process.argv.slice(2), ctx).then(
-    (code) => process.exit(code),
+    (code) => exit(code),
     (err: unknown) => {
       ctx.err.write(`${formatError(unexpected(err), ctx.json)}\n`);
-      process.exit(ExitCode.Failure);
+      exit(ExitCode.Failure);
     },
   );
 }
