@@ -55,6 +55,26 @@ export default tseslint.config(
     },
   },
   {
+    // src/ops is the one room that talks to Temporal from outside (issue 11 item 5): elsewhere the
+    // client package is imported for its types only (test/unit/temporal-boundary.test.ts too).
+    files: ['src/**/*.ts'],
+    ignores: ['src/ops/**', 'src/worker.ts', 'src/workflows/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@temporalio/client',
+              message: 'Talk to Temporal through src/ops (types only here: import type).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: [
       'src/starter.ts',
       'src/cli/**/*.ts',

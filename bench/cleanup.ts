@@ -13,8 +13,9 @@ import {
 import type { temporal } from '@temporalio/proto';
 import { Attribute, Change, Client as LdapClient } from 'ldapts';
 import YAML from 'yaml';
-import { connectClient, inBatches } from '../src/client';
-import { startCleanup, waitForCleanup } from '../src/cli/cleanup';
+import { connectClient } from '../src/ops/connect';
+import { inBatches } from '../src/in-batches';
+import { startCleanup, waitForCleanup } from '../src/ops/cleanup';
 import { loadPolicy, parseEnv } from '../src/config';
 import { createLdapDirectory, type LdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import type { CleanupReport } from '../src/domain/cleanup-report';

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const { eventually, startStack } = await import('../test/support/stack');
   const { ensureSamba, stopSamba } = await import('../sandbox/samba');
   const { stopTemporalDevServers } = await import('../sandbox/temporal');
-  const { deliverRecord, personState } = await import('../src/client');
+  const { deliverRecord, personState } = await import('../src/ops/persons');
   const { addDays, helsinkiDate } = await import('../src/domain/dates');
   const { generatePassword } = await import('../src/activities/directory');
   const { prepareHrImport } = await import('../src/api/imports');
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const { importWorkflow, importProgressQuery } = await import('../src/workflows/import');
   const { phoneSyncWorkflow } = await import('../src/workflows/phone-sync');
   const { pendingApprovalQuery } = await import('../src/workflows/approval');
-  const { startCleanup } = await import('../src/cli/cleanup');
+  const { startCleanup } = await import('../src/ops/cleanup');
   const { holdChange } = await import('../src/ops/hold');
   const { HOLD_WORKFLOW_ID } = await import('../src/workflows/mass-change-hold');
   const messages = await import('../src/workflows/messages');

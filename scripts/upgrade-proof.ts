@@ -54,11 +54,11 @@ export interface ProofOptions {
 
 export async function upgradeProof(stack: Stack, options: ProofOptions = {}): Promise<UpgradeFigures> {
   const { NativeConnection, Worker, bundleWorkflowCode } = await import('@temporalio/worker');
-  const { deliverRecord, personState } = await import('../src/client');
+  const { deliverRecord, personState } = await import('../src/ops/persons');
   const { addDays, helsinkiDate } = await import('../src/domain/dates');
   const { buildWorker } = await import('../src/worker');
   const { personWorkflowId, provisionStatusQuery } = await import('../src/workflows/messages');
-  const { listRuns } = await import('../src/cli/runs');
+  const { listRuns } = await import('../src/ops/runs');
   const { eventually } = await import('../test/support/stack');
   const { workflowBundle } = await import('../test/support/temporal');
   const { UPGRADE_PATCH } = await import('../test/replay/variants/joiner-n1');

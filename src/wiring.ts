@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { connectClient } from './client';
+import { connectClient } from './ops/connect';
 import { ConfigError, graphOptions, type Config, type Env } from './config';
 import { GraphCloudDirectory, type CloudDirectory } from './connectors/graph/cloud-directory';
 import { createGraphClient } from './connectors/graph/graph-client';
@@ -19,7 +19,7 @@ import { openRecordIndex } from './store/open';
 // work; nothing else builds a connector from settings. The Temporal *worker* connection lives in
 // src/worker.ts, so programs that only talk to Temporal as a client never load the worker package.
 
-export { connectClient } from './client';
+export { connectClient } from './ops/connect';
 export { openRecordIndex } from './store/open';
 
 /**

@@ -24,7 +24,7 @@ import {
   workflowInterceptorModules,
   type TunnusMetrics,
 } from './metrics';
-import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './schedules';
+import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './ops/schedules';
 import { openHandoverLedger, type HandoverLedger } from './store/handover-ledger';
 import type { RecordStore } from './store/import-staging';
 import { openNoticeLedger, type NoticeLedger } from './store/notice-ledger';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { CloudDirectory } from '../connectors/graph/cloud-directory';
 import type { Directory } from '../connectors/ldap/directory';
 import type { PhoneDirectory } from '../connectors/phone/phone-directory';
@@ -20,7 +20,7 @@ import { admitApproved, admitLosses, type Admission } from '../ops/guard';
 import { parseEnv } from '../config';
 import type { RecordStore } from '../store/import-staging';
 import { openRecordIndex } from '../store/open';
-import { personWorkflowId, stateQuery } from '../workflows/messages';
+import { queryPersonState } from '../ops/persons';
 import { createCloudActivities, removeManagedLicences } from './cloud';
 import { createDirectoryActivities } from './directory';
 import { guard } from './failures';
@@ -169,29 +169,20 @@ function keysOf(deps: CleanupDeps): IdentityKeys {
 
 /** The person's latest record, from their entity workflow; undefined when there is none. */
 async function loadIdentity(client: Client, employeeId: string): Promise<Identity | undefined> {
-  const handle = client.workflow.getHandle(personWorkflowId(employeeId));
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const state = await Promise.race([
-      handle.query(stateQuery),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('person workflow did not answer')), QUERY_TIMEOUT_MS);
-      }),
-    ]);
+    const state = await queryPersonState(client, employeeId, QUERY_TIMEOUT_MS);
+    if (!state) return undefined;
     return {
       employeeId,
       ...(state.record ? { record: state.record } : {}),
       ...(state.disabledAt ? { disabledAt: state.disabledAt } : {}),
     };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
     // Never guess: a person whose workflow cannot answer now is not an orphan. Retry later.
     throw ApplicationFailure.create({
       type: ErrorType.TemporalUnavailable,
       message: `cannot read identity ${employeeId}: ${(err as Error).message}`,
     });
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,8 @@
 import { log } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { IdentityKeys } from '../crypto/identity-keys';
+import { runStatusOf } from '../ops/persons';
 import type { RecordIndex } from '../store/record-index';
 import type { IdentityReadModel } from '../store/read-model';
 
@@ -26,18 +27,13 @@ export const createShredActivities = (deps: ShredDeps) => ({
    * retention passed) counts as completed: only a completed run starts a shred.
    */
   async personRunStatus(cmd: { workflowId: string; runId: string }): Promise<PersonRunStatus> {
-    try {
-      const { status } = await deps.client.workflow.getHandle(cmd.workflowId, cmd.runId).describe();
-      if (status.name === 'RUNNING') {
-        throw ApplicationFailure.create({ type: 'PersonStillOpen', message: 'person run still open' });
-      }
-      if (status.name === 'COMPLETED') return 'completed';
-      if (status.name === 'CONTINUED_AS_NEW') return 'continued';
-      return 'other';
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return 'completed';
-      throw err;
+    const status = await runStatusOf(deps.client, cmd.workflowId, cmd.runId);
+    if (status === 'RUNNING') {
+      throw ApplicationFailure.create({ type: 'PersonStillOpen', message: 'person run still open' });
     }
+    if (status === 'COMPLETED' || status === 'NOT_FOUND') return 'completed';
+    if (status === 'CONTINUED_AS_NEW') return 'continued';
+    return 'other';
   },
 
   /** The person's index entry and read-model row removed; absent ones are no error (idempotent). */

@@ -1,22 +1,24 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { deliverRecord, inBatches } from '../client';
+import { inBatches } from '../in-batches';
 import { endLoss } from '../domain/access-loss';
 import { helsinkiDate } from '../domain/dates';
-import { indexKeyOf, type IdentityRecord, type SourceRecord } from '../domain/identity';
+import type { IdentityRecord, SourceRecord } from '../domain/identity';
 import { guardVerdict, windowStart } from '../domain/mass-change';
 import { dueEndRef, type DueEndAdmission } from '../domain/person-state';
 import type { Policy } from '../domain/policy';
 import { holdChange } from '../ops/hold';
+import { deliverAdmitted } from '../ops/intake';
+import { askToReplan, deliverRecord, releaseHeldEnd } from '../ops/persons';
 import type { RecordStore } from '../store/import-staging';
-import { indexDates } from '../store/record-index';
 import { guardStore } from '../store/errors';
 import type { HeldChange } from '../workflows/mass-change-hold';
-import { guardReleasedSignal, personWorkflowId, replanSignal, type Source } from '../workflows/messages';
+import type { Source } from '../workflows/messages';
 import { toIntakeFailure } from './temporal-errors';
 
 // The held set's one side effect: once an operator approved it, deliver the held records to their
-// person workflows (as a PUT would), index them, and mark their losses approved in the ledger.
+// person workflows and index them through the intake use-case's batch form (src/ops/intake.ts, as
+// a PUT would), and mark their losses approved in the ledger.
 // And the guard for ends falling due (admitDueEnd): an end date that arrived long before it fell
 // due passed intake as no loss yet, so the person workflow asks here when its timer fires.
 
@@ -120,35 +122,30 @@ export const createGuardActivities = ({
       const ctx = Context.current();
       const index = store();
       let done = 0;
-      await inBatches(input.changes, 16, async (c) => {
-        if (c.dueEnd) {
-          // An end that fell due and was held: the person runs its leaver on this signal.
-          await client.workflow
-            .getHandle(personWorkflowId(c.identityId))
-            .signal(guardReleasedSignal, { endDate: c.dueEnd, approvedBy: input.approvedBy })
-            .catch((err: unknown) => {
-              throw toIntakeFailure(err);
-            });
-          ctx.heartbeat(++done);
-          return;
-        }
-        if (c.replan) {
-          await client.workflow
-            .getHandle(personWorkflowId(c.identityId))
-            .signal(replanSignal, { reason: `policy change approved by ${input.approvedBy}` })
-            .catch((err: unknown) => {
-              throw toIntakeFailure(err);
-            });
-          ctx.heartbeat(++done);
-          return;
-        }
-        await deliver(c.record, c.source, ctx.info.taskQueue).catch((err: unknown) => {
+      const signals = input.changes.filter((c) => c.dueEnd || c.replan);
+      await inBatches(signals, 16, async (c) => {
+        // An end that fell due and was held: the person runs its leaver on this signal.
+        const signal = c.dueEnd
+          ? releaseHeldEnd(client, c.identityId, { endDate: c.dueEnd, approvedBy: input.approvedBy })
+          : askToReplan(client, c.identityId, `policy change approved by ${input.approvedBy}`);
+        await signal.catch((err: unknown) => {
           throw toIntakeFailure(err);
         });
-        const key = indexKeyOf(c.source, c.record);
-        await index.put(key, await index.fingerprint(key, c.record), c.source, indexDates(c.record));
         ctx.heartbeat(++done);
       });
+      // The held records: approved as a set, so delivered as admitted (unchanged: a retry).
+      const records = input.changes.filter((c) => !c.dueEnd && !c.replan);
+      for (let i = 0; i < records.length; i += 200) {
+        const chunk = records.slice(i, i + 200);
+        await deliverAdmitted(
+          { index, deliver: (record, source) => deliver(record, source, ctx.info.taskQueue) },
+          chunk.map((c) => ({ record: c.record, source: c.source })),
+        ).catch((err: unknown) => {
+          throw toIntakeFailure(err);
+        });
+        done += chunk.length;
+        ctx.heartbeat(done);
+      }
       await index.releaseHeld(
         input.changes.map((c) => c.identityId),
         input.approvedBy,

@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { deliverRecord, inBatches, personState } from '../client';
+import { inBatches } from '../in-batches';
 import { classifyChange } from '../domain/access-loss';
 import { helsinkiDate } from '../domain/dates';
 import type { EducationRecord } from '../domain/education';
@@ -10,10 +10,12 @@ import { lossSetHash, type GuardVerdict, type Loss } from '../domain/mass-change
 import type { Policy } from '../domain/policy';
 import type { HrRecord } from '../domain/record';
 import { admitApproved, admitLosses, recordAfter } from '../ops/guard';
+import { classifyRecords, deliverAdmitted, type IntakeItem } from '../ops/intake';
+import { deliverRecord, personState } from '../ops/persons';
 import { sweepEndedImports } from '../ops/staging-sweep';
 import { guardStore, StoreErrorType } from '../store/errors';
 import { isGone, isLive, type RecordStore, type StagedRow } from '../store/import-staging';
-import { indexDates, type IndexWrite, type RecordIndex } from '../store/record-index';
+import type { RecordIndex } from '../store/record-index';
 import type { PersonState, Source } from '../workflows/messages';
 import { createGuardActivities } from './guard';
 import { IntakeErrorType, isRejectedByTemporal, toIntakeFailure } from './temporal-errors';
@@ -21,7 +23,9 @@ import { IntakeErrorType, isRejectedByTemporal, toIntakeFailure } from './tempor
 export { endedRecord, identityIdOfKey } from '../domain/import-rules';
 
 // Snapshot import activities: the diff against the record index, the mass-change guard over what
-// the snapshot would take away, and delivery of changed persons to their entity workflows. Rows
+// the snapshot would take away, and delivery of changed persons to their entity workflows through
+// the intake use-case's batch form (src/ops/intake.ts deliverAdmitted: the same unchanged rule,
+// index entries and order of writes as a PUT or `tunnus hire`). Rows
 // come from the import's staging (src/store/import-staging.ts), so history holds only ids and
 // counts. The business rules live in src/domain (import-rules.ts, access-loss.ts), store errors
 // in src/store/errors.ts, Temporal client errors in ./temporal-errors.ts.
@@ -145,21 +149,18 @@ export async function classifyRows(
   index: RecordIndex,
   source: Source = 'hr',
 ): Promise<Classified> {
-  const keys = rows.map((r) => indexKeyOf(source, r.record));
-  const [known, fingerprints] = await Promise.all([
-    index.getMany(keys),
-    Promise.all(rows.map((r, i) => index.fingerprint(keys[i]!, r.record))),
-  ]);
+  const classified = await classifyRecords(
+    index,
+    rows.map((row) => ({ record: row.record, source, row })),
+  );
   const out: Classified = { changed: [], unchanged: 0, new: 0 };
-  for (const [i, row] of rows.entries()) {
-    const fingerprint = fingerprints[i]!;
-    const entry = known.get(keys[i]!);
-    if (entry?.fingerprint === fingerprint) {
+  for (const c of classified) {
+    if (c.unchanged) {
       out.unchanged++;
       continue;
     }
-    out.changed.push({ ...row, fingerprint, known: entry !== undefined });
-    if (!entry) out.new++;
+    out.changed.push({ ...c.item.row, fingerprint: c.fingerprint, known: c.known });
+    if (!c.known) out.new++;
   }
   return out;
 }
@@ -207,6 +208,22 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
   } = deps;
   const state = (identityId: string) =>
     readState(identityId).catch((err: unknown) => {
+      throw toIntakeFailure(err);
+    });
+  /** The intake use-case's batch form, over this worker's delivery (src/ops/intake.ts). */
+  const intake = <I extends IntakeItem>(index: RecordIndex, taskQueue: string, items: readonly I[]) =>
+    deliverAdmitted(
+      {
+        index,
+        deliver: (record, source) =>
+          source === 'education'
+            ? deliverEducation(record as EducationRecord, taskQueue)
+            : deliver(record as HrRecord, source, taskQueue),
+        isRejected: isRejectedByTemporal,
+        concurrency: IN_FLIGHT,
+      },
+      items,
+    ).catch((err: unknown) => {
       throw toIntakeFailure(err);
     });
 
@@ -379,34 +396,23 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
             if (result.failures.length < MAX_FAILURES_LISTED)
               result.failures.push({ employeeId: '', line: r.line, message: GONE_MESSAGE });
           }
-          const { changed, unchanged } = await classifyRows(chunk, index, input.source);
-          const written: IndexWrite[] = [];
-          await inBatches(changed, IN_FLIGHT, async (row) => {
-            try {
-              if (input.source === 'education')
-                await deliverEducation(row.record as EducationRecord, taskQueue);
-              else await deliver(row.record as HrRecord, input.source, taskQueue);
-              written.push({
-                employeeId: indexKeyOf(input.source, row.record),
-                fingerprint: row.fingerprint,
-                source: input.source,
-                ...indexDates(row.record),
+          const outcome = await intake(
+            index,
+            taskQueue,
+            chunk.map((r) => ({ record: r.record, source: input.source, line: r.line })),
+          );
+          for (const { item, error } of outcome.failed) {
+            result.failed++;
+            if (result.failures.length < MAX_FAILURES_LISTED) {
+              result.failures.push({
+                employeeId: identityIdOf(input.source, item.record),
+                line: item.line ?? 0,
+                message: error instanceof Error ? error.message : String(error),
               });
-            } catch (err) {
-              if (!isRejectedByTemporal(err)) throw toIntakeFailure(err);
-              result.failed++;
-              if (result.failures.length < MAX_FAILURES_LISTED) {
-                result.failures.push({
-                  employeeId: identityIdOf(input.source, row.record),
-                  line: row.line,
-                  message: err instanceof Error ? err.message : String(err),
-                });
-              }
             }
-          });
-          await index.putMany(written);
-          result.unchanged += unchanged;
-          result.delivered += written.length;
+          }
+          result.unchanged += outcome.unchanged.length;
+          result.delivered += outcome.delivered.length;
           result.done += read.length;
           ctx.heartbeat(result);
         }
@@ -440,39 +446,33 @@ export const createImportActivities = (deps: ImportActivityDeps) => {
         if (!policy.intake.snapshotsAuthoritative[ref.source]) return result;
         const taskQueue = ctx.info.taskQueue;
 
+        const fail = (employeeId: string, err: unknown) => {
+          result.failed++;
+          if (result.failures.length < MAX_FAILURES_LISTED) {
+            result.failures.push({
+              employeeId,
+              line: 0,
+              message: err instanceof Error ? err.message : String(err),
+            });
+          }
+        };
         const handle = async (keys: string[]) => {
-          const written: IndexWrite[] = [];
+          const ends: IntakeItem[] = [];
           await inBatches(keys, IN_FLIGHT, async (key) => {
             const identityId = identityIdOfKey(key);
             try {
               const end = endedRecord(ref.source, await readState(identityId), today);
-              if ('skip' in end) {
-                result[end.skip]++;
-                return;
-              }
-              if (ref.source === 'education')
-                await deliverEducation(end.record as EducationRecord, taskQueue);
-              else await deliver(end.record as HrRecord, ref.source, taskQueue);
-              written.push({
-                employeeId: key,
-                fingerprint: await index.fingerprint(key, end.record),
-                source: ref.source,
-                ...indexDates(end.record),
-              });
+              if ('skip' in end) result[end.skip]++;
+              else ends.push({ record: end.record, source: ref.source });
             } catch (err) {
               if (!isRejectedByTemporal(err)) throw toIntakeFailure(err);
-              result.failed++;
-              if (result.failures.length < MAX_FAILURES_LISTED) {
-                result.failures.push({
-                  employeeId: identityId,
-                  line: 0,
-                  message: err instanceof Error ? err.message : String(err),
-                });
-              }
+              fail(identityId, err);
             }
           });
-          await index.putMany(written);
-          result.ended += written.length;
+          const outcome = await intake(index, taskQueue, ends);
+          for (const { item, error } of outcome.failed) fail(identityIdOf(ref.source, item.record), error);
+          // Unchanged: delivered and indexed before a crash this activity resumed from.
+          result.ended += outcome.delivered.length + outcome.unchanged.length;
           result.checked += keys.length;
           result.after = keys[keys.length - 1]!;
           // A copy: the SDK may send a throttled heartbeat later, while the next chunk counts.

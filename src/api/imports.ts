@@ -1,17 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { createHash } from 'node:crypto';
 import { parseEducationCsv } from '../domain/education-csv';
 import { formatCsvErrors, parseHrCsv, type CsvFieldError } from '../domain/hr-csv';
 import type { SourceRecord } from '../domain/identity';
 import { defaultIntakeRules, type IntakeRules } from '../domain/intake-rules';
-import type { ImportStaging, StagedRow } from '../store/import-staging';
-import { importProgressQuery, importWorkflow, type ImportProgress } from '../workflows/import';
-import { SourceKey, TASK_QUEUE, type Source } from '../workflows/messages';
-import { IntakeUnavailableError } from './intake';
+import type { StagedRow } from '../store/import-staging';
+import type { ImportProgress } from '../workflows/import';
+import type { Source } from '../workflows/messages';
 
-// Starting a snapshot import, shared by the CLI (`tunnus hr import`) and the API (POST /imports):
+// Preparing a snapshot import, shared by the CLI (`tunnus hr import`) and the API (POST /imports):
 // parse and validate the whole file first; a file with errors applies nothing unless the operator
-// accepts the valid rows; then stage the rows and start the import workflow.
+// accepts the valid rows. Staging the rows and starting the import workflow is src/ops/imports.ts.
 
 export type PreparedImport =
   | { ok: false; errors: CsvFieldError[] }
@@ -98,111 +96,4 @@ export interface ImportRunner {
   start(prepared: Extract<PreparedImport, { ok: true }>): Promise<StartedImport>;
   /** The import's state, or null when there is no such import. */
   status(importId: string): Promise<ImportStatus | null>;
-}
-
-export interface TemporalImportsOptions {
-  client: Client;
-  staging: ImportStaging;
-  taskQueue?: string;
-  /** Deadline for a query (it needs a worker). */
-  timeoutMs?: number;
-}
-
-export function createTemporalImports({
-  client,
-  staging,
-  taskQueue = TASK_QUEUE,
-  timeoutMs = 5_000,
-}: TemporalImportsOptions): ImportRunner {
-  return {
-    async start(prepared) {
-      const { importId, source, rows, rejectedRows } = prepared;
-      const stagingId = `${importId}/${randomUUID()}`;
-      await staging.stage(stagingId, rows);
-      try {
-        await client.workflow.start(importWorkflow, {
-          workflowId: importId,
-          taskQueue,
-          args: [{ importId, stagingId, source, total: rows.length, rejectedRows }],
-          staticSummary:
-            `${source === 'hr' ? 'HR' : 'Education'} snapshot import: ${rows.length} rows` +
-            (rejectedRows > 0 ? ` (${rejectedRows} invalid rows left out)` : '') +
-            '; delivers new and changed persons only',
-          typedSearchAttributes: [{ key: SourceKey, value: source }],
-        });
-        return { importId, alreadyRunning: false };
-      } catch (err) {
-        await staging.dropStaged(stagingId);
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return { importId, alreadyRunning: true };
-        throw err;
-      }
-    },
-
-    async status(importId) {
-      const handle = client.workflow.getHandle<typeof importWorkflow>(importId);
-      let statusName: string;
-      try {
-        statusName = (await handle.describe()).status.name;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return null;
-        throw new IntakeUnavailableError('Temporal describe failed', { cause: err });
-      }
-      const status = runStatus(statusName);
-      if (status === 'completed') return { importId, status, progress: await handle.result() };
-      if (status === 'running') {
-        try {
-          const [progress, meta] = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-            Promise.all([
-              handle.query(importProgressQuery),
-              handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata'),
-            ]),
-          );
-          return {
-            importId,
-            status,
-            progress,
-            ...(meta.currentDetails ? { details: meta.currentDetails } : {}),
-          };
-        } catch (err) {
-          throw new IntakeUnavailableError('no worker answered the progress query', { cause: err });
-        }
-      }
-      const error = await handle.result().then(
-        () => undefined,
-        (e: unknown) => describeFailure(e),
-      );
-      return { importId, status, progress: null, ...(error ? { error } : {}) };
-    },
-  };
-}
-
-function runStatus(name: string): ImportRunStatus {
-  switch (name) {
-    case 'COMPLETED':
-      return 'completed';
-    case 'FAILED':
-      return 'failed';
-    case 'CANCELLED':
-      return 'cancelled';
-    case 'TERMINATED':
-      return 'terminated';
-    case 'TIMED_OUT':
-      return 'timed_out';
-    default:
-      return 'running'; // RUNNING, CONTINUED_AS_NEW (the handle follows the chain)
-  }
-}
-
-/** The innermost failure message: "ImportStagingMissing: no staged rows …". */
-function describeFailure(err: unknown): string {
-  let e: unknown = err;
-  let message = err instanceof Error ? err.message : String(err);
-  for (let depth = 0; e && depth < 5; depth++) {
-    if (e instanceof Error && e.message) {
-      const type = (e as { type?: unknown }).type;
-      message = typeof type === 'string' ? `${type}: ${e.message}` : e.message;
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return message;
 }

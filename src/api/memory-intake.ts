@@ -2,7 +2,7 @@ import type { HrRecord } from '../domain/record';
 import type { HeldChange } from '../workflows/mass-change-hold';
 import { initialState } from '../workflows/person';
 import { personWorkflowId, type PersonState, type Source } from '../workflows/messages';
-import type { PersonReading } from '../client';
+import type { PersonReading } from '../ops/persons';
 import type { Intake } from './intake';
 
 /**

@@ -1,4 +1,4 @@
-import { personState } from '../client';
+import { personState } from '../ops/persons';
 import { loadPolicy, parseEnv, type Env } from '../config';
 import type { Directory } from '../connectors/ldap/directory';
 import {

@@ -1,11 +1,6 @@
-import {
-  createTemporalImports,
-  describeCsvErrors,
-  prepareImport,
-  type ImportRunner,
-  type ImportStatus,
-} from '../api/imports';
-import { IntakeUnavailableError } from '../api/intake';
+import { createTemporalImports } from '../ops/imports';
+import { describeCsvErrors, prepareImport, type ImportRunner, type ImportStatus } from '../api/imports';
+import { IntakeUnavailableError } from '../ops/unavailable';
 import { openRecordIndex } from '../store/open';
 import type { ImportProgress } from '../workflows/import';
 import type { Source } from '../workflows/messages';

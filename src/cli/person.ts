@@ -1,9 +1,12 @@
 import type { Client } from '@temporalio/client';
-import { licenceReport, personState, readPerson, SHREDDED_TEXT } from '../client';
+import { personState, readPerson, SHREDDED_TEXT } from '../ops/persons';
+import { loadPolicy } from '../config';
 import { cliOperator } from '../ops/approve';
 import { confirmHeldEndDate } from '../ops/confirm-end';
 import { deliverGuarded } from '../ops/deliver';
 import { describeErrors, parseHrRecord } from '../domain/record';
+import { licenceReport, type LicenceRow } from '../ops/licences';
+import { openRecordIndex } from '../store/open';
 import type { PersonState } from '../workflows/messages';
 import type { CliContext } from './context';
 import { CliError } from './errors';
@@ -58,18 +61,35 @@ export async function personShow(
 }
 
 export async function licences(ctx: CliContext, options: { json?: boolean }): Promise<ExitCode> {
-  const rows = await withTemporal(ctx.env, (client) => licenceReport(client, ctx.env.TEMPORAL_TASK_QUEUE));
-  if (options.json) {
-    ctx.print(JSON.stringify(rows, null, 2));
-    return ExitCode.Ok;
-  }
-  ctx.print('sku                    seats   used   free  waiting');
-  for (const r of rows) {
-    ctx.print(
-      `${r.sku.padEnd(20)} ${String(r.seats).padStart(7)} ${String(r.used).padStart(6)} ${String(r.free).padStart(6)} ${String(r.waiting).padStart(8)}`,
+  const env = ctx.env;
+  const store = openRecordIndex(env);
+  try {
+    const rows = await withTemporal(env, (client) =>
+      licenceReport({
+        client,
+        identities: store.identities,
+        policy: loadPolicy(env.TUNNUS_POLICY_FILE),
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+      }),
     );
+    ctx.print(options.json ? JSON.stringify(rows, null, 2) : formatLicences(rows));
+    return ExitCode.Ok;
+  } finally {
+    await store.close();
   }
-  return ExitCode.Ok;
+}
+
+/** The tenant's seats beside what Tunnus holds (the read model) and who waits for one. */
+export function formatLicences(rows: readonly LicenceRow[]): string {
+  const n = (v: number, w: number) => String(v).padStart(w);
+  return [
+    'sku                    seats   used   free  tunnus  waiting',
+    ...rows.map(
+      (r) =>
+        `${r.sku.padEnd(20)} ${n(r.seats, 7)} ${n(r.used, 6)} ${n(r.free, 6)} ${n(r.assigned, 7)} ${n(r.waiting, 8)}`,
+    ),
+    '(seats, used, free: the tenant; tunnus: seats managed identities hold; waiting: runs under way that need one)',
+  ].join('\n');
 }
 
 async function waitForSettled(client: Client, employeeId: string, timeoutMs = 120_000): Promise<PersonState> {

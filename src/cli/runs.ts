@@ -1,94 +1,15 @@
-import type { Client } from '@temporalio/client';
-import { defineSearchAttributeKey } from '@temporalio/common';
 import { parseEnv, type Env } from '../config';
-import { EmployeeIdKey, LifecycleStageKey } from '../workflows/messages';
+import { listRuns, runsQuery, type RunRow, type RunsFilter } from '../ops/runs';
 import { CliContext } from './context';
 import { ExitCode } from './exit-codes';
 import { runCommandLine } from './run';
 import { stageWorkflowTypes, type Stage } from './stages';
 import { withTemporal } from './temporal';
-import { quoted } from '../ops/visibility';
 
 // `tunnus runs [--stage …] [--since 7d] [--employee E1001] [--json]`: runs as Temporal visibility
 // lists them, the same query ops can type into the Web UI (printed with --verbose).
 
 export { stageWorkflowTypes, type Stage };
-
-export interface RunsFilter {
-  stage?: Stage;
-  since?: Date;
-  employeeId?: string;
-  /** Worker versioning: only runs now on this Worker Deployment Version (`deployment:buildId`). */
-  version?: string;
-}
-
-export interface RunRow {
-  workflowId: string;
-  runId: string;
-  type: string;
-  status: string;
-  startTime: string;
-  closeTime?: string;
-  employeeId?: string;
-  lifecycleStage?: string;
-  /** The Worker Deployment Version the run is on (`deployment:buildId`); absent when unversioned. */
-  version?: string;
-}
-
-/**
- * The visibility query for a filter. Values are validated before they get here (stage from a
- * fixed list, employee id by the identity key rule: src/cli/options.ts), so quoting cannot be broken out of.
- */
-export function runsQuery(filter: RunsFilter): string {
-  const terms: string[] = [];
-  if (filter.stage) terms.push(`WorkflowType = ${quoted(stageWorkflowTypes[filter.stage])}`);
-  if (filter.employeeId) terms.push(`EmployeeId = ${quoted(filter.employeeId)}`);
-  // Visibility compares RFC 3339 instants; whole seconds read better in the Web UI.
-  if (filter.since)
-    terms.push(`StartTime >= ${quoted(filter.since.toISOString().replace(/\.\d{3}Z$/, 'Z'))}`);
-  // Validated like TUNNUS_DEPLOYMENT_NAME and TUNNUS_BUILD_ID (letters, digits, . _ -).
-  if (filter.version) terms.push(`TemporalWorkerDeploymentVersion = ${quoted(filter.version)}`);
-  return terms.join(' AND ');
-}
-
-/** Newest first; at most `limit` rows, and whether visibility holds more. */
-export async function listRuns(
-  client: Client,
-  filter: RunsFilter,
-  limit = 100,
-): Promise<{ rows: RunRow[]; more: boolean }> {
-  const query = runsQuery(filter);
-  const rows: RunRow[] = [];
-  let more = false;
-  for await (const run of client.workflow.list({
-    ...(query ? { query } : {}),
-    pageSize: Math.min(limit + 1, 1000),
-  })) {
-    if (rows.length === limit) {
-      more = true;
-      break;
-    }
-    const employeeId = run.typedSearchAttributes.get(EmployeeIdKey);
-    const lifecycleStage = run.typedSearchAttributes.get(LifecycleStageKey);
-    const version = run.typedSearchAttributes.get(WorkerDeploymentVersionKey);
-    rows.push({
-      workflowId: run.workflowId,
-      runId: run.runId,
-      type: run.type,
-      status: run.status.name.toLowerCase().replace(/_/g, '-'),
-      startTime: run.startTime.toISOString(),
-      ...(run.closeTime ? { closeTime: run.closeTime.toISOString() } : {}),
-      ...(employeeId ? { employeeId } : {}),
-      ...(lifecycleStage ? { lifecycleStage } : {}),
-      ...(version ? { version } : {}),
-    });
-  }
-  rows.sort((a, b) => b.startTime.localeCompare(a.startTime) || a.workflowId.localeCompare(b.workflowId));
-  return { rows, more };
-}
-
-/** The Worker Deployment Version a versioned run is on now (`deployment:buildId`), set by Temporal. */
-const WorkerDeploymentVersionKey = defineSearchAttributeKey('TemporalWorkerDeploymentVersion', 'KEYWORD');
 
 /** The options as src/cli/program.ts parses and validates them. */
 export interface RunsOptions {

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../client';
+import { connectClient } from '../ops/connect';
 import { ConfigError, type Env } from '../config';
 import { CliError } from './errors';
 import { CONNECT_TIMEOUT_MS, unreachable } from './reachability';

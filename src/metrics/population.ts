@@ -1,5 +1,5 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { inBatches } from '../client';
+import type { Client } from '@temporalio/client';
+import { inBatches } from '../in-batches';
 import type { CloudDirectory } from '../connectors/graph/cloud-directory';
 import type { CleanupReport } from '../domain/cleanup-report';
 import { managedSkus, type Policy } from '../domain/policy';
@@ -7,7 +7,8 @@ import { pendingApprovalQuery } from '../workflows/approval';
 import { provisionStatusQuery, type ProvisionStatus } from '../workflows/messages';
 import { cached } from './cached';
 import { GUARDED_WORKFLOW_TYPES, LIFECYCLE_WORKFLOW_TYPES, runKindOf } from './run-kinds';
-import { quoted as quote } from '../ops/visibility';
+import { heldChangeKinds } from '../ops/hold';
+import { lastCompleted, queryRun, runningRuns } from '../ops/runs';
 
 // Facts about the population, read on scrape: Temporal visibility lists the running runs of this
 // deployment (its task queue), each run's `status` / `pendingApproval` query says what it waits
@@ -77,20 +78,9 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
   const now = deps.now ?? (() => Date.now());
   const queryTimeoutMs = deps.queryTimeoutMs ?? 5_000;
   const { client, taskQueue } = deps;
-  // Task queue names are ours (config), but quote them as visibility strings all the same.
-  const running = (types: string[]) =>
-    `ExecutionStatus = 'Running' AND TaskQueue = ${quote(taskQueue)} AND WorkflowType IN (${types.map(quote).join(', ')})`;
 
   const runs = async (): Promise<RunsSnapshot> => {
-    const listed: { workflowId: string; runId: string; type: string; startTime: number }[] = [];
-    for await (const w of client.workflow.list({ query: running(LIFECYCLE_WORKFLOW_TYPES) })) {
-      listed.push({
-        workflowId: w.workflowId,
-        runId: w.runId,
-        type: w.type,
-        startTime: w.startTime.getTime(),
-      });
-    }
+    const listed = await runningRuns(client, taskQueue, LIFECYCLE_WORKFLOW_TYPES);
     const snapshot: RunsSnapshot = {
       waiting: { start_date: 0, effective_date: 0, licence_seat: 0, directory_sync: 0, mailbox: 0 },
       running: {},
@@ -100,10 +90,7 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
     await inBatches(listed, 8, async (run) => {
       const kind = runKindOf(run.type) ?? run.type;
       snapshot.running[kind] = (snapshot.running[kind] ?? 0) + 1;
-      const status = await withTimeout(
-        client.workflow.getHandle(run.workflowId, run.runId).query(provisionStatusQuery),
-        queryTimeoutMs,
-      ).catch(() => undefined);
+      const status = await queryRun(client, run, provisionStatusQuery, queryTimeoutMs);
       if (!status || status.phase === 'done') return;
       const reason = waitReasonOf(status);
       if (reason) snapshot.waiting[reason]++;
@@ -125,19 +112,13 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
 
   const guard = async (): Promise<GuardSnapshot> => {
     const snapshot: GuardSnapshot = { waiting: {}, oldestWaitSeconds: 0, held: {} };
-    for (const change of await heldChanges()) {
-      snapshot.held[change.kind] = (snapshot.held[change.kind] ?? 0) + 1;
+    for (const kind of await heldChangeKinds(client, queryTimeoutMs)) {
+      snapshot.held[kind] = (snapshot.held[kind] ?? 0) + 1;
     }
-    const listed: { workflowId: string; runId: string; type: string }[] = [];
-    for await (const w of client.workflow.list({ query: running(GUARDED_WORKFLOW_TYPES) })) {
-      listed.push({ workflowId: w.workflowId, runId: w.runId, type: w.type });
-    }
+    const listed = await runningRuns(client, taskQueue, GUARDED_WORKFLOW_TYPES);
     await inBatches(listed, 8, async (run) => {
       // Not registered until the run stops for approval: then the query fails, and it does not wait.
-      const pending = await withTimeout(
-        client.workflow.getHandle(run.workflowId, run.runId).query(pendingApprovalQuery),
-        queryTimeoutMs,
-      ).catch(() => null);
+      const pending = await queryRun(client, run, pendingApprovalQuery, queryTimeoutMs);
       if (!pending) return;
       const kind = runKindOf(run.type) ?? run.type;
       snapshot.waiting[kind] = (snapshot.waiting[kind] ?? 0) + 1;
@@ -147,42 +128,9 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
     return snapshot;
   };
 
-  /**
-   * The held set (src/workflows/mass-change-hold.ts): one workflow per namespace, started when the
-   * guard first holds a change. Addressed by its id and query name, so this module does not load
-   * the guard's workflow code; no such workflow means nothing is held.
-   */
-  const heldChanges = async (): Promise<{ kind: string }[]> => {
-    try {
-      const handle = client.workflow.getHandle(HOLD_WORKFLOW_ID);
-      // A closed held set (approved, cancelled, terminated) holds nothing; a query would have to
-      // replay it on a worker, which may be gone.
-      if ((await withTimeout(handle.describe(), queryTimeoutMs)).status.name !== 'RUNNING') return [];
-      const held = await withTimeout(handle.query<{ kind: string }[]>('heldChanges'), queryTimeoutMs);
-      return Array.isArray(held) ? held : [];
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return [];
-      throw err;
-    }
-  };
-
   const cleanup = async () => {
-    let latest: { closeTime: number; workflowId: string; runId: string } | undefined;
-    let seen = 0;
-    for await (const run of client.workflow.list({
-      query: `WorkflowType = 'cleanupWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = ${quote(taskQueue)}`,
-      pageSize: 20,
-    })) {
-      const closeTime = run.closeTime?.getTime() ?? 0;
-      if (!latest || closeTime > latest.closeTime)
-        latest = { closeTime, workflowId: run.workflowId, runId: run.runId };
-      if (++seen >= 20) break;
-    }
-    if (!latest) return undefined;
-    const report = (await client.workflow
-      .getHandle(latest.workflowId, latest.runId)
-      .result()) as CleanupReport;
-    return { counts: { ...report.counts }, completedAt: latest.closeTime };
+    const last = await lastCompleted<CleanupReport>(client, 'cleanupWorkflow', taskQueue);
+    return last && { counts: { ...last.result.counts }, completedAt: last.closedAt };
   };
 
   return {
@@ -191,16 +139,4 @@ export function createPopulationSources(deps: PopulationDeps): PopulationSources
     guard: cached(guard, ttl, now),
     cleanup: cached(cleanup, ttl, now),
   };
-}
-
-const HOLD_WORKFLOW_ID = 'mass-change-hold';
-
-/** A visibility query string literal. */
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
-import { inBatches } from '../client';
 import { loadPolicy, type Env } from '../config';
 import type { SourceRecord } from '../domain/identity';
 import type { Policy } from '../domain/policy';
-import { createTemporalIntake } from '../api/intake';
 import type { RecordStore } from '../store/import-staging';
 import { openRecordIndex } from '../store/open';
 import type { Source } from '../workflows/messages';
+import { inBatches } from '../in-batches';
 import { createRecordDelivery, type DeliveryOutcome } from './intake';
+import { createTemporalIntake } from './temporal-intake';
 
 // The intake use-case for the CLI (`tunnus hire`, `tunnus plan apply` of a record or snapshot
 // plan): the same guarded delivery as `PUT /api/v1/persons`, over the configured record store and

@@ -9,6 +9,7 @@ import {
   type HeldSummary,
 } from '../workflows/mass-change-hold';
 import { TASK_QUEUE } from '../workflows/messages';
+import { withTimeout } from './runs';
 
 // The held set from outside: put a change in it (starting `mass-change-hold` if needed), take one
 // out, list it. Used by the intake (src/ops/intake.ts via src/api/intake.ts) and the CLI.
@@ -36,6 +37,23 @@ export async function dropHeldChange(client: Client, identityId: string): Promis
 export async function heldChanges(client: Client): Promise<HeldSummary[]> {
   try {
     return await client.workflow.getHandle(HOLD_WORKFLOW_ID).query(heldChangesQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return [];
+    throw err;
+  }
+}
+
+/**
+ * The loss kinds waiting in the held set, for the metrics scrape: addressed by id and query name
+ * (no guard workflow code loaded); a closed held set holds nothing (a query would have to replay
+ * it on a worker, which may be gone); no such workflow means nothing is held.
+ */
+export async function heldChangeKinds(client: Client, timeoutMs: number): Promise<string[]> {
+  try {
+    const handle = client.workflow.getHandle(HOLD_WORKFLOW_ID);
+    if ((await withTimeout(handle.describe(), timeoutMs)).status.name !== 'RUNNING') return [];
+    const held = await withTimeout(handle.query<{ kind: string }[]>('heldChanges'), timeoutMs);
+    return Array.isArray(held) ? held.map((h) => h.kind) : [];
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return [];
     throw err;

@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
-import { inBatches } from '../client';
+import { inBatches } from '../in-batches';
 import { classifyChange } from '../domain/access-loss';
 import { helsinkiDate } from '../domain/dates';
 import type { IdentityRecord } from '../domain/identity';
 import type { Loss } from '../domain/mass-change';
 import type { Policy } from '../domain/policy';
-import { personWorkflowId, replanSignal } from '../workflows/messages';
 import { admitLosses, type Admission, type GuardStore } from './guard';
 import { holdChange } from './hold';
+import { askToReplan } from './persons';
 
 // A policy rollout through the mass-change guard (`tunnus plan apply <policy plan>
 // --policy-deployed`): the same records under the old and the new policy; everyone who would lose
@@ -89,10 +89,6 @@ export async function rollOut(options: {
     );
   }
   const now = options.changing.filter((r) => !heldIds.includes(r.employeeId));
-  await inBatches(now, 32, async (r) => {
-    await options.client.workflow
-      .getHandle(personWorkflowId(r.employeeId))
-      .signal(replanSignal, { reason: 'policy change' });
-  });
+  await inBatches(now, 32, (r) => askToReplan(options.client, r.employeeId, 'policy change'));
   return { admission, replanned: now.map((r) => r.employeeId), held: heldIds };
 }

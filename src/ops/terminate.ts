@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { personState } from '../client';
+import { personState } from './persons';
 import { endLoss } from '../domain/access-loss';
 import { windowStart } from '../domain/mass-change';
 import type { PersonState, Termination } from '../domain/person-state';

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createDirectoryActivities } from '../activities/directory';
 import { toFailure } from '../activities/failures';
-import { inBatches } from '../client';
+import { inBatches } from '../in-batches';
 import type { CloudDirectory, CloudSku, CloudUser } from '../connectors/graph/cloud-directory';
 import type { Directory } from '../connectors/ldap/directory';
 import { DirectoryError } from '../connectors/ldap/errors';

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { inBatches, personState } from '../client';
+import { inBatches } from '../in-batches';
+import { countRunningPersons, personState, runningPersonIds } from '../ops/persons';
 import { educationIdentityId, type EducationRecord } from '../domain/education';
 import { mergeSources, sourcesOf, type IdentityRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
@@ -19,7 +20,7 @@ export const managedQuery = runningPersonsQuery;
 
 /** How many identities Tunnus manages: the denominator of the mass-change guard. */
 export async function countManaged(client: Client, taskQueue: string): Promise<number> {
-  return (await client.workflow.count(managedQuery(taskQueue))).count;
+  return countRunningPersons(client, taskQueue);
 }
 
 export interface ManagedRecords {
@@ -38,11 +39,7 @@ export async function managedRecords(
   taskQueue: string,
   options: { concurrency?: number; queryTimeoutMs?: number; onProgress?: (done: number) => void } = {},
 ): Promise<ManagedRecords> {
-  const ids: string[] = [];
-  for await (const wf of client.workflow.list({ query: managedQuery(taskQueue) })) {
-    ids.push(wf.workflowId.replace(/^person-/, ''));
-  }
-  ids.sort();
+  const ids = (await runningPersonIds(client, taskQueue)).sort();
   const records = new Map<string, HrRecord>();
   const withoutRecord: string[] = [];
   const timeoutMs = options.queryTimeoutMs ?? 30_000;

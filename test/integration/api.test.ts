@@ -16,7 +16,8 @@ import {
   sha256Hex,
   type ApiClientConfig,
 } from '../../src/api/auth';
-import { createTemporalIntake, IntakeUnavailableError } from '../../src/api/intake';
+import { createTemporalIntake } from '../../src/ops/temporal-intake';
+import { IntakeUnavailableError } from '../../src/ops/unavailable';
 import { MemoryIntake } from '../../src/api/memory-intake';
 import { buildApi, type ApiServer } from '../../src/api/server';
 import type { HrRecord } from '../../src/domain/record';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generatePassword } from '../../src/activities/directory';
-import { lastCleanupReport, startCleanup, waitForCleanup } from '../../src/cli/cleanup';
-import { deliverRecord, personState } from '../../src/client';
+import { lastCleanupReport, startCleanup, waitForCleanup } from '../../src/ops/cleanup';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import type { CleanupReport } from '../../src/domain/cleanup-report';
 import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
-import { CLEANUP_SCHEDULE, ensureCleanupSchedule } from '../../src/schedules';
+import { CLEANUP_SCHEDULE, ensureCleanupSchedule } from '../../src/ops/schedules';
 import { personWorkflowId, type PersonState } from '../../src/workflows/messages';
 import { personWorkflow } from '../../src/workflows/person';
 import { eventually, startStack, type Stack } from '../support/stack';

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { deliverRecord, licenceReport, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
+import { licenceReport } from '../../src/ops/licences';
+import { parseEnv } from '../../src/config';
+import { openRecordIndex } from '../../src/store/open';
 import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { provisionStatusQuery, type PersonState } from '../../src/workflows/messages';
 import { phoneSyncWorkflow } from '../../src/workflows/phone-sync';
 import { NativeConnection } from '@temporalio/worker';
 import { buildWorker } from '../../src/worker';
-import { ensurePhoneSyncSchedule } from '../../src/schedules';
+import { ensurePhoneSyncSchedule } from '../../src/ops/schedules';
 import { eventually, startStack, type Stack } from '../support/stack';
 import { workflowBundle } from '../support/temporal';
 
@@ -152,10 +155,29 @@ describe('full joiner against Samba AD and the Graph and telephony simulators', 
       60_000,
       'waiting for licence',
     );
-    const report = await licenceReport(stack.client, stack.taskQueue);
+    // `tunnus licences` reads the identity read model (the store the worker writes), no per-person
+    // query: the earlier joiners' seats from their rows' entitlements, this one waiting.
+    const store = openRecordIndex(parseEnv());
+    const holders = stack.sims.graph.state
+      .listUsers()
+      .filter((u) => u.employeeId?.includes(runId) && u.assignedLicenses.length > 0).length;
+    const report = await eventually(
+      () =>
+        licenceReport({
+          client: stack.client,
+          identities: store.identities,
+          policy: stack.policy,
+          taskQueue: stack.taskQueue,
+        }),
+      (rows) => rows.find((r) => r.sku === 'SPE_E3')?.waiting === 1,
+      30_000,
+      'the waiting joiner in the read model',
+    ).finally(() => store.close());
     const row = report.find((r) => r.sku === 'SPE_E3');
     assert.equal(row?.free, 0);
     assert.equal(row?.waiting, 1, '`tunnus licences` shows the person waiting');
+    assert.ok(holders > 0, 'earlier joiners hold seats');
+    assert.equal(row?.assigned, holders, 'seats Tunnus holds = the licensed joiners of this file');
     assert.equal((await personState(stack.client, id))?.stage, 'joining', 'waiting, not failed');
     assert.equal(cloudUsers(id)[0]!.assignedLicenses.length, 0);
 

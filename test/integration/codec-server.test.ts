@@ -7,7 +7,7 @@ import type { Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { sha256Hex } from '../../src/api/auth';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { KEY_DESTROYED_TEXT, startCodecServer, type CodecServer } from '../../src/codec-server/server';
 import { operatorAuthenticator } from '../../src/codec-server/operators';
 import { createPayloadCodec, KEY_ID_METADATA } from '../../src/crypto/codec';

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client as LdapClient } from 'ldapts';
 import { explainCommand } from '../../src/cli/explain';
 import { DirectoryError } from '../../src/connectors/ldap/errors';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { parseEnv } from '../../src/config';
 import { helsinkiDate } from '../../src/domain/dates';
 import type { Explanation } from '../../src/domain/explain';

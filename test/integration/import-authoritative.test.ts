@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { personState } from '../../src/client';
+import { personState } from '../../src/ops/persons';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
 import { run as cli } from '../../src/starter';
 import { importProgressQuery, type ImportProgress } from '../../src/workflows/import';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { run as cli } from '../../src/starter';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { NativeConnection } from '@temporalio/worker';
 import { Attribute, Change, Client as LdapClient } from 'ldapts';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { createLdapDirectory } from '../../src/connectors/ldap/ldap-directory';
 import type { Directory } from '../../src/connectors/ldap/directory';
 import { addDays, helsinkiDate } from '../../src/domain/dates';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { provisionStatusQuery } from '../../src/workflows/messages';

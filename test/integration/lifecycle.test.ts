@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { deliverRecord, personState, readPerson } from '../../src/client';
+import { deliverRecord, personState, readPerson } from '../../src/ops/persons';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { personWorkflowId, stateQuery, type PersonState } from '../../src/workflows/messages';

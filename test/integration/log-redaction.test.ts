@@ -9,7 +9,7 @@ import pino from 'pino';
 import { sha256Hex, type ApiClientConfig } from '../../src/api/auth';
 import { MemoryIntake } from '../../src/api/memory-intake';
 import { buildApi } from '../../src/api/server';
-import { personState } from '../../src/client';
+import { personState } from '../../src/ops/persons';
 import { helsinkiDate } from '../../src/domain/dates';
 import { REDACTED_PATHS } from '../../src/logger';
 import { openSqliteIndex } from '../../src/store/sqlite-index';

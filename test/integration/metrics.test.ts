@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { cleanupWorkflow } from '../../src/workflows/cleanup';

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { identityOfValue, identityOfWorkflowId, personalFields } from '../../src/crypto/attribution';
 import { createPayloadCodec, ENCRYPTED_ENCODING, payloadKeyId } from '../../src/crypto/codec';
 import { addDays, helsinkiDate } from '../../src/domain/dates';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { deliverRecord } from '../../src/client';
+import { deliverRecord } from '../../src/ops/persons';
 import { CliContext } from '../../src/cli/context';
 import { runCommandLine } from '../../src/cli/run';
 import { parseEnv } from '../../src/config';

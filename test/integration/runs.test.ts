@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runsCommand, type RunRow } from '../../src/cli/runs';
-import { deliverRecord, personState } from '../../src/client';
+import { runsCommand } from '../../src/cli/runs';
+import { type RunRow } from '../../src/ops/runs';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { parseEnv } from '../../src/config';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
 import type { PersonState } from '../../src/workflows/messages';

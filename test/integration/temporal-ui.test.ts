@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { deliverRecord, personState } from '../../src/client';
+import { deliverRecord, personState } from '../../src/ops/persons';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { provisionStatusQuery, type PersonState } from '../../src/workflows/messages';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildIdOption } from '../../src/cli/options';
-import { formatRuns, runsQuery, type RunRow } from '../../src/cli/runs';
+import { formatRuns } from '../../src/cli/runs';
+import { runsQuery, type RunRow } from '../../src/ops/runs';
 import { ConfigError, parseEnv } from '../../src/config';
 import { deploymentFromEnv, deploymentOptions } from '../../src/worker';
 

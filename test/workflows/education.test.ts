@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { deliverRecord } from '../../src/client';
+import { deliverRecord } from '../../src/ops/persons';
 import { addDays, helsinkiDate, zonedInstant } from '../../src/domain/dates';
 import type { EducationRecord } from '../../src/domain/education';
 import { recordFingerprint } from '../../src/domain/fingerprint';

@@ -9,7 +9,7 @@ import type { HrRecord } from '../../src/domain/record';
 import { MemoryDirectory } from '../support/memory-directory';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createShredActivities } from '../../src/activities/crypto-shred';
-import { readPerson } from '../../src/client';
+import { readPerson } from '../../src/ops/persons';
 import { shredWorkflowId } from '../../src/domain/crypto-shred';
 import { personWorkflowId, type PersonState } from '../../src/workflows/messages';
 import { testKeys } from '../support/keys';

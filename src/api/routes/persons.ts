@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { SHREDDED_TEXT } from '../../client';
+import { SHREDDED_TEXT } from '../../ops/persons';
 import { z } from 'zod';
 import { employeeIdSchema, hrRecordSchema, identityKeySchema } from '../../domain/record';
 import type { RecordStore } from '../../store/import-staging';

@@ -1,53 +1,35 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { temporalTls, type Env } from './config';
-import { identityKeysFor, tunnusDataConverter } from './crypto/data-converter';
-import type { IdentityKeys } from './crypto/identity-keys';
-import type { EducationRecord } from './domain/education';
-import { identityIdOf } from './domain/identity';
-import type { HrRecord } from './domain/record';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { shredWorkflowId } from '../domain/crypto-shred';
+import type { EducationRecord } from '../domain/education';
+import { identityIdOf } from '../domain/identity';
+import type { HrRecord } from '../domain/record';
 import {
   EmployeeIdKey,
+  guardReleasedSignal,
   LifecycleStageKey,
   OrgUnitKey,
   personWorkflowId,
-  provisionStatusQuery,
   recordSignal,
+  replanSignal,
   SourceKey,
   stateQuery,
   TASK_QUEUE,
   type PersonState,
   type Source,
-} from './workflows/messages';
-import { licencePoolWorkflow } from './workflows/licences';
-import { personWorkflow } from './workflows/person';
-import type { ShredResult } from './workflows/shred';
-import { shredWorkflowId } from './domain/crypto-shred';
-import { quoted } from './ops/visibility';
+} from '../workflows/messages';
+import { personWorkflow } from '../workflows/person';
+import type { ShredResult } from '../workflows/shred';
+import { runningPersonsQuery } from './visibility';
 
-// Client-side operations shared by the CLI (and later the HTTP API).
-
-/**
- * `connectTimeoutMs`: how long to wait for the server (the SDK's default is 10 s). Every payload
- * goes through the payload codec (src/crypto/data-converter.ts), with the keys the environment
- * names unless `keys` are given.
- */
-export async function connectClient(
-  env: Env,
-  options: { connectTimeoutMs?: number; keys?: IdentityKeys } = {},
-): Promise<Client> {
-  const dataConverter = tunnusDataConverter(options.keys ?? identityKeysFor(env));
-  const connection = await Connection.connect({
-    address: env.TEMPORAL_ADDRESS,
-    ...temporalTls(env),
-    ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
-  });
-  return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
-}
+// The person entity workflows from outside: hand one a record (signal-with-start), read its state,
+// tell a crypto-shredded person from an unknown one, and the signals ops and the held set send.
+// Delivery paths call `signalRecord` only through the intake use-case (src/ops/intake.ts), which
+// keeps the record index in step; tests and benches may call it directly.
 
 /**
- * Delivers a validated record to the person's entity workflow, starting it if needed. The
- * workflow drops duplicates, so delivering the same record again is harmless. An education
- * record goes to its identity: the HR employee id for staff, `S-{student id}` for pupils.
+ * Hands a validated record to the person's entity workflow, starting it if needed. The workflow
+ * drops duplicates, so delivering the same record again is harmless. An education record goes to
+ * its identity: the HR employee id for staff, `S-{student id}` for pupils.
  */
 export async function deliverRecord(
   client: Client,
@@ -83,6 +65,31 @@ export async function deliverRecord(
 export async function personState(client: Client, employeeId: string): Promise<PersonState | null> {
   const reading = await readPerson(client, employeeId);
   return reading.kind === 'state' ? reading.state : null;
+}
+
+/**
+ * The person workflow's `state` query alone, within `timeoutMs` (a query needs a worker): null when
+ * there is no such workflow; any other failure (no answer in time) is thrown, never guessed.
+ */
+export async function queryPersonState(
+  client: Client,
+  employeeId: string,
+  timeoutMs: number,
+): Promise<PersonState | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      client.workflow.getHandle(personWorkflowId(employeeId)).query(stateQuery),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('person workflow did not answer')), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What every reader answers for a person whose data key was destroyed (docs/codec-server.md). */
@@ -155,61 +162,40 @@ async function shredOf(client: Client, employeeId: string, run: ClosedRun): Prom
   }
 }
 
-/** Runs tasks with at most `limit` in flight; reports progress after each. */
-export async function inBatches<T>(
-  items: T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-  progress?: (done: number) => void,
-): Promise<void> {
-  let next = 0;
-  let done = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await task(item);
-      progress?.(++done);
-    }
-  });
-  await Promise.all(lanes);
-}
-
-export interface LicenceRow {
-  sku: string;
-  seats: number;
-  used: number;
-  free: number;
-  /** Running joiners/movers waiting for a free seat of this SKU. */
-  waiting: number;
-}
-
-/** Seats per managed SKU (read by the worker, which holds the Graph credentials) and who waits. */
-export async function licenceReport(client: Client, taskQueue = TASK_QUEUE): Promise<LicenceRow[]> {
-  const pool = await client.workflow.execute(licencePoolWorkflow, {
-    workflowId: `licence-pool-${Date.now()}`,
-    taskQueue,
-    staticSummary: 'read the licence pool for tunnus licences',
-  });
-  const waiting = new Map<string, number>();
-  const running = client.workflow.list({
-    query: `ExecutionStatus = 'Running' AND TaskQueue = ${quoted(taskQueue)} AND WorkflowType IN ('joinerWorkflow', 'moverWorkflow', 'rehireWorkflow')`,
-  });
-  for await (const run of running) {
-    // A query waits for a worker; one without a worker must not stall the report.
-    const status = await withTimeout(
-      client.workflow.getHandle(run.workflowId, run.runId).query(provisionStatusQuery),
-      5_000,
-    ).catch(() => undefined);
-    const match = status && /^waiting for licence (.+)$/.exec(status.detail);
-    for (const sku of match?.[1]?.split(', ') ?? []) waiting.set(sku, (waiting.get(sku) ?? 0) + 1);
+/** How one run of a workflow stands: its status name (`RUNNING`, `COMPLETED`, …) or `NOT_FOUND`. */
+export async function runStatusOf(client: Client, workflowId: string, runId?: string): Promise<string> {
+  try {
+    return (await client.workflow.getHandle(workflowId, runId).describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+    throw err;
   }
-  return pool.map((p) => ({ ...p, waiting: waiting.get(p.sku) ?? 0 }));
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** Asks the person to plan again (a policy change, or its approval). */
+export async function askToReplan(client: Client, identityId: string, reason: string): Promise<void> {
+  await client.workflow.getHandle(personWorkflowId(identityId)).signal(replanSignal, { reason });
+}
+
+/** An end of access the mass-change guard held is approved: the person runs its leaver. */
+export async function releaseHeldEnd(
+  client: Client,
+  identityId: string,
+  release: { endDate: string; approvedBy: string },
+): Promise<void> {
+  await client.workflow.getHandle(personWorkflowId(identityId)).signal(guardReleasedSignal, release);
+}
+
+/** The identity ids of the running person workflows on the task queue (visibility). */
+export async function runningPersonIds(client: Client, taskQueue: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query: runningPersonsQuery(taskQueue) })) {
+    ids.push(wf.workflowId.replace(/^person-/, ''));
+  }
+  return ids;
+}
+
+/** How many person workflows run on the task queue (visibility's count). */
+export async function countRunningPersons(client: Client, taskQueue: string): Promise<number> {
+  return (await client.workflow.count(runningPersonsQuery(taskQueue))).count;
 }

@@ -5,11 +5,12 @@ import {
   type ScheduleOptionsAction,
   type ScheduleSpec,
 } from '@temporalio/client';
-import { HR_TIME_ZONE } from './domain/dates';
-import type { Policy } from './domain/policy';
-import { TASK_QUEUE } from './workflows/messages';
+import { HR_TIME_ZONE } from '../domain/dates';
+import type { Policy } from '../domain/policy';
+import { TASK_QUEUE } from '../workflows/messages';
 
-// Schedules the worker creates or updates idempotently when it starts.
+// Schedules the worker creates or updates idempotently when it starts (and `tunnus cleanup run`
+// triggers, src/ops/cleanup.ts).
 
 export const PHONE_SYNC_SCHEDULE = 'phone-sync';
 export const CLEANUP_SCHEDULE = 'leaver-cleanup';
