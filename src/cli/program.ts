@@ -182,7 +182,7 @@ export function buildProgram(ctx: CliContext): Command {
 
   program
     .command('licences')
-    .description('seats, used, free and people waiting, per managed SKU')
+    .description('per managed SKU: tenant seats, used and free; seats Tunnus holds and who waits (read model)')
     .option('--json', 'print the rows as JSON')
     .action(online((o: { json?: boolean }) => actions.person().licences(ctx, o)));
 
