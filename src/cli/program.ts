@@ -182,7 +182,9 @@ export function buildProgram(ctx: CliContext): Command {
 
   program
     .command('licences')
-    .description('per managed SKU: tenant seats, used and free; seats Tunnus holds and who waits (read model)')
+    .description(
+      'per managed SKU: tenant seats, used and free; seats Tunnus holds and who waits (read model)',
+    )
     .option('--json', 'print the rows as JSON')
     .action(online((o: { json?: boolean }) => actions.person().licences(ctx, o)));
 
