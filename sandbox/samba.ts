@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Attribute, Change, Client, ResultCodeError } from 'ldapts';
 import { managedGroups, managedOus, parsePolicy, type Policy } from '../src/domain/policy';
 import { caCertPath as sandboxCaCertPath, ensureServerCert } from './ca';
+import { indexEmployeeId, schemaMarker } from './schema';
 import { repoRoot, stateDir } from './paths';
 
 // A real Samba AD domain controller for the tests and the local sandbox: provisioned once into
@@ -74,6 +75,12 @@ export async function ensureSamba(options: SambaOptions = {}): Promise<SambaHand
       const t0 = Date.now();
       await provision(dir);
       timings.provisionMs = Date.now() - t0;
+    }
+    // employeeID indexed (sandbox/schema.ts): offline, so a sandbox provisioned before the
+    // change gets it once, with its daemon stopped for that moment.
+    if (!fs.existsSync(schemaMarker(dir))) {
+      if (runningPid(dir) !== undefined) await stopSamba();
+      await indexEmployeeId(dir, baseDn);
     }
     writeConfig(dir);
     if (runningPid(dir) === undefined) {

@@ -1,22 +1,39 @@
 import { randomInt } from 'node:crypto';
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { DirectoryAccount, ManagedAttributes } from '../domain/account';
 import { ErrorType } from '../domain/error-types';
-import { baseLocalPart, candidateNames, type NamingDomains } from '../domain/naming';
+import { baseLocalPart, candidateNames, type NameCandidate, type NamingDomains } from '../domain/naming';
 import { addDays, helsinkiDate } from '../domain/dates';
-import { mailHasBase, planFor, type NameHint, type Plan, type PlanFacts } from '../domain/plan';
+import {
+  mailHasBase,
+  phaseAt,
+  planFor,
+  scheduleFor,
+  type NameHint,
+  type Plan,
+  type PlanFacts,
+} from '../domain/plan';
 import { resolveManagedGroups } from '../domain/managed-groups';
 import { groupsOu, managedGroups, matchesGroupTemplate, type Policy } from '../domain/policy';
 import type { IdentityRecord } from '../domain/identity';
 import type { Directory, NameReservation } from '../connectors/ldap/directory';
 import { DirectoryError, isNameConflict } from '../connectors/ldap/errors';
+import { parentDn } from '../connectors/ldap/escape';
 import { boundedFailure, guard } from './failures';
 
-// Directory activities: each one finds the account by employeeID first (the idempotency key),
-// then makes the directory match. Running any of them twice changes nothing the second time.
+// Directory activities: each one finds the account by employeeID (the idempotency key), then
+// makes the directory match. Running any of them twice changes nothing the second time. Since
+// issue 12 the plan reads in one search, and the steps after it write to the DN it (or the
+// create) saw; a DN that no longer holds the account falls back to the search by employeeID.
 
 export interface DirectoryActivitiesConfig {
   baseDn: string;
+  /**
+   * 'one-search' (default): the plan reads the person, the manager and the candidate names in
+   * one LDAP search. 'per-account': by findByEmployeeId, as before issue 12 (simulations answer
+   * those from one listing and record them).
+   */
+  planReads?: 'one-search' | 'per-account';
 }
 
 export interface PlanRequest {
@@ -71,6 +88,10 @@ export interface DisableResult {
 
 /** How many times a create may lose a race for a name before giving up (and retrying later). */
 const CREATE_RACE_LIMIT = 5;
+/** Candidates the plan's search checks (a joiner needing number 11+ takes the full path). */
+export const PLAN_NAME_WINDOW = 10;
+/** Names this worker created, remembered so its next same-name joiner skips them (bounded). */
+const RECENT_NAMES_MAX = 20_000;
 
 export const createDirectoryActivities = (
   dir: Directory,
@@ -122,8 +143,117 @@ export const createDirectoryActivities = (
     }
   }
 
+  // Names this worker created lately (lower case → employeeID): a joiner planned before another
+  // took its name skips that name instead of losing the race to AD. Only ever filled from a
+  // successful create, so it never marks a free name taken; its own name sends a joiner to the
+  // full path (the account exists).
+  const recentNames = new Map<string, string>();
+  function remember(names: { sAMAccountName: string; userPrincipalName: string }, employeeId: string) {
+    for (const n of [names.sAMAccountName, localPartOf(names.userPrincipalName)]) {
+      recentNames.delete(n.toLowerCase());
+      recentNames.set(n.toLowerCase(), employeeId);
+    }
+    while (recentNames.size > RECENT_NAMES_MAX) recentNames.delete(recentNames.keys().next().value!);
+  }
+  const heldRecently = (c: NameCandidate) =>
+    recentNames.get(c.sAMAccountName.toLowerCase()) ?? recentNames.get(c.localPart.toLowerCase());
+
+  /**
+   * The create from the plan's hint: the smallest number the plan found free (and this worker has
+   * not given away since), in one add. Undefined sends the caller to the full path: no usable
+   * number, this worker created the person's account already, or AD refused the name (taken since
+   * the plan — or by this person's own account from an earlier try whose answer was lost: the
+   * name picked from the same hint is the same, so AD refuses the duplicate and the full path
+   * finds the account by employeeID; a second account is never made).
+   */
+  async function createFromHint(cmd: EnsureAccount, hint: NameHint): Promise<AccountRef | undefined> {
+    const taken = new Set(hint.taken);
+    for (let n = 1; n <= Math.min(hint.checked, MAX_NAME_NUMBER); n++) {
+      if (taken.has(n)) continue;
+      const candidate = candidateNames(hint.base, n, naming);
+      const holder = heldRecently(candidate);
+      if (holder === cmd.employeeId) return undefined;
+      if (holder !== undefined) continue;
+      try {
+        const { dn } = await dir.addAccount(newAccountFor(cmd, candidate));
+        remember(candidate, cmd.employeeId);
+        return {
+          employeeId: cmd.employeeId,
+          sAMAccountName: candidate.sAMAccountName,
+          userPrincipalName: candidate.userPrincipalName,
+          dn,
+          created: true,
+        };
+      } catch (err) {
+        if (isNameConflict(err)) {
+          note('hinted account name taken since the plan; checking the directory', cmd.employeeId);
+          return undefined;
+        }
+        throw createFailure(err);
+      }
+    }
+    return undefined;
+  }
+
   async function requireAccount(employeeId: string): Promise<DirectoryAccount> {
     return requireDirectoryAccount(dir, employeeId);
+  }
+
+  /**
+   * A write to the DN the command carries; when nothing is there any more (moved, renamed,
+   * deleted: noSuchObject) the step runs as before issue 12, from the search by employeeID.
+   * Without a DN, that search straight away.
+   */
+  async function atDn<T>(
+    cmd: AtAccount,
+    byDn: (dn: string) => Promise<T>,
+    bySearch: () => Promise<T>,
+  ): Promise<T> {
+    if (cmd.dn) {
+      try {
+        return await byDn(cmd.dn);
+      } catch (err) {
+        if (!(err instanceof DirectoryError && err.kind === 'noSuchObject')) throw err;
+        note('account not at the planned DN; looking it up by employeeID', cmd.employeeId);
+      }
+    }
+    return bySearch();
+  }
+
+  /** The plan's read: the person, the manager, and (for a possible create) the candidate names. */
+  async function planReads(req: PlanRequest, asOf: Date) {
+    const { record } = req;
+    if (config.planReads === 'per-account') {
+      const account = await dir.findByEmployeeId(record.employeeId);
+      const manager = record.managerId ? await dir.findByEmployeeId(record.managerId) : null;
+      return { account, manager, nameHint: undefined };
+    }
+    // Candidate names only when this plan may create the account (the phase needs no directory).
+    const phase = phaseAt(scheduleFor(record, policy, req.facts), asOf);
+    let base: string | undefined;
+    try {
+      base = phase === 'prehire' || phase === 'active' ? baseLocalPart(record) : undefined;
+    } catch {
+      base = undefined; // a name the rule cannot spell: planFor reports it, naming the field
+    }
+    const checked = base ? PLAN_NAME_WINDOW : 0;
+    const candidates = base
+      ? Array.from({ length: checked }, (_, i) => candidateNames(base, i + 1, naming))
+      : undefined;
+    const found = await dir.lookupForPlan({
+      employeeId: record.employeeId,
+      ...(record.managerId ? { managerId: record.managerId } : {}),
+      ...(candidates ? { candidates } : {}),
+    });
+    const nameHint: NameHint | undefined =
+      base && candidates && found.taken
+        ? {
+            base,
+            checked,
+            taken: candidates.flatMap((c, i) => (found.taken!.has(c.sAMAccountName) ? [i + 1] : [])),
+          }
+        : undefined;
+    return { account: found.account, manager: found.manager, nameHint };
   }
 
   /**
@@ -149,8 +279,7 @@ export const createDirectoryActivities = (
       return guard(async () => {
         const { record } = req;
         const asOf = new Date(req.asOf);
-        const account = await dir.findByEmployeeId(record.employeeId);
-        const manager = record.managerId ? await dir.findByEmployeeId(record.managerId) : null;
+        const { account, manager, nameHint } = await planReads(req, asOf);
         const context = {
           baseDn: config.baseDn,
           asOf,
@@ -160,30 +289,32 @@ export const createDirectoryActivities = (
         return planFor(record, policy, context, {
           account,
           managedGroupsByDn: await managedGroupsByDn(account?.memberOf),
+          ...(nameHint ? { nameHint } : {}),
         });
       });
     },
 
-    /** Creates the account (disabled, with a one-time password) unless it exists. */
+    /**
+     * Creates the account (disabled, with a one-time password) unless it exists. On its first try
+     * with the plan's name hint: one add, no search (see createFromHint for why that never makes
+     * a second account). Otherwise, or when the hinted name is refused: find by employeeID, pick
+     * the smallest free name, create.
+     */
     async ensureAccount(cmd: EnsureAccount): Promise<AccountRef> {
       const base = baseLocalPart(cmd.name);
       return guard(() =>
         oneNameAtATime(base, async () => {
+          if (cmd.nameHint && cmd.nameHint.base === base && firstAttempt()) {
+            const created = await createFromHint(cmd, cmd.nameHint);
+            if (created) return created;
+          }
           for (let attempt = 1; ; attempt++) {
             const existing = await dir.findByEmployeeId(cmd.employeeId);
             if (existing) return refOf(existing, false);
             const chosen = await allocateFreeName(dir, base, naming, cmd.employeeId);
             try {
-              const account = await dir.createAccount({
-                employeeId: cmd.employeeId,
-                ou: cmd.ouDn,
-                cn: chosen.cn,
-                sAMAccountName: chosen.sAMAccountName,
-                userPrincipalName: chosen.userPrincipalName,
-                mail: chosen.mail,
-                attributes: cmd.attributes,
-                password: generatePassword(),
-              });
+              const account = await dir.createAccount(newAccountFor(cmd, chosen));
+              remember(account, cmd.employeeId);
               return refOf(account, true);
             } catch (err) {
               // Another joiner took the name between our check and our write: AD refused it. Look
@@ -200,26 +331,30 @@ export const createDirectoryActivities = (
                   cause: err,
                 });
               }
-              if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
-                throw ApplicationFailure.create({
-                  type: ErrorType.PolicyTargetMissing,
-                  message: 'the OU named by the policy does not exist in the directory',
-                  nonRetryable: true,
-                });
-              }
-              throw err;
+              throw createFailure(err);
             }
           }
         }),
       );
     },
 
-    async moveAccount(cmd: AtAccount & { toOuDn: string }): Promise<void> {
+    /** Moves the account to the OU; returns where it is now (later steps of the run write there). */
+    async moveAccount(cmd: AtAccount & { toOuDn: string }): Promise<{ dn: string }> {
       return guard(async () => {
+        const inTarget = (dn: string) => parentDn(dn).toLowerCase() === cmd.toOuDn.toLowerCase();
+        // By DN: a stale DN and a missing target OU both answer noSuchObject, so either one takes
+        // the full path below, which tells them apart.
+        if (cmd.dn && !inTarget(cmd.dn)) {
+          try {
+            return { dn: await dir.move(cmd.dn, cmd.toOuDn) };
+          } catch (err) {
+            if (!(err instanceof DirectoryError && err.kind === 'noSuchObject')) throw err;
+          }
+        }
         const account = await requireAccount(cmd.employeeId);
-        if (account.ou.toLowerCase() === cmd.toOuDn.toLowerCase()) return;
+        if (inTarget(account.dn)) return { dn: account.dn };
         try {
-          await dir.move(account.dn, cmd.toOuDn);
+          return { dn: await dir.move(account.dn, cmd.toOuDn) };
         } catch (err) {
           // The account is there (just read), so "no such object" is the target OU.
           if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
@@ -242,15 +377,35 @@ export const createDirectoryActivities = (
       },
     ): Promise<void> {
       return guard(async () => {
-        const account = await requireAccount(cmd.employeeId);
         const change: Partial<Record<keyof ManagedAttributes, string | undefined>> = { ...cmd.attributes };
         for (const key of cmd.clear) change[key] = undefined;
-        await dir.updateAttributes(account.dn, change);
+        // A modify is atomic: its success means the attributes read as written (no read-back).
+        await atDn(
+          cmd,
+          (dn) => dir.updateAttributes(dn, change),
+          async () => dir.updateAttributes((await requireAccount(cmd.employeeId)).dn, change),
+        );
       });
     },
 
     async addToGroups(cmd: GroupChange): Promise<void> {
       return guard(async () => {
+        // By DN without reading memberships first: adding a member it has already is success in
+        // the connector (it confirms that case), and AD answers noSuchObject for a member DN that
+        // does not exist, so a stale DN is never silently "added".
+        if (cmd.dn) {
+          const dn = cmd.dn;
+          const groups = await Promise.all(cmd.groups.map((name) => groupDn(name)));
+          const done = await atDn(
+            cmd,
+            async () => {
+              for (const g of groups) await dir.addToGroup(g, dn);
+              return true;
+            },
+            async () => false,
+          );
+          if (done) return;
+        }
         const account = await requireAccount(cmd.employeeId);
         const held = new Set(account.memberOf.map((dn) => dn.toLowerCase()));
         for (const name of cmd.groups) {
@@ -273,7 +428,21 @@ export const createDirectoryActivities = (
 
     async setAccountEnabled(cmd: AtAccount & { enabled: boolean }): Promise<void> {
       return guard(async () => {
+        // End of access stays as it was: by employeeID, disable, read back (never by a stale DN).
         if (!cmd.enabled) return void (await disableDirectoryAccount(dir, cmd.employeeId));
+        // An account as the create left it is enabled in one compare-and-swap modify; its success
+        // is the check (atomic: userAccountControl now reads enabled), so no read-back.
+        if (cmd.dn) {
+          const dn = cmd.dn;
+          if (
+            await atDn(
+              cmd,
+              () => dir.enableIfAsCreated(dn),
+              async () => false,
+            )
+          )
+            return;
+        }
         const account = await requireAccount(cmd.employeeId);
         if (account.enabled) return;
         await dir.setEnabled(account.dn, true);
@@ -438,9 +607,59 @@ function refOf(account: DirectoryAccount, created: boolean): AccountRef {
     employeeId: account.employeeId,
     sAMAccountName: account.sAMAccountName,
     userPrincipalName: account.userPrincipalName,
+    dn: account.dn,
     created,
   };
 }
+
+function newAccountFor(cmd: EnsureAccount, chosen: NameCandidate) {
+  return {
+    employeeId: cmd.employeeId,
+    ou: cmd.ouDn,
+    cn: chosen.cn,
+    sAMAccountName: chosen.sAMAccountName,
+    userPrincipalName: chosen.userPrincipalName,
+    mail: chosen.mail,
+    attributes: cmd.attributes,
+    password: generatePassword(),
+  };
+}
+
+/** A create refused for anything but a name race: a missing OU is the policy's, the rest as is. */
+function createFailure(err: unknown): unknown {
+  if (err instanceof DirectoryError && err.kind === 'noSuchObject') {
+    return ApplicationFailure.create({
+      type: ErrorType.PolicyTargetMissing,
+      message: 'the OU named by the policy does not exist in the directory',
+      nonRetryable: true,
+    });
+  }
+  return err;
+}
+
+/**
+ * Whether this is the activity's first try. Outside an activity (a bench, a direct call) it is.
+ * A local activity re-run after a worker crash is a first try again: createFromHint is safe then.
+ */
+function firstAttempt(): boolean {
+  try {
+    return Context.current().info.attempt <= 1;
+  } catch {
+    return true;
+  }
+}
+
+/** An info line from inside an activity; outside one (a bench run in-process) there is no logger. */
+function note(message: string, employeeId: string): void {
+  try {
+    Context.current();
+  } catch {
+    return;
+  }
+  log.info(message, { employeeId });
+}
+
+const localPartOf = (address: string) => address.slice(0, Math.max(0, address.lastIndexOf('@'))) || address;
 
 const PASSWORD_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@_'];
 

@@ -100,11 +100,17 @@ export function phaseAt(schedule: Schedule, asOf: Date): Phase {
   return 'pending';
 }
 
-/** The names the plan's search found taken around the person's base name (issue 12). */
+/**
+ * What the plan's one search learnt about the person's candidate names (issue 12): collision
+ * numbers, not names, so history holds no more than the plan's own steps already say.
+ */
 export interface NameHint {
+  /** The base local part the numbers belong to (naming rule 3). */
   base: string;
-  /** Lower-cased names (sAMAccountName, UPN/mail local parts) found taken, except the person's own. */
-  taken: string[];
+  /** The search checked the candidates numbered 1..checked. */
+  checked: number;
+  /** Of those, the numbers another object holds (an account, a contact, a name reservation). */
+  taken: number[];
 }
 
 export interface Plan {
@@ -273,6 +279,8 @@ export interface ActualState {
   account: DirectoryAccount | null;
   /** DN → group name for every group the policy manages (others are never touched). */
   managedGroupsByDn: Map<string, string>;
+  /** Which candidate names were free, when the plan's search looked (only without an account). */
+  nameHint?: NameHint;
 }
 
 /** DNs compare case-insensitively in AD. */
@@ -341,15 +349,19 @@ export function planFor(
   const phase = phaseAt(schedule, ctx.asOf);
   const hold = holdFor(record, policy, phase, facts, actual.account, ctx.asOf);
   const changeAt = changeWaitsUntil(schedule, ctx.asOf);
+  const steps = hold ? [] : diff(desiredAccount(record, policy, ctx), actual);
+  const creates = steps.some((s) => s.kind === 'createAccount');
   return {
     employeeId: record.employeeId,
     asOf: ctx.asOf.toISOString(),
     phase,
     schedule,
     entitlements,
-    steps: hold ? [] : diff(desiredAccount(record, policy, ctx), actual),
+    steps,
     services: servicesFor(entitlements, policy, sourcesOf(record)),
     accountEnabled: actual.account ? actual.account.enabled : null,
+    ...(actual.account ? { accountDn: actual.account.dn } : {}),
+    ...(creates && actual.nameHint ? { nameHint: actual.nameHint } : {}),
     ...(changeAt ? { changeAt } : {}),
     ...(hold ? { hold } : {}),
   };

@@ -143,7 +143,11 @@ export function createPlanner(deps: PlanningDeps): Planner {
       };
     },
   });
-  const activities = createDirectoryActivities(recording, deps.policy, { baseDn: deps.baseDn });
+  // Per-account reads: those are what the prefetched listing answers and this view records.
+  const activities = createDirectoryActivities(recording, deps.policy, {
+    baseDn: deps.baseDn,
+    planReads: 'per-account',
+  });
   const policy = deps.policy;
 
   let skus: Promise<CloudSku[]> | undefined;

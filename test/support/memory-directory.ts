@@ -1,5 +1,11 @@
 import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../src/domain/account';
-import type { Directory, GroupMember, NameReservation } from '../../src/connectors/ldap/directory';
+import type {
+  Directory,
+  GroupMember,
+  NameReservation,
+  PlanLookup,
+  PlanLookupRequest,
+} from '../../src/connectors/ldap/directory';
 import { DirectoryError } from '../../src/connectors/ldap/errors';
 
 /**
@@ -57,11 +63,38 @@ export class MemoryDirectory implements Directory {
     );
   }
 
+  /** Searches made through lookupForPlan (one per plan), for tests that count them. */
+  planLookups = 0;
+
+  async lookupForPlan(request: PlanLookupRequest): Promise<PlanLookup> {
+    this.check();
+    this.planLookups += 1;
+    const account = await this.findByEmployeeId(request.employeeId);
+    const manager = request.managerId ? await this.findByEmployeeId(request.managerId) : null;
+    if (!request.candidates || account) return { account, manager };
+    return { account, manager, taken: await this.takenNames(request.candidates, request.employeeId) };
+  }
+
+  async addAccount(account: NewAccount): Promise<{ dn: string }> {
+    return { dn: (await this.createAccount(account)).dn };
+  }
+
+  async enableIfAsCreated(dn: string): Promise<boolean> {
+    this.check();
+    const a = this.get(dn);
+    if (a.enabled) return false;
+    await this.setEnabled(dn, true);
+    return true;
+  }
+
   async createAccount(account: NewAccount): Promise<DirectoryAccount> {
     this.check();
     const dn = `CN=${account.cn},${account.ou}`;
+    // AD refuses a second sAMAccountName or userPrincipalName (case-insensitively); mail it does not.
     const clash = [...this.accounts.values()].some(
-      (a) => a.sAMAccountName.toLowerCase() === account.sAMAccountName.toLowerCase(),
+      (a) =>
+        a.sAMAccountName.toLowerCase() === account.sAMAccountName.toLowerCase() ||
+        a.userPrincipalName.toLowerCase() === account.userPrincipalName.toLowerCase(),
     );
     if (this.accounts.has(dn) || clash)
       throw new DirectoryError('alreadyExists', 'entry already exists', false);

@@ -6,6 +6,25 @@ export interface GroupMember {
   sAMAccountName?: string;
 }
 
+/** What a plan asks of the directory: read in one search (issue 12). */
+export interface PlanLookupRequest {
+  employeeId: string;
+  /** HR's manager id: the manager's account DN is read in the same search. */
+  managerId?: string;
+  /**
+   * Name candidates to check as takenNames does, for a plan that may create the account. Only
+   * answered when the person has no account (an existing account keeps its names).
+   */
+  candidates?: AccountNames[];
+}
+
+export interface PlanLookup {
+  account: DirectoryAccount | null;
+  manager: DirectoryAccount | null;
+  /** Candidates (by sAMAccountName) another object holds; absent when not asked or the account exists. */
+  taken?: Set<string>;
+}
+
 export interface NameReservation {
   /** The retired sAMAccountName: the contact's name. */
   name: string;
@@ -30,11 +49,30 @@ export interface Directory {
    * Returns the taken candidates (by their sAMAccountName) so the caller can pick the next n.
    */
   takenNames(candidates: AccountNames[], exceptEmployeeId: string): Promise<Set<string>>;
+  /**
+   * One search for a plan: the account by employeeID, the manager's by employeeID and — when
+   * candidates are given and the account does not exist — which candidates are taken (the same
+   * checks as takenNames). Throws duplicateIdentity as findByEmployeeId does.
+   */
+  lookupForPlan(request: PlanLookupRequest): Promise<PlanLookup>;
   /** Creates a disabled user with the password set and "must change at next logon". */
   createAccount(account: NewAccount): Promise<DirectoryAccount>;
+  /**
+   * The same add as createAccount, alone: no read-back (one LDAP operation). AD and Samba store
+   * the add's userAccountControl (disabled) and pwdLastSet 0 as given, and an add is atomic.
+   * Throws alreadyExists when the DN, sAMAccountName or userPrincipalName is taken.
+   */
+  addAccount(account: NewAccount): Promise<{ dn: string }>;
   /** Replaces the managed attributes; a key whose value is undefined is cleared. */
   updateAttributes(dn: string, attributes: Partial<ManagedAttributes>): Promise<void>;
   setEnabled(dn: string, enabled: boolean): Promise<void>;
+  /**
+   * Enables an account whose userAccountControl is exactly what createAccount wrote (a normal
+   * account, disabled) in one atomic modify (delete that value, add the enabled one). False when
+   * it holds anything else (already enabled, flags an admin set): the caller then reads and
+   * flips the bit. Throws noSuchObject when nothing is at the DN.
+   */
+  enableIfAsCreated(dn: string): Promise<boolean>;
   /**
    * An administrator's password reset: sets the password and "must change at next logon"
    * (pwdLastSet 0) in one modify, and reads pwdLastSet back. The password is never logged.

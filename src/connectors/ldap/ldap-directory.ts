@@ -19,7 +19,7 @@ import {
   type ManagedAttributes,
   type NewAccount,
 } from '../../domain/account';
-import type { Directory, GroupMember, NameReservation } from './directory';
+import type { Directory, GroupMember, NameReservation, PlanLookup, PlanLookupRequest } from './directory';
 import { classifyLdapError, DirectoryError, LdapCode, ldapResultCode } from './errors';
 import { childDn, escapeDnValue, parentDn, parseRdn, splitDn } from './escape';
 import {
@@ -77,6 +77,8 @@ const UF_ACCOUNTDISABLE = 0x2;
 const UF_NORMAL_ACCOUNT = 0x200;
 /** groupType: a global security group (AD's default for role groups). */
 const GROUP_TYPE_GLOBAL_SECURITY = '-2147483646';
+/** What createAccount writes: a normal account, disabled. */
+const UF_AS_CREATED = UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE;
 
 const ACCOUNT_ATTRIBUTES = [
   'employeeID',
@@ -106,6 +108,108 @@ const personFilter = (): Filter =>
   new AndFilter({
     filters: [eq('objectClass', 'user'), new NotFilter({ filter: eq('objectClass', 'computer') })],
   });
+
+/** What the name check reads of each object that holds a candidate name. */
+const NAME_ATTRIBUTES = [
+  'sAMAccountName',
+  'userPrincipalName',
+  'mail',
+  'proxyAddresses',
+  'cn',
+  'objectClass',
+];
+
+/**
+ * The filter finding every object that holds one of the candidates' names: each name against
+ * every attribute that can hold it. A name reservation (a contact) holds the deleted account's
+ * sAMAccountName as its cn: contacts cannot carry a sAMAccountName, and a name cut to 20
+ * characters is in no address. With a salt, hashed reservations too (hash → the name it stands for).
+ */
+function nameSearch(
+  candidates: AccountNames[],
+  key: Buffer | undefined,
+): { filter: Filter; hashed: Map<string, string> } | undefined {
+  const wanted = new Set<string>();
+  for (const c of candidates) {
+    for (const v of [c.sAMAccountName, c.userPrincipalName, c.mail]) if (v) wanted.add(v.toLowerCase());
+  }
+  if (wanted.size === 0) return undefined;
+  const logonNames = new Set(candidates.map((c) => c.sAMAccountName.toLowerCase()).filter(Boolean));
+  const hashed = new Map<string, string>();
+  if (key) {
+    for (const v of logonNames) hashed.set(hashedReservationCn(key, v), v);
+    for (const v of wanted) hashed.set(`${HASHED_ADDRESS}${reservedNameHash(key, v)}`, v);
+  }
+  const filter = new OrFilter({
+    filters: [
+      ...[...wanted].flatMap((v) => [
+        eq('sAMAccountName', v),
+        eq('userPrincipalName', v),
+        eq('mail', v),
+        eq('proxyAddresses', `smtp:${v}`),
+      ]),
+      ...[...logonNames].map((v) => new AndFilter({ filters: [eq('objectClass', 'contact'), eq('cn', v)] })),
+      ...[...hashed.keys()].map((h) =>
+        h.startsWith(HASHED_ADDRESS)
+          ? eq('proxyAddresses', h)
+          : new AndFilter({ filters: [eq('objectClass', 'contact'), eq('cn', h)] }),
+      ),
+    ],
+  });
+  return { filter, hashed };
+}
+
+/** Which candidates (by sAMAccountName) the entries hold, decided from the values themselves. */
+function takenAmong(candidates: AccountNames[], entries: Entry[], hashed: Map<string, string>): Set<string> {
+  // AD matches these case-insensitively; so does this.
+  const held = new Set<string>();
+  for (const e of entries) {
+    if (many(e, 'objectClass').some((c) => c.toLowerCase() === 'contact')) {
+      const cn = one(e, 'cn');
+      if (cn) held.add(hashed.get(cn.toLowerCase()) ?? cn.toLowerCase());
+      for (const p of many(e, 'proxyAddresses')) {
+        const name = hashed.get(p.toLowerCase());
+        if (name) held.add(name);
+      }
+    }
+    for (const v of [one(e, 'sAMAccountName'), one(e, 'userPrincipalName'), one(e, 'mail')]) {
+      if (v) held.add(v.toLowerCase());
+    }
+    for (const p of many(e, 'proxyAddresses')) {
+      const m = /^smtp:(.*)$/i.exec(p);
+      if (m?.[1]) held.add(m[1].toLowerCase());
+    }
+  }
+  const taken = new Set<string>();
+  for (const c of candidates) {
+    if ([c.sAMAccountName, c.userPrincipalName, c.mail].some((v) => v && held.has(v.toLowerCase()))) {
+      taken.add(c.sAMAccountName);
+    }
+  }
+  return taken;
+}
+
+/** The add of a new account: disabled, with its password and "must change at next logon". */
+function newAccountAttributes(account: NewAccount): Attribute[] {
+  const attrs: Attribute[] = [
+    new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+    new Attribute({ type: 'sAMAccountName', values: [account.sAMAccountName] }),
+    new Attribute({ type: 'userPrincipalName', values: [account.userPrincipalName] }),
+    new Attribute({ type: 'employeeID', values: [account.employeeId] }),
+    // AD takes the password only as a quoted UTF-16LE string, and only over an encrypted connection.
+    new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${account.password}"`, 'utf16le')] }),
+    new Attribute({ type: 'userAccountControl', values: [String(UF_AS_CREATED)] }),
+    // 0 = "must change password at next logon".
+    new Attribute({ type: 'pwdLastSet', values: ['0'] }),
+  ];
+  if (account.mail) attrs.push(new Attribute({ type: 'mail', values: [account.mail] }));
+  for (const key of managedAttributeKeys) {
+    const value = account.attributes[key];
+    // AD refuses empty strings; an empty value means "not set".
+    if (value) attrs.push(new Attribute({ type: key, values: [value] }));
+  }
+  return attrs;
+}
 
 export function createLdapDirectory(
   config: LdapDirectoryConfig,
@@ -270,111 +374,78 @@ export function createLdapDirectory(
     },
 
     async takenNames(candidates: AccountNames[], exceptEmployeeId: string) {
-      const wanted = new Set<string>();
-      for (const c of candidates) {
-        for (const v of [c.sAMAccountName, c.userPrincipalName, c.mail]) if (v) wanted.add(v.toLowerCase());
-      }
-      if (wanted.size === 0) return new Set<string>();
-      // One search: every name against every attribute that can hold it, except the identity's own.
-      // A name reservation (a contact) holds the deleted account's sAMAccountName as its cn:
-      // contacts cannot carry a sAMAccountName, and a name cut to 20 characters is in no address.
-      const logonNames = new Set(candidates.map((c) => c.sAMAccountName.toLowerCase()).filter(Boolean));
-      // Hashed reservations: the same names hashed, mapped back to the names they stand for.
-      const key = await saltOf();
-      const hashed = new Map<string, string>();
-      if (key) {
-        for (const v of logonNames) hashed.set(hashedReservationCn(key, v), v);
-        for (const v of wanted) hashed.set(`${HASHED_ADDRESS}${reservedNameHash(key, v)}`, v);
-      }
-      const anyName = new OrFilter({
-        filters: [
-          ...[...wanted].flatMap((v) => [
-            eq('sAMAccountName', v),
-            eq('userPrincipalName', v),
-            eq('mail', v),
-            eq('proxyAddresses', `smtp:${v}`),
-          ]),
-          ...[...logonNames].map(
-            (v) => new AndFilter({ filters: [eq('objectClass', 'contact'), eq('cn', v)] }),
-          ),
-          ...[...hashed.keys()].map((h) =>
-            h.startsWith(HASHED_ADDRESS)
-              ? eq('proxyAddresses', h)
-              : new AndFilter({ filters: [eq('objectClass', 'contact'), eq('cn', h)] }),
-          ),
-        ],
-      });
+      const search = nameSearch(candidates, await saltOf());
+      if (!search) return new Set<string>();
       const filter = new AndFilter({
-        filters: [anyName, new NotFilter({ filter: eq('employeeID', exceptEmployeeId) })],
+        filters: [search.filter, new NotFilter({ filter: eq('employeeID', exceptEmployeeId) })],
       });
       const entries = await op(
         'takenNames',
+        (c) => searchAll(c, config.baseDn, { filter, attributes: NAME_ATTRIBUTES }),
+        true,
+      );
+      const taken = takenAmong(candidates, entries, search.hashed);
+      log.debug({ op: 'takenNames', candidates: candidates.length, taken: taken.size }, 'name check');
+      return taken;
+    },
+
+    async lookupForPlan(request: PlanLookupRequest): Promise<PlanLookup> {
+      requireValue(request.employeeId, 'employeeId');
+      const ofId = (id: string) => new AndFilter({ filters: [personFilter(), eq('employeeID', id)] });
+      const names = request.candidates ? nameSearch(request.candidates, await saltOf()) : undefined;
+      // One search: the person, the manager and every holder of a candidate name. Which entry is
+      // which is decided from its values below (employeeID matches case-insensitively, as in AD).
+      const filter = new OrFilter({
+        filters: [
+          ofId(request.employeeId),
+          ...(request.managerId ? [ofId(request.managerId)] : []),
+          ...(names ? [names.filter] : []),
+        ],
+      });
+      const entries = await op(
+        'lookupForPlan',
         (c) =>
           searchAll(c, config.baseDn, {
             filter,
-            attributes: [
-              'sAMAccountName',
-              'userPrincipalName',
-              'mail',
-              'proxyAddresses',
-              'cn',
-              'objectClass',
-            ],
+            attributes: [...new Set([...ACCOUNT_ATTRIBUTES, ...NAME_ATTRIBUTES])],
           }),
         true,
       );
-      // Decide per candidate from the values themselves (AD matches these case-insensitively).
-      const held = new Set<string>();
-      for (const e of entries) {
-        if (many(e, 'objectClass').some((c) => c.toLowerCase() === 'contact')) {
-          const cn = one(e, 'cn');
-          if (cn) held.add(hashed.get(cn.toLowerCase()) ?? cn.toLowerCase());
-          for (const p of many(e, 'proxyAddresses')) {
-            const name = hashed.get(p.toLowerCase());
-            if (name) held.add(name);
-          }
+      const isAccountOf = (e: Entry, id: string) => {
+        const classes = many(e, 'objectClass').map((c) => c.toLowerCase());
+        return (
+          (one(e, 'employeeID') ?? '').toLowerCase() === id.toLowerCase() &&
+          classes.includes('user') &&
+          !classes.includes('computer')
+        );
+      };
+      const accountOf = (id: string | undefined): DirectoryAccount | null => {
+        if (!id) return null;
+        const found = entries.filter((e) => isAccountOf(e, id));
+        if (found.length > 1) {
+          throw new DirectoryError(
+            'duplicateIdentity',
+            'lookupForPlan: more than one account carries this employeeID',
+            false,
+          );
         }
-        for (const v of [one(e, 'sAMAccountName'), one(e, 'userPrincipalName'), one(e, 'mail')]) {
-          if (v) held.add(v.toLowerCase());
-        }
-        for (const p of many(e, 'proxyAddresses')) {
-          const m = /^smtp:(.*)$/i.exec(p);
-          if (m?.[1]) held.add(m[1].toLowerCase());
-        }
-      }
-      const taken = new Set<string>();
-      for (const c of candidates) {
-        if ([c.sAMAccountName, c.userPrincipalName, c.mail].some((v) => v && held.has(v.toLowerCase()))) {
-          taken.add(c.sAMAccountName);
-        }
-      }
-      log.debug({ op: 'takenNames', candidates: candidates.length, taken: taken.size }, 'name check');
-      return taken;
+        return found[0] ? toAccount(found[0]) : null;
+      };
+      const account = accountOf(request.employeeId);
+      const manager = accountOf(request.managerId);
+      if (!names || account) return { account, manager };
+      // As takenNames: any object but the identity's own holds a name (its own has none yet).
+      const self = request.employeeId.toLowerCase();
+      const others = entries.filter((e) => (one(e, 'employeeID') ?? '').toLowerCase() !== self);
+      const taken = takenAmong(request.candidates!, others, names.hashed);
+      log.debug({ op: 'lookupForPlan', entries: entries.length, taken: taken.size }, 'plan lookup');
+      return { account, manager, taken };
     },
 
     async createAccount(account: NewAccount) {
       requireValue(account.employeeId, 'employeeId');
       const dn = childDn('CN', account.cn, account.ou);
-      const attrs: Attribute[] = [
-        new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
-        new Attribute({ type: 'sAMAccountName', values: [account.sAMAccountName] }),
-        new Attribute({ type: 'userPrincipalName', values: [account.userPrincipalName] }),
-        new Attribute({ type: 'employeeID', values: [account.employeeId] }),
-        // AD takes the password only as a quoted UTF-16LE string, and only over an encrypted connection.
-        new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${account.password}"`, 'utf16le')] }),
-        new Attribute({
-          type: 'userAccountControl',
-          values: [String(UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE)],
-        }),
-        // 0 = "must change password at next logon".
-        new Attribute({ type: 'pwdLastSet', values: ['0'] }),
-      ];
-      if (account.mail) attrs.push(new Attribute({ type: 'mail', values: [account.mail] }));
-      for (const key of managedAttributeKeys) {
-        const value = account.attributes[key];
-        // AD refuses empty strings; an empty value means "not set".
-        if (value) attrs.push(new Attribute({ type: key, values: [value] }));
-      }
+      const attrs = newAccountAttributes(account);
       return op('createAccount', async (c) => {
         await c.add(dn, attrs);
         // Samba and AD both accept all of the above in the add. Directories that apply
@@ -394,6 +465,15 @@ export function createLdapDirectory(
         log.info({ op: 'createAccount', fixedAfterAdd: fixed }, 'account created');
         return toAccount(entry);
       });
+    },
+
+    async addAccount(account: NewAccount) {
+      requireValue(account.employeeId, 'employeeId');
+      const dn = childDn('CN', account.cn, account.ou);
+      const attrs = newAccountAttributes(account);
+      await op('addAccount', (c) => c.add(dn, attrs));
+      log.info({ op: 'addAccount' }, 'account created');
+      return { dn };
     },
 
     async updateAttributes(dn: string, attributes: Partial<ManagedAttributes>) {
@@ -465,6 +545,38 @@ export function createLdapDirectory(
           // Only the disable bit changes; every other flag an admin set is kept.
           const next = enabled ? uac & ~UF_ACCOUNTDISABLE : uac | UF_ACCOUNTDISABLE;
           if (next !== uac) await replace(c, dn, 'userAccountControl', [String(next)]);
+        },
+        false,
+        ['userAccountControl'],
+      );
+    },
+
+    async enableIfAsCreated(dn: string) {
+      return op(
+        'enableIfAsCreated',
+        async (c) => {
+          try {
+            // Delete the exact value and add the new one in one modify: atomic, so it succeeds only
+            // if the account still reads as created (a compare-and-swap); no read needed first.
+            await c.modify(dn, [
+              new Change({
+                operation: 'delete',
+                modification: new Attribute({ type: 'userAccountControl', values: [String(UF_AS_CREATED)] }),
+              }),
+              new Change({
+                operation: 'add',
+                modification: new Attribute({
+                  type: 'userAccountControl',
+                  values: [String(UF_AS_CREATED & ~UF_ACCOUNTDISABLE)],
+                }),
+              }),
+            ]);
+            return true;
+          } catch (err) {
+            // 16: the value is not there (enabled already, or other flags set): read and flip instead.
+            if (ldapResultCode(err) === LdapCode.noSuchAttribute) return false;
+            throw err;
+          }
         },
         false,
         ['userAccountControl'],
