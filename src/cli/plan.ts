@@ -107,6 +107,7 @@ export async function plan(ctx: CliContext, options: PlanOptions): Promise<ExitC
     const planner = s.planning.createPlanner({
       ...s.deps,
       directory: await directoryFor(s, records.length),
+      cloud: await cloudFor(s, records.length),
       policy,
     });
     const asOf = ctx.now();
@@ -302,8 +303,9 @@ async function applySaved(
   }
   const toPlan = saved.records.map((r) => current.get(r.employeeId)).filter((r): r is HrRecord => !!r);
   const directory = await directoryFor(s, toPlan.length);
+  const cloud = await cloudFor(s, toPlan.length);
   const fresh = await s.planning.collectPlans(
-    s.planning.createPlanner({ ...s.deps, directory, policy }),
+    s.planning.createPlanner({ ...s.deps, directory, cloud, policy }),
     toPlan,
   );
   const drift = findDrift(saved, fresh, current);
@@ -383,6 +385,11 @@ const PREFETCH_FROM = 100;
 
 async function directoryFor(s: Session, persons: number) {
   return persons >= PREFETCH_FROM ? s.planning.prefetchedDirectory(s.deps.directory) : s.deps.directory;
+}
+
+/** Likewise the cloud users: one listing instead of a filtered Graph call per person. */
+async function cloudFor(s: Session, persons: number) {
+  return persons >= PREFETCH_FROM ? s.planning.prefetchedCloud(s.deps.cloud) : s.deps.cloud;
 }
 
 /** The threshold the real runs use (policy `safety.massChangeThresholdPercent`, default 5). */

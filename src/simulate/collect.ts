@@ -4,6 +4,7 @@ import { createDirectoryActivities } from '../activities/directory';
 import { toFailure } from '../activities/failures';
 import { inBatches } from '../in-batches';
 import type { CloudDirectory, CloudSku, CloudUser } from '../connectors/graph/cloud-directory';
+import { CloudError } from '../connectors/graph/errors';
 import type { Directory } from '../connectors/ldap/directory';
 import { DirectoryError } from '../connectors/ldap/errors';
 import type { PhoneDirectory } from '../connectors/phone/phone-directory';
@@ -114,6 +115,45 @@ export async function prefetchedDirectory(dir: Directory): Promise<Directory> {
             'findByEmployeeId: more than one account carries this employeeID',
             false,
           );
+        }
+        return found[0] ? structuredClone(found[0]) : null;
+      };
+    },
+  });
+}
+
+/**
+ * The cloud with `findUserByEmployeeId` answered from one listing of every user, taken once: for
+ * plans over many people (a policy plan over 50,000 would otherwise make 50,000 filtered Graph
+ * calls, each a search in the tenant). Same answers, including the refusal when two cloud users
+ * carry one employeeId; everything else goes to the cloud.
+ */
+export async function prefetchedCloud(cloud: CloudDirectory): Promise<CloudDirectory> {
+  const byId = new Map<string, CloudUser[]>();
+  let users: CloudUser[];
+  try {
+    users = await cloud.listUsers();
+  } catch (err) {
+    throw new SimulationError(`cannot list the cloud users: ${messageOf(toFailure(err))}`, undefined, {
+      cause: err,
+    });
+  }
+  for (const user of users) {
+    if (!user.employeeId) continue;
+    const key = user.employeeId.toLowerCase(); // Graph's eq on strings ignores case
+    byId.set(key, [...(byId.get(key) ?? []), user]);
+  }
+  return new Proxy(cloud, {
+    get(target, prop, receiver) {
+      if (prop !== 'findUserByEmployeeId') return Reflect.get(target, prop, receiver) as unknown;
+      return async (id: string) => {
+        const found = byId.get(id.toLowerCase()) ?? [];
+        if (found.length > 1) {
+          throw new CloudError('findUserByEmployeeId: more than one cloud user carries the employeeId', {
+            kind: 'conflict',
+            retryable: false,
+            property: 'employeeId',
+          });
         }
         return found[0] ? structuredClone(found[0]) : null;
       };

@@ -12,6 +12,7 @@ import type { Step } from '../../src/domain/steps';
 import {
   collectPlans,
   createPlanner,
+  prefetchedCloud,
   prefetchedDirectory,
   readOnlyDirectory,
 } from '../../src/simulate/collect';
@@ -154,6 +155,64 @@ describe('simulation', () => {
     });
     const twice = await prefetchedDirectory(dir);
     await assert.rejects(twice.findByEmployeeId('E10'), /more than one account carries this employeeID/);
+  });
+
+  it('plans from one listing of the cloud users equal plans from lookups; two users on one id are refused', async () => {
+    const dir = new MemoryDirectory(allGroups);
+    const user = (id: string, employeeId: string, extra: Partial<CloudUser> = {}): CloudUser =>
+      ({
+        id,
+        employeeId,
+        userPrincipalName: `${id}@kerava.test`,
+        accountEnabled: true,
+        displayName: 'Aino Testinen',
+        givenName: 'Aino',
+        surname: 'Testinen',
+        jobTitle: 'old title',
+        department: 'SOTE-110',
+        usageLocation: null,
+        businessPhones: [],
+        mobilePhone: null,
+        showInAddressList: true,
+        assignedLicenses: [],
+        ...extra,
+      }) as unknown as CloudUser;
+    const users = new Map([['E20', user('u20', 'E20')]]);
+    const listed = [...users.values()];
+    let lookups = 0;
+    const cloud = {
+      ...fakeCloud(users, [sku('SPE_E3', 10)]),
+      findUserByEmployeeId: async (id: string) => (lookups++, users.get(id) ?? null),
+      listUsers: async () => listed,
+    } as unknown as CloudDirectory;
+    const records = [nurse('E20'), nurse('E21')];
+    const direct = await collectPlans(
+      createPlanner({ directory: dir, cloud, phone: fakePhone, policy, baseDn }),
+      records,
+    );
+    assert.equal(lookups, 2);
+    const fromListing = await collectPlans(
+      createPlanner({
+        directory: dir,
+        cloud: await prefetchedCloud(cloud),
+        phone: fakePhone,
+        policy,
+        baseDn,
+      }),
+      records,
+    );
+    assert.equal(lookups, 2, 'no lookup per person once listed');
+    assert.deepEqual(
+      fromListing.map((p) => [p.cloudUser, p.cloudChange, p.licences, p.fingerprint]),
+      direct.map((p) => [p.cloudUser, p.cloudChange, p.licences, p.fingerprint]),
+    );
+    assert.equal(fromListing[0]!.cloudUser, 'update', 'the listed user is the one compared');
+    assert.equal(fromListing[1]!.cloudUser, 'create');
+    listed.push(user('u20b', 'e20'));
+    await assert.rejects(
+      (await prefetchedCloud(cloud)).findUserByEmployeeId('E20'),
+      /more than one cloud user carries the employeeId/,
+    );
   });
 
   it('the read-only view refuses every write', async () => {
