@@ -184,7 +184,7 @@ describe('simulation', () => {
       ...fakeCloud(users, [sku('SPE_E3', 10)]),
       findUserByEmployeeId: async (id: string) => (lookups++, users.get(id) ?? null),
       listUsers: async () => listed,
-    } as unknown as CloudDirectory;
+    };
     const records = [nurse('E20'), nurse('E21')];
     const direct = await collectPlans(
       createPlanner({ directory: dir, cloud, phone: fakePhone, policy, baseDn }),
