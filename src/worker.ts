@@ -18,18 +18,14 @@ import type { PhoneDirectory } from './connectors/phone/phone-directory';
 import type { Policy } from './domain/policy';
 import { createLogger, type Logger } from './logger';
 import { sweepEndedImports } from './ops/staging-sweep';
-import {
-  createWorkerObservability,
-  sdkMetricsBindAddress,
-  workflowInterceptorModules,
-  type TunnusMetrics,
-} from './metrics';
+import { createWorkerObservability, sdkMetricsBindAddress, type TunnusMetrics } from './metrics';
 import { ensureCleanupSchedule, ensurePhoneSyncSchedule } from './ops/schedules';
 import { openHandoverLedger, type HandoverLedger } from './store/handover-ledger';
 import type { RecordStore } from './store/import-staging';
 import { openNoticeLedger, type NoticeLedger } from './store/notice-ledger';
 import { installTelemetry } from './telemetry';
-import { workflowCacheSize } from './worker-memory';
+import { workerConcurrency, workflowCacheSize } from './worker-memory';
+import { bundleWorkflowsInChild } from './workflow-bundle';
 import { createDirectoryFromEnv, openRecordIndex, wire } from './wiring';
 import { TASK_QUEUE } from './workflows/messages';
 
@@ -50,8 +46,14 @@ export interface WorkerDeps {
   /** A pre-built bundle (tests build it once); otherwise the worker bundles src/workflows. */
   workflowBundle?: WorkflowBundle;
   maxConcurrentActivities?: number;
+  maxConcurrentLocalActivities?: number;
+  maxConcurrentWorkflowTasks?: number;
   /** Workflows kept cached; by default sized from the worker's memory (src/worker-memory.ts). */
   maxCachedWorkflows?: number;
+  /** Seconds a task waits on this worker's sticky queue before another worker may take it. */
+  stickyQueueTimeoutSeconds?: number;
+  /** This worker's name in histories (WorkflowTaskStarted, ActivityTaskStarted); SDK: pid@host. */
+  identity?: string;
   /** Record index + import staging; by default the one the environment names, opened on first use. */
   store?: RecordStore | (() => RecordStore);
   /** The notice ledger (sent once per key); by default in the store the environment names. */
@@ -132,29 +134,38 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
       keys: () => (deps.keys ??= identityKeysFor(parseEnv())),
     }),
   };
+  const concurrency = workerConcurrency({
+    workflowTasks: deps.maxConcurrentWorkflowTasks,
+    activities: deps.maxConcurrentActivities,
+    localActivities: deps.maxConcurrentLocalActivities,
+  });
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace ?? 'default',
     taskQueue: deps.taskQueue ?? TASK_QUEUE,
-    ...(deps.workflowBundle
-      ? { workflowBundle: deps.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
+    ...(deps.identity ? { identity: deps.identity } : {}),
+    // Bundled in a child process, the metrics interceptors included: webpack's memory never joins
+    // this process's peak RSS (src/workflow-bundle.ts).
+    workflowBundle: deps.workflowBundle ?? (await bundleWorkflowsInChild({ interceptors: !!deps.metrics })),
+    // One V8 context for every workflow (the SDK's default, stated): a cached workflow costs its
+    // own state, not a context of its own.
+    reuseV8Context: true,
     activities,
     // Also bundled: the failure converter (failure messages encrypted); pre-built bundles use
     // failureConverterPath too (test/support/temporal.ts).
     ...(deps.benchPlaintext
       ? {}
       : { dataConverter: tunnusDataConverter(deps.keys ?? identityKeysFor(parseEnv())) }),
-    maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivities ?? 100,
     // Explicit, so that no population operation or import can grow the worker past its memory.
+    maxConcurrentWorkflowTaskExecutions: concurrency.workflowTasks,
+    maxConcurrentActivityTaskExecutions: concurrency.activities,
+    maxConcurrentLocalActivityExecutions: concurrency.localActivities,
     maxCachedWorkflows: workflowCacheSize(deps.maxCachedWorkflows),
-    ...deploymentOptions(deps.deployment),
-    ...(deps.metrics
-      ? {
-          sinks: deps.metrics.sinks,
-          ...(deps.workflowBundle ? {} : { interceptors: { workflowModules: workflowInterceptorModules } }),
-        }
+    ...(deps.stickyQueueTimeoutSeconds !== undefined
+      ? { stickyQueueScheduleToStartTimeout: deps.stickyQueueTimeoutSeconds * 1000 }
       : {}),
+    ...deploymentOptions(deps.deployment),
+    ...(deps.metrics ? { sinks: deps.metrics.sinks } : {}),
   });
 }
 
@@ -205,9 +216,17 @@ export async function main(log: Logger): Promise<void> {
       policy,
       baseDn: env.LDAP_BASE_DN,
       maxConcurrentActivities: env.WORKER_MAX_ACTIVITIES,
+      ...(env.WORKER_MAX_WORKFLOW_TASKS !== undefined
+        ? { maxConcurrentWorkflowTasks: env.WORKER_MAX_WORKFLOW_TASKS }
+        : {}),
+      ...(env.WORKER_MAX_LOCAL_ACTIVITIES !== undefined
+        ? { maxConcurrentLocalActivities: env.WORKER_MAX_LOCAL_ACTIVITIES }
+        : {}),
       ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined
         ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS }
         : {}),
+      stickyQueueTimeoutSeconds: env.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS,
+      ...(env.TUNNUS_WORKER_IDENTITY ? { identity: env.TUNNUS_WORKER_IDENTITY } : {}),
       store: deps.store,
       keys: identityKeysFor(env),
       metrics: observability.metrics,

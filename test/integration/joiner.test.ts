@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import type { HrRecord } from '../../src/domain/record';
 import { run as cli } from '../../src/starter';
 import type { PersonState } from '../../src/workflows/messages';
 import { eventually, startStack, type Stack } from '../support/stack';
+import { startChildWorker, waitForWorkerPoll } from '../support/worker-process';
 
 // Joiners end to end: Temporal dev server + Samba AD + the real worker.
 
@@ -296,27 +296,3 @@ describe('joiner against Samba AD and the Temporal dev server', () => {
     assert.equal(await stack.directory.findByEmployeeId(id), null);
   });
 });
-
-function startChildWorker(stack: Stack): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/worker.ts')], {
-    env: stack.childEnv(),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return child;
-}
-
-async function waitForWorkerPoll(stack: Stack): Promise<void> {
-  await eventually(
-    async () => {
-      const res = await stack.client.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: stack.taskQueue },
-        taskQueueType: 1, // workflow
-      });
-      return res.pollers?.length ?? 0;
-    },
-    (n) => n > 0,
-    60_000,
-    'child worker polling',
-  );
-}
