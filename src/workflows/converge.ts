@@ -30,9 +30,14 @@ import {
   MAX_RUN_RECHECKS,
   MAX_TIMER_MS,
   cloudActivityOptions,
+  cloudPurgeActivityOptions,
   directoryActivityOptions,
+  cloudLocalActivityOptions,
+  directoryLocalActivityOptions,
   handoverActivityOptions,
+  handoverLocalActivityOptions,
 } from './options';
+import { stepRunner, type StepRunner } from './steps';
 
 // The heart of every run (joiner, mover, rehire, leaver, delete): plan → wait for the date the
 // plan depends on → apply → re-plan, until the directory matches the latest record as of now.
@@ -42,9 +47,11 @@ import {
 // Ending access is two steps: disable (AD, cloud sign-in, sessions) first, then the rest, each
 // attempted even when another fails; what failed is reported and the person retries it.
 
-const dir = proxyActivities<DirectoryActivities>(directoryActivityOptions);
 const cloud = proxyActivities<CloudActivities>(cloudActivityOptions);
-const handover = proxyActivities<HandoverActivities>(handoverActivityOptions);
+const cloudPurge = proxyActivities<CloudActivities>(cloudPurgeActivityOptions);
+
+/** Directory steps: local activities from `joiner-local-steps` on (src/workflows/steps.ts). */
+type DirectoryStep = StepRunner<DirectoryActivities>;
 
 export interface ProvisionInput {
   employeeId: string;
@@ -92,6 +99,20 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
   const { employeeId } = input;
   // Decided once per run: a run on earlier code keeps waiting for seats without the notice.
   const notices = patched('notices-licence-wait');
+  // Decided once per run: runs on earlier code keep one regular activity per directory step.
+  const localSteps = patched('joiner-local-steps');
+  const dirStep: DirectoryStep = stepRunner<DirectoryActivities>(
+    localSteps,
+    directoryActivityOptions,
+    directoryLocalActivityOptions,
+  );
+  // The short writes after the cloud steps, and the first day, likewise (Graph waits stay regular).
+  const cloudStep = stepRunner<CloudActivities>(localSteps, cloudActivityOptions, cloudLocalActivityOptions);
+  const handoverStep = stepRunner<HandoverActivities>(
+    localSteps,
+    handoverActivityOptions,
+    handoverLocalActivityOptions,
+  );
   let record = input.record;
   let facts: RunFacts = input.facts ?? { version: 0 };
   /** When this run disabled the account (or the person already knew it). */
@@ -175,21 +196,20 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     const seen = facts.version;
     status.phase = 'planning';
     status.detail = 'planning';
-    const plan = await dir.planPerson.executeWithOptions(
-      { summary: 'plan: compare HR record and policy with AD' },
-      [
-        {
-          record,
-          asOf: new Date().toISOString(),
-          facts: {
-            ...(disabledAt ? { disabledAt } : {}),
-            ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
-            // An operator's termination (tunnus terminate) ends access now, whatever the record says.
-            ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
-          },
+    const plan = await dirStep('planPerson', 'plan: compare HR record and policy with AD', [
+      {
+        record,
+        asOf: new Date().toISOString(),
+        facts: {
+          ...(disabledAt ? { disabledAt } : {}),
+          ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
+          // An operator's termination (tunnus terminate) ends access now, whatever the record says.
+          ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
         },
-      ],
-    );
+      },
+    ]);
+    // Where the account is, valid for this plan → apply pass only (after any wait: plan again).
+    const at: AccountAt = { ...(plan.accountDn ? { dn: plan.accountDn } : {}) };
     // A newer record that makes the person current again (rehire) ends the retention count.
     if (plan.phase !== 'left' && plan.phase !== 'deleted') disabledAt = undefined;
     result.phase = plan.phase;
@@ -221,12 +241,12 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     status.phase = 'applying';
     status.lastSteps = plan.steps.map(describeStep);
     if (plan.phase === 'left') {
-      await endAccess(plan);
+      await endAccess(plan, at);
     } else {
       for (const step of plan.steps) {
         status.detail = describeStep(step);
         setCurrentDetails(`applying: ${status.detail}`);
-        const account = await applyStep(record, step);
+        const account = await applyStep(dirStep, record, step, plan, at);
         if (account) result.account = account;
         applied(describeStep(step));
         if (step.kind === 'enableAccount') result.enabled = true;
@@ -251,7 +271,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     }
     // A record that arrived during any step above is planned now, never dropped.
     if (changedSince(seen)) continue;
-    if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(employeeId);
+    if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(dirStep, employeeId);
     // The first day: a joiner or rehire whose account this run enabled (and whose cloud user and
     // licences are ready: ensureServices returned) gets its credential — on the start day, never
     // before, since only an active plan enables. Once per run; the ledger makes it once per start date.
@@ -275,8 +295,9 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     status.detail = 'handing over the first-day credential';
     setCurrentDetails('applying: hand over the first-day credential');
     try {
-      result.handover = await handover.handOverCredential.executeWithOptions(
-        { summary: 'hand over the first-day credential (e-mail from the shared mailbox)' },
+      result.handover = await handoverStep(
+        'handOverCredential',
+        'hand over the first-day credential (e-mail from the shared mailbox)',
         [{ employeeId, record }],
       );
       applied(`first-day credential: ${result.handover.status}`);
@@ -286,7 +307,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
       log.error('alert: first-day credential not handed over', { employeeId, type: failure.type });
     }
     status.detail = 'telling the manager the account is ready';
-    result.readyNoticeSent = await sendNotice(accountReadyNotice(record));
+    result.readyNoticeSent = await sendNotice(accountReadyNotice(record), { local: localSteps });
     if (result.readyNoticeSent) applied('account-ready notice');
     setCurrentDetails('');
   }
@@ -305,7 +326,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
    * (groups, OU, attributes, cloud address list and licences, phone catalogue). Failures are
    * collected in the result (the person retries them with backoff and shows them), never silent.
    */
-  async function endAccess(plan: Plan): Promise<void> {
+  async function endAccess(plan: Plan, at: AccountAt): Promise<void> {
     const failures: NonNullable<ProvisionResult['failures']> = [];
     const attempt = async (what: string, body: () => Promise<unknown>): Promise<boolean> => {
       status.detail = what;
@@ -323,7 +344,9 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     const disable = plan.steps.find((s) => s.kind === 'disableAccount');
     setCurrentDetails('end of access: disabling the account and cloud sign-in');
     const disabled = await Promise.all([
-      disable ? attempt(describeStep(disable), () => applyStep(record, disable)) : Promise.resolve(true),
+      disable
+        ? attempt(describeStep(disable), () => applyStep(dirStep, record, disable, plan, at))
+        : Promise.resolve(true),
       plan.services.cloud
         ? attempt('block cloud sign-in and revoke sessions', () =>
             cloud.disableCloudSignIn.executeWithOptions({ summary: 'block cloud sign-in, revoke sessions' }, [
@@ -336,7 +359,8 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     if (disabled.every(Boolean)) disabledAt ??= new Date().toISOString();
     setCurrentDetails('end of access: removing the rest');
     for (const step of plan.steps) {
-      if (step !== disable) await attempt(describeStep(step), () => applyStep(record, step));
+      if (step !== disable)
+        await attempt(describeStep(step), () => applyStep(dirStep, record, step, plan, at));
     }
     if (plan.services.cloud) {
       await attempt('hide from address list, return licences', async () => {
@@ -381,7 +405,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
   /** Retention is over: the cloud user and the phone catalogue follow the deleted AD account. */
   async function deleteServices(plan: Plan): Promise<void> {
     if (plan.services.cloud) {
-      await cloud.deleteCloudUser.executeWithOptions({ summary: 'delete and purge the cloud user' }, [
+      await cloudPurge.deleteCloudUser.executeWithOptions({ summary: 'delete and purge the cloud user' }, [
         { employeeId },
       ]);
     }
@@ -414,9 +438,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
         }
       }
       if (s.mailbox) {
-        await cloud.ensureMailAddresses.executeWithOptions({ summary: 'set mail and proxyAddresses in AD' }, [
-          { employeeId },
-        ]);
+        await cloudStep('ensureMailAddresses', 'set mail and proxyAddresses in AD', [{ employeeId }]);
       }
       for (;;) {
         const summary = `ensure licences ${s.licences.map((l) => l.sku).join(', ') || '(none)'}`;
@@ -445,7 +467,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
       }
     }
     if (s.telephony) {
-      await cloud.syncPhone.executeWithOptions({ summary: 'telephony catalogue entry and phone numbers' }, [
+      await cloudStep('syncPhone', 'telephony catalogue entry and phone numbers', [
         { employeeId, catalogue: true, cloud: s.cloud },
       ]);
     }
@@ -466,12 +488,27 @@ export function describeFailure(err: unknown): { type: string; message: string }
   return { type: 'Unknown', message: err instanceof Error ? err.message : String(err) };
 }
 
-async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | undefined> {
+/**
+ * The account's DN within one plan → apply pass (src/activities/directory.ts `AtAccount`): the
+ * plan's, then the created account's; dropped after a move (the activity would search anyway).
+ */
+interface AccountAt {
+  dn?: string;
+}
+
+async function applyStep(
+  dirStep: DirectoryStep,
+  record: HrRecord,
+  step: Step,
+  plan: Plan,
+  at: AccountAt,
+): Promise<AccountRef | undefined> {
   const employeeId = record.employeeId;
-  const opts = { summary: describeStep(step) };
+  const summary = describeStep(step);
+  const account = { employeeId, ...(at.dn ? { dn: at.dn } : {}) };
   switch (step.kind) {
-    case 'createAccount':
-      return dir.ensureAccount.executeWithOptions(opts, [
+    case 'createAccount': {
+      const ref = await dirStep('ensureAccount', summary, [
         {
           employeeId,
           name: {
@@ -481,30 +518,32 @@ async function applyStep(record: HrRecord, step: Step): Promise<AccountRef | und
           },
           ouDn: step.ouDn,
           attributes: step.attributes,
+          ...(plan.nameHint ? { nameHint: plan.nameHint } : {}),
         },
       ]);
+      if (ref.dn) at.dn = ref.dn;
+      return ref;
+    }
     case 'moveAccount':
-      return void (await dir.moveAccount.executeWithOptions(opts, [{ employeeId, toOuDn: step.toOuDn }]));
+      await dirStep('moveAccount', summary, [{ ...account, toOuDn: step.toOuDn }]);
+      delete at.dn;
+      return undefined;
     case 'setAttributes':
-      return void (await dir.setAttributes.executeWithOptions(opts, [
-        { employeeId, attributes: step.attributes, clear: step.clear },
+      return void (await dirStep('setAttributes', summary, [
+        { ...account, attributes: step.attributes, clear: step.clear },
       ]));
     case 'addToGroups':
-      return void (await dir.addToGroups.executeWithOptions(opts, [{ employeeId, groups: step.groups }]));
+      return void (await dirStep('addToGroups', summary, [{ ...account, groups: step.groups }]));
     case 'removeFromGroups':
-      return void (await dir.removeFromGroups.executeWithOptions(opts, [
-        { employeeId, groups: step.groups },
-      ]));
+      return void (await dirStep('removeFromGroups', summary, [{ ...account, groups: step.groups }]));
     case 'enableAccount':
-      return void (await dir.setAccountEnabled.executeWithOptions(opts, [{ employeeId, enabled: true }]));
+      return void (await dirStep('setAccountEnabled', summary, [{ ...account, enabled: true }]));
     case 'disableAccount':
-      return void (await dir.setAccountEnabled.executeWithOptions(opts, [{ employeeId, enabled: false }]));
+      return void (await dirStep('setAccountEnabled', summary, [{ ...account, enabled: false }]));
     case 'changePrimaryMail':
-      return void (await dir.changePrimaryMail.executeWithOptions(opts, [
-        { employeeId, mailBase: step.mailBase },
-      ]));
+      return void (await dirStep('changePrimaryMail', summary, [{ ...account, mailBase: step.mailBase }]));
     case 'deleteAccount':
-      return void (await dir.deleteAccount.executeWithOptions(opts, [{ employeeId }]));
+      return void (await dirStep('deleteAccount', summary, [account]));
     default: {
       const unknown: never = step;
       throw new Error(`unknown step ${(unknown as Step).kind}`);
@@ -518,10 +557,8 @@ function firstDayRun(): boolean {
   return type === 'joinerWorkflow' || type === 'rehireWorkflow';
 }
 
-async function accountRef(employeeId: string): Promise<AccountRef | undefined> {
-  const account = await dir.readAccount.executeWithOptions({ summary: 'read the account for the result' }, [
-    { employeeId },
-  ]);
+async function accountRef(dirStep: DirectoryStep, employeeId: string): Promise<AccountRef | undefined> {
+  const account = await dirStep('readAccount', 'read the account for the result', [{ employeeId }]);
   if (!account) return undefined;
   return {
     employeeId,

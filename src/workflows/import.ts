@@ -80,7 +80,8 @@ const { analyseImport, confirmImportLosses, deliverImportBatch, endMissingPerson
   proxyActivities<ImportActivities>({
     // A batch signals up to 1,000 persons; heartbeats every 200 rows show it is alive.
     startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '1 minute',
+    // One heartbeat per 200 rows (seconds apart): a dead worker's batch resumes within 30 s.
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
 

@@ -78,7 +78,8 @@ interface HeldSetNotice {
 
 const { releaseHeldChanges } = proxyActivities<GuardActivities>({
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
+  // One heartbeat per change released.
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 

@@ -1,7 +1,8 @@
-import { log, proxyActivities } from '@temporalio/workflow';
+import { log } from '@temporalio/workflow';
 import type { SendNoticeResult } from '../activities/notify';
 import type { NoticeRequest } from '../domain/notice-events';
-import { notifyActivityOptions } from './options';
+import { notifyActivityOptions, notifyLocalActivityOptions } from './options';
+import { stepRunner } from './steps';
 
 // The workflows' side of the notice channel (contract A: `sendNotice` in src/activities/notify.ts,
 // sent once per key by its ledger). Workflows build requests with src/domain/notice-events.ts and
@@ -12,12 +13,16 @@ interface NoticeActivities {
   sendNotice(req: NoticeRequest): Promise<SendNoticeResult>;
 }
 
-const { sendNotice: send } = proxyActivities<NoticeActivities>(notifyActivityOptions);
+const remote = stepRunner<NoticeActivities>(false, notifyActivityOptions, notifyLocalActivityOptions);
+const local = stepRunner<NoticeActivities>(true, notifyActivityOptions, notifyLocalActivityOptions);
 
-/** Sends one notice; resolves true when sent (now or before), false when it could not be. */
-export async function sendNotice(req: NoticeRequest): Promise<boolean> {
+/**
+ * Sends one notice; resolves true when sent (now or before), false when it could not be.
+ * `local`: tried as a local activity first (a run's first day, from `joiner-local-steps` on).
+ */
+export async function sendNotice(req: NoticeRequest, opts: { local?: boolean } = {}): Promise<boolean> {
   try {
-    await send.executeWithOptions({ summary: `notice ${req.template} (${req.key})` }, [req]);
+    await (opts.local ? local : remote)('sendNotice', `notice ${req.template} (${req.key})`, [req]);
     return true;
   } catch (err) {
     log.error('alert: notice not sent', {

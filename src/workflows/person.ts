@@ -6,11 +6,13 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  type RetryPolicy,
 } from '@temporalio/workflow';
 import {
   accept,
@@ -61,7 +63,7 @@ import {
 import { moverWorkflow } from './mover';
 import { shredWorkflow } from './shred';
 import { sendNotice } from './notices';
-import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS } from './options';
+import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS, RUN_WORKFLOW_TASK_TIMEOUT } from './options';
 
 // The entity workflow: one per person (`person-{employeeId}`). It serialises every event for the
 // person and runs one child at a time; every decision (de-duplication, which run, what is due,
@@ -71,14 +73,26 @@ import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS } from './options';
 export { initialState } from '../domain/person-state';
 
 const { admitDueEnd } = proxyActivities<GuardActivities>({
-  startToCloseTimeout: '1 minute',
+  // One ledger transaction in the record store.
+  startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 // Bounded: a read model that cannot be written never holds the person's lifecycle up (the next
 // change writes again; `tunnus index rebuild` repairs what was missed).
+const readModelRetry: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumAttempts: 3,
+};
 const { recordIdentity } = proxyActivities<ReadModelActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+  startToCloseTimeout: '10 seconds',
+  retry: readModelRetry,
+});
+// From `read-model-local` on: one row write is one store upsert, so it runs inside the person's
+// workflow task (one marker event, with its summary) instead of a task queue round trip.
+const { recordIdentity: recordIdentityHere } = proxyLocalActivities<ReadModelActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: readModelRetry,
 });
 
 export interface PersonInput {
@@ -93,6 +107,9 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   const notices = patched('notices');
   // Decided once per run: runs on earlier code write their row from their next continue-as-new.
   const readModel = patched('read-model');
+  // Decided once per run: the row written by a local activity, and runs started with a short
+  // workflow task timeout (their local steps resume on another worker soon after a crash).
+  const localRow = readModel && patched('read-model-local');
   setHandler(stateQuery, () => state);
   setHandler(recordSignal, (delivery) => void accept(state, delivery, Date.now()));
   setHandler(submitRecordUpdate, (delivery) => accept(state, delivery, Date.now()));
@@ -144,9 +161,10 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       at: new Date(Date.now()).toISOString(),
     });
     try {
-      await recordIdentity.executeWithOptions({ summary: `read model row v${stamp.version}` }, [
-        identityRow(state, stamp),
-      ]);
+      await (localRow ? recordIdentityHere : recordIdentity).executeWithOptions(
+        { summary: `read model row v${stamp.version}` },
+        [identityRow(state, stamp)],
+      );
       rowWritten = content;
     } catch {
       log.warn('alert: identity read model row not written', { version: stamp.version });
@@ -266,6 +284,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       workflowId: ref.workflowId,
       args: [{ employeeId: state.employeeId, record, facts: startFacts }],
       staticSummary: childSummaries[kind],
+      ...(localRow ? { workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT } : {}),
       typedSearchAttributes: [
         { key: EmployeeIdKey, value: state.employeeId },
         { key: LifecycleStageKey, value: kind },

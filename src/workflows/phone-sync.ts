@@ -9,7 +9,7 @@ import {
 import type { CloudActivities } from '../activities/cloud';
 import type { RunActivities } from '../activities/runs';
 import type { RejectedPhoneChange } from '../domain/phone';
-import { cloudActivityOptions, directoryActivityOptions } from './options';
+import { cloudActivityOptions, directoryActivityOptions, pagedActivityOptions } from './options';
 
 // The periodic telephony sync (started by the Temporal Schedule "phone-sync"): numbers changed in
 // the telephony platform flow to AD and the cloud user. It reads the change feed from where the
@@ -20,6 +20,8 @@ import { cloudActivityOptions, directoryActivityOptions } from './options';
 
 const cloud = proxyActivities<CloudActivities>(cloudActivityOptions);
 const runs = proxyActivities<RunActivities>(directoryActivityOptions);
+// A page heartbeats once per person: a dead worker is noticed in seconds, a long page may run.
+const pages = proxyActivities<CloudActivities>(pagedActivityOptions);
 
 /** Pages per run before continue-as-new: ~6 history events a page, far below the limits. */
 export const PAGES_PER_RUN = 25;
@@ -63,7 +65,7 @@ export async function phoneSyncWorkflow(input: PhoneSyncInput = {}): Promise<Pho
     : { changes: 0, people: 0, changed: 0, pages: 0, runs: 1, rejectedCount: 0, rejected: [] };
   const pagesPerRun = input.pagesPerRun ?? PAGES_PER_RUN;
   for (let pagesThisRun = 0; ;) {
-    const page = await cloud.syncPhonePage.executeWithOptions(
+    const page = await pages.syncPhonePage.executeWithOptions(
       { summary: 'sync one page of number changes' },
       [
         {

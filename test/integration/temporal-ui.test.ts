@@ -130,19 +130,41 @@ describe('the Temporal Web UI shows Tunnus runs that ops can read', () => {
     assert.match(await body(), /COMPLETED/);
     assert.match(await body(), /joinerWorkflow/);
 
-    // Each step's activity carries a summary; the timeline labels it "activity • summary" (the
-    // bare summaries also appear in the run's result, so match the label).
-    const steps = [
-      'planPerson • plan: compare HR record and policy with AD',
-      'ensureAccount • create AD account (disabled)',
-      'addToGroups • add to All-Staff, Care-Staff, ERP-Nurse',
-      'setAccountEnabled • enable account',
-      'ensureCloudUser • ensure cloud user',
-      'ensureLicences • ensure licences SPE_E3',
-      'syncPhone • telephony catalogue entry and phone numbers',
+    // Each step carries a summary. A regular activity's timeline bar is labelled "activity •
+    // summary" (the bare summaries also appear in the run's result, so match the label); a local
+    // activity (joiner-local-steps) is a bar labelled with its type, and its marker in the event
+    // history shows the type and the summary side by side.
+    const steps: [type: string, summary: string, local: boolean][] = [
+      ['planPerson', 'plan: compare HR record and policy with AD', true],
+      ['ensureAccount', 'create AD account (disabled)', true],
+      ['addToGroups', 'add to All-Staff, Care-Staff, ERP-Nurse', true],
+      ['setAccountEnabled', 'enable account', true],
+      ['ensureCloudUser', 'ensure cloud user', false],
+      ['ensureLicences', 'ensure licences SPE_E3', false],
+      ['syncPhone', 'telephony catalogue entry and phone numbers', true],
+      ['handOverCredential', 'hand over the first-day credential (e-mail from the shared mailbox)', true],
     ];
-    for (const step of steps) await page.getByText(step, { exact: true }).first().waitFor();
+    for (const [type, summary, local] of steps) {
+      await page
+        .getByText(local ? type : `${type} • ${summary}`, { exact: true })
+        .first()
+        .waitFor();
+    }
     await page.screenshot({ path: path.join(artifacts, 'temporal-ui-joiner.png'), fullPage: true });
+    await page.goto(page.url().replace(/\/[a-z-]+(\?.*)?$/, '/history'));
+    const beside = (type: string, summary: string) =>
+      new RegExp(`Activity Type\\s+${escapeRegExp(type)}\\s+Summary\\s+${escapeRegExp(summary)}\\s`);
+    const missing = await eventually(
+      async () => {
+        const text = await body();
+        return steps.filter(([type, summary]) => !beside(type, summary).test(text)).map(([type]) => type);
+      },
+      (left) => left.length === 0,
+      60_000,
+      'every step with its summary in the event history',
+    );
+    assert.deepEqual(missing, []);
+    await page.screenshot({ path: path.join(artifacts, 'temporal-ui-joiner-history.png'), fullPage: true });
 
     // The static summary the person workflow gave its child (rendered in a sandboxed frame).
     await page
@@ -194,3 +216,7 @@ describe('the Temporal Web UI shows Tunnus runs that ops can read', () => {
     await page.close();
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -110,7 +110,7 @@ export async function startLifecycleWorker(
   const env = await timeSkippingEnv({ codec: true });
   const directory = new MemoryDirectory(managedGroups(policy));
   const cloud = new FakeCloud(directory, policy);
-  const mail = new FakeMail();
+  const mail = new FakeMail(async () => Number(await env.currentTimeMs()));
   const taskQueue = `${name}-${randomUUID()}`;
   const hooks: { before?: ActivityHook } = {};
   const store = openSqliteIndex({ file: ':memory:' });
@@ -284,6 +284,16 @@ export class FakeMail {
   private readonly created = new Map<string, number>();
   private seq = 0;
 
+  /**
+   * `clock`: the test server's time. A local activity's scheduled time is the worker's wall clock,
+   * which on the time-skipping server is not the skipped-to day (a regular activity's is).
+   */
+  constructor(private readonly clock?: () => Promise<number>) {}
+
+  private async at(): Promise<number> {
+    return this.clock ? this.clock() : Context.current().info.currentAttemptScheduledTimestampMs;
+  }
+
   /** How many passes were created for the person. */
   passesCreated(employeeId: string): number {
     return this.created.get(employeeId) ?? 0;
@@ -330,8 +340,8 @@ export class FakeMail {
     const fail = this.failNextSend;
     this.failNextSend = undefined;
     if (fail) throw fail();
-    // The activity's own time: on the time-skipping server that is the skipped-to day.
-    this.sent.push({ ...message, from, at: Context.current().info.currentAttemptScheduledTimestampMs });
+    // The server's time: on the time-skipping server that is the skipped-to day.
+    this.sent.push({ ...message, from, at: await this.at() });
   }
 
   /** Notices handed to sendNotice, each key once, with the (server) time it was first sent. */
@@ -339,7 +349,7 @@ export class FakeMail {
 
   async notice(req: NoticeRequest) {
     if (this.notices.some((n) => n.key === req.key)) return { status: 'already-sent' as const, to: [] };
-    this.notices.push({ ...req, at: Context.current().info.currentAttemptScheduledTimestampMs });
+    this.notices.push({ ...req, at: await this.at() });
     return { status: 'sent' as const, to: [] };
   }
 

@@ -67,7 +67,7 @@ describe('ends falling due together are guarded', () => {
     env = await timeSkippingEnv();
     directory = new MemoryDirectory(managedGroups(policy));
     store = openSqliteIndex({ file: ':memory:' });
-    const mail = new FakeMail();
+    const mail = new FakeMail(async () => Number(await env.currentTimeMs()));
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,

@@ -42,8 +42,14 @@ describe('the person workflow keeps its identity read model row', () => {
   const harness = () => personHarness(env, taskQueue);
   const writes = async (id: string) => {
     const history = await env.client.workflow.getHandle(personWorkflowId(id)).fetchHistory();
+    // A regular activity, or (read-model-local) a local activity's marker, whose data names its type.
     return (history.events ?? []).filter(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordIdentity',
+      (e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordIdentity' ||
+        (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' &&
+          Buffer.from(e.markerRecordedEventAttributes.details?.data?.payloads?.[0]?.data ?? []).includes(
+            '"recordIdentity"',
+          )),
     ).length;
   };
 

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { temporal } from '@temporalio/proto';
+import { deliverRecord, personState } from '../../src/ops/persons';
+import { helsinkiDate } from '../../src/domain/dates';
+import type { HrRecord } from '../../src/domain/record';
+import type { PersonState } from '../../src/workflows/messages';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+// What one joiner costs Temporal (issue 12): history events, workflow tasks, search-attribute
+// upserts, activities and local-activity markers, person + joiner workflow together, for a joiner
+// starting today with directory steps only (office role with cloud switched off) and for a full
+// one (nurse: cloud user, licence, mailbox, phone). The figures are printed for the notes; the
+// ceilings fail when a change brings back the round trips issue 12 took out.
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const runId = Date.now().toString(36).toUpperCase();
+const today = () => helsinkiDate(new Date());
+
+export interface JoinerCost {
+  events: number;
+  workflowTasks: number;
+  upserts: number;
+  activities: number;
+  localActivities: number;
+  /** Local-activity markers that carry a summary (user metadata) for the Web UI. */
+  localActivitiesWithSummary: number;
+  timers: number;
+}
+
+export function costOf(histories: HistoryEvent[][]): JoinerCost {
+  const cost: JoinerCost = {
+    events: 0,
+    workflowTasks: 0,
+    upserts: 0,
+    activities: 0,
+    localActivities: 0,
+    localActivitiesWithSummary: 0,
+    timers: 0,
+  };
+  for (const e of histories.flat()) {
+    cost.events++;
+    if (e.workflowTaskCompletedEventAttributes) cost.workflowTasks++;
+    if (e.upsertWorkflowSearchAttributesEventAttributes) cost.upserts++;
+    if (e.activityTaskScheduledEventAttributes) cost.activities++;
+    if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
+      cost.localActivities++;
+      if (e.userMetadata?.summary) cost.localActivitiesWithSummary++;
+    }
+    if (e.timerStartedEventAttributes) cost.timers++;
+  }
+  return cost;
+}
+
+/** Ceilings, and every local-activity marker carries its step's summary (what the Web UI shows). */
+function within(cost: JoinerCost, most: Pick<JoinerCost, 'events' | 'workflowTasks' | 'activities'>): void {
+  const over = (Object.keys(most) as (keyof typeof most)[]).filter((k) => cost[k] > most[k]);
+  assert.deepEqual(over, [], JSON.stringify(cost));
+  assert.ok(cost.localActivities > 0, 'the short steps are local activities');
+  assert.equal(cost.localActivitiesWithSummary, cost.localActivities, 'each marker has its summary');
+}
+
+describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      policy: (policy) => {
+        for (const role of policy.roles) {
+          if (role.name !== 'office') continue;
+          role.cloud = false;
+          role.mailbox = false;
+          role.licences = [];
+        }
+      },
+    });
+    await stack.startWorker();
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  async function measure(record: HrRecord): Promise<JoinerCost> {
+    await deliverRecord(stack.client, record, 'hr', stack.taskQueue);
+    const id = record.employeeId;
+    await eventually(
+      () => personState(stack.client, id),
+      (s): s is PersonState => s?.stage === 'active' && s.runs.every((r) => r.endedAt),
+      120_000,
+      `person ${id} active`,
+    );
+    // The person settles (notices, its read-model row) a moment after its run ended.
+    let last = -1;
+    for (;;) {
+      const person = (await stack.client.workflow.getHandle(`person-${id}`).fetchHistory()).events ?? [];
+      if (person.length === last) {
+        const joiner = (await stack.client.workflow.getHandle(`joiner-${id}-1`).fetchHistory()).events ?? [];
+        if (process.env.TUNNUS_JOINER_COST_EVENTS) {
+          for (const [name, events] of [
+            ['person', person],
+            ['joiner', joiner],
+          ] as const) {
+            const types = events.map((e) =>
+              String(temporal.api.enums.v1.EventType[e.eventType ?? 0]).replace('EVENT_TYPE_', ''),
+            );
+            process.stdout.write(`${name}: ${types.join(' ')}\n`);
+          }
+        }
+        return costOf([person, joiner]);
+      }
+      last = person.length;
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+  }
+
+  it('a directory-only joiner starting today', async () => {
+    const cost = await measure({
+      employeeId: `COSTA${runId}`,
+      firstNames: 'Kalle',
+      lastName: `Kustannus${runId}`,
+      jobTitle: 'Toimistosihteeri',
+      jobCode: 'HS01',
+      orgUnit: 'HALL-010',
+      employmentType: 'permanent',
+      startDate: today(),
+    });
+    process.stdout.write(`joiner cost, directory only: ${JSON.stringify(cost)}\n`);
+    // Measured 85 events / 13 workflow tasks before issue 12; 44 / 4 after (person 3, joiner 1).
+    within(cost, { events: 50, workflowTasks: 5, activities: 0 });
+  });
+
+  it('a full joiner starting today (cloud user, licence, mailbox, phone)', async () => {
+    const cost = await measure({
+      employeeId: `COSTF${runId}`,
+      firstNames: 'Aino',
+      lastName: `Kustannus${runId}`,
+      jobTitle: 'Sairaanhoitaja',
+      jobCode: 'SH01',
+      orgUnit: 'SOTE-110',
+      employmentType: 'permanent',
+      startDate: today(),
+    });
+    process.stdout.write(`joiner cost, full: ${JSON.stringify(cost)}\n`);
+    // Measured 109 / 17 before; 63 / 7 after (the three Graph steps that wait stay activities).
+    within(cost, { events: 70, workflowTasks: 8, activities: 3 });
+  });
+});
