@@ -8,6 +8,8 @@ import { helsinkiDate, addDays } from '../src/domain/dates';
 import { loadPolicy, parseEnv } from '../src/config';
 import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
+import { stopClashingDcs } from './dcs';
+import { rawPeopleWrites } from './raw-writes';
 
 // A big education import on this machine (issue 5: "a 5,000-pupil education import creates 5,000
 // accounts with unique names"): the real Temporal CLI dev server, Samba AD and a worker built with
@@ -15,13 +17,15 @@ import { ensureKekFile } from '../src/crypto/kek';
 // `tunnus education import` (its run(), in-process), the import workflow and the person workflows.
 //
 //   TUNNUS_STATE_DIR=$PWD/.state/bench-edu TUNNUS_DC_HOST=127.0.0.17 npx tsx bench/education.ts
-//     [--pupils 5000] [--keep-running]
+//     [--pupils 5000] [--raw-clients 8] [--temporal-port 29233] [--keep-running]
 //
 // Pupils are in grades 1-6 (no cloud export by policy), start date yesterday, 10 schools; their
 // names come from 11 first names × 13 surnames, so each name is shared by ~35 pupils and the
 // collision numbering is exercised hard. Measured: the import (validate, stage, deliver) and the
 // time until AD holds every account enabled with its school and class groups; then every
-// sAMAccountName, UPN and mail is checked for uniqueness. The state dir is wiped first.
+// sAMAccountName, UPN and mail is checked for uniqueness. Then, in the same run, the directory's
+// own rate for the same pupils: the same writes (add, school and class group, enable) straight to
+// Samba with ldapts (bench/raw-writes.ts), for the ratio. The state dir is wiped first.
 
 const repoRoot = path.resolve(__dirname, '..');
 process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'bench-edu');
@@ -30,7 +34,7 @@ const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
 // The payload codec's keys for this bench's workers and clients, in its state dir (docs/privacy.md).
 process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
 process.env.TUNNUS_KEYS_FILE ??= path.join(stateDir, 'identity-keys.sqlite');
-const TEMPORAL_PORT = 29233;
+const DEFAULT_TEMPORAL_PORT = process.env.TUNNUS_BENCH_EDU_TEMPORAL_PORT ?? '29233';
 const TASK_QUEUE = 'bench-education';
 
 const FIRST = ['Matti', 'Maria', 'Juha', 'Anne', 'Mikko', 'Päivi', 'Timo', 'Tuula', 'Jari', 'Sari', 'Kari'];
@@ -64,9 +68,18 @@ class Capture extends Writable {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { pupils: { type: 'string', default: '5000' }, 'keep-running': { type: 'boolean' } },
+    options: {
+      pupils: { type: 'string', default: '5000' },
+      'raw-clients': { type: 'string', default: '8' },
+      'temporal-port': { type: 'string', default: DEFAULT_TEMPORAL_PORT },
+      'keep-running': { type: 'boolean' },
+    },
   });
   const n = Number(values.pupils);
+  const rawClients = Number(values['raw-clients']);
+  const TEMPORAL_PORT = Number(values['temporal-port']);
+  // Only a DC on this bench's own address would clash (port 636); every other one keeps running.
+  const clashing = stopClashingDcs(stateDir, process.env.TUNNUS_DC_HOST!, log);
   // Imported only now: these modules read TUNNUS_STATE_DIR / TUNNUS_DC_HOST when loaded.
   const { ensureSamba, stopSamba } = await import('../sandbox/samba');
   const { ensureTemporalDevServer, stopTemporalDevServers } = await import('../sandbox/temporal');
@@ -181,6 +194,31 @@ async function main(): Promise<void> {
     await sleep(15_000);
   }
   const totalSeconds = secs(Date.now() - tImport);
+  log(`every account enabled after ${totalSeconds} s; now the same writes straight to Samba`);
+
+  // The directory's own rate for the same pupils (5,000 more users, into the groups the import
+  // made), after the import: the raw side runs on the bigger directory.
+  const rawPupil = (i: number) => rows[i]!.split(';');
+  const raw = await rawPeopleWrites(samba, {
+    tag: 'E',
+    people: n,
+    clients: rawClients,
+    ouDn: `OU=Pupils,OU=Tunnus,${samba.baseDn}`,
+    groupDns: [],
+    person: (i) => ({
+      first: rawPupil(i)[2]!,
+      last: rawPupil(i)[4]!,
+      title: 'Oppilas',
+      department: rawPupil(i)[5]!,
+    }),
+    groupDnsOf: (i) => {
+      const [, , , , , school, klass] = rawPupil(i);
+      return [
+        `CN=Pupils-${school},OU=Groups,OU=Tunnus,${samba.baseDn}`,
+        `CN=Class-${school}-${klass},OU=Groups,OU=Tunnus,${samba.baseDn}`,
+      ];
+    },
+  });
 
   const unique = (values: (string | undefined)[]) => new Set(values.map((v) => v?.toLowerCase())).size;
   const names = {
@@ -203,6 +241,13 @@ async function main(): Promise<void> {
     importSeconds,
     secondsUntilAllAccountsEnabled: totalSeconds,
     accountsPerSecond: Number((n / totalSeconds).toFixed(2)),
+    rawWrites: {
+      clients: rawClients,
+      seconds: secs(raw.ms),
+      pupilsPerSecond: Number(raw.peoplePerSec.toFixed(2)),
+      directoryUsers: `${n}→${2 * n} pupils`,
+    },
+    ratioToRaw: Number((n / totalSeconds / raw.peoplePerSec).toFixed(2)),
     pollErrors,
   };
   console.log(JSON.stringify(result, null, 2));
@@ -217,6 +262,7 @@ async function main(): Promise<void> {
   if (!values['keep-running']) {
     await temporal.stop();
     await stopSamba();
+    clashing.restore();
   }
   if (!result.allNamesUnique || result.accountsCreated !== n) process.exitCode = 1;
 }

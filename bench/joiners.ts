@@ -714,11 +714,12 @@ async function main(): Promise<void> {
       let enabled = 0;
       let polls = 0;
       let pollTotal = 0;
-      const deadline = Date.now() + 300_000;
+      const deadline = Date.now() + 900_000;
       let lastLog = Date.now();
       while (enabled < people) {
-        if (Date.now() > deadline) throw new Error(`only ${enabled}/${people} accounts enabled after 300 s`);
-        // Each poll is a full scan in Samba (employeeID is not indexed): poll sparingly until the end.
+        if (Date.now() > deadline)
+          throw new Error(`only ${enabled}/${people} accounts enabled after 900 s (a loaded machine?)`);
+        // Each poll is a paged search over every new account: poll sparingly until the end.
         await sleep(enabled < people * 0.9 ? 1000 : 100);
         const p0 = performance.now();
         enabled = await countEnabled(pollLdap, dc, prefix);
@@ -788,7 +789,7 @@ async function main(): Promise<void> {
         paged: { pageSize: 500 },
       });
       const sams = usernames.searchEntries.map((e) => String(e.sAMAccountName));
-      // employeeID is not indexed in the AD schema (searchFlags 0): compare with an indexed lookup.
+      // employeeID vs sAMAccountName (indexed in AD): is the sandbox schema's employeeID index there?
       const lookup = async (filter: string) => {
         const l0 = performance.now();
         for (let i = 0; i < 20; i++) {
@@ -916,7 +917,7 @@ async function main(): Promise<void> {
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')} |`,
         `| history events / workflow tasks / search-attribute upserts per joiner (person + joiner workflow) | ${round(timings.events / people, 1)} / ${round(timings.workflowTasks / people, 1)} / ${round(timings.searchAttributeUpserts / people, 1)} |`,
-        `| one lookup by employeeID (unindexed) vs by sAMAccountName (indexed), ${users} users in AD | ${round(byEmployeeIdMs, 1)} ms vs ${round(bySamMs, 1)} ms |`,
+        `| one lookup by employeeID vs by sAMAccountName, ${users} users in AD | ${round(byEmployeeIdMs, 1)} ms vs ${round(bySamMs, 1)} ms |`,
         `| activities per joiner: regular / local (markers) | ${round(Object.values(timings.actRun).flat().length / people, 1)} / ${round(timings.localActivities / people, 1)} |`,
         `| regular activity execution p50 / p95 ms | ${activityNames.map((n) => `${n} ${act(timings.actRun, n, 50)} / ${act(timings.actRun, n, 95)}`).join('; ') || '– (none)'} |`,
         `| activity schedule-to-start p50 / p95 ms | ${round(percentile(queueAll, 50), 0)} / ${round(percentile(queueAll, 95), 0)} |`,
