@@ -490,7 +490,7 @@ export function describeFailure(err: unknown): { type: string; message: string }
 
 /**
  * The account's DN within one plan → apply pass (src/activities/directory.ts `AtAccount`): the
- * plan's, then the created account's; dropped after a move (the activity would search anyway).
+ * plan's, then the created or moved account's. Never kept past the pass (a wait re-plans).
  */
 interface AccountAt {
   dn?: string;
@@ -524,10 +524,14 @@ async function applyStep(
       if (ref.dn) at.dn = ref.dn;
       return ref;
     }
-    case 'moveAccount':
-      await dirStep('moveAccount', summary, [{ ...account, toOuDn: step.toOuDn }]);
-      delete at.dn;
+    case 'moveAccount': {
+      // The account's new DN (results recorded before issue 12 are empty: search from here on).
+      const moved = (await dirStep('moveAccount', summary, [{ ...account, toOuDn: step.toOuDn }])) as
+        { dn?: string } | undefined;
+      if (moved?.dn) at.dn = moved.dn;
+      else delete at.dn;
       return undefined;
+    }
     case 'setAttributes':
       return void (await dirStep('setAttributes', summary, [
         { ...account, attributes: step.attributes, clear: step.clear },
