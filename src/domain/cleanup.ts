@@ -96,8 +96,23 @@ function collectFindings(input: CleanupInput, skip: Set<string>): Finding[] {
   const findings: Finding[] = [];
   const managed = managedAccounts(input.accounts, policy, baseDn);
   const byEmployeeId = new Map(input.accounts.filter((a) => a.employeeId).map((a) => [a.employeeId, a]));
-  const phase = (employeeId?: string) =>
-    employeeId ? phaseOf(identities.get(employeeId), policy, asOf) : undefined;
+  // Each identity's phase and granted groups computed once: an identity is met as an account, a
+  // cloud user and a member of several groups (at 50,000 people, hundreds of thousands of times).
+  const phases = new Map<string, Phase | undefined>();
+  const phase = (employeeId?: string) => {
+    if (!employeeId) return undefined;
+    if (!phases.has(employeeId)) phases.set(employeeId, phaseOf(identities.get(employeeId), policy, asOf));
+    return phases.get(employeeId);
+  };
+  const grants = new Map<string, Set<string>>();
+  const grantedGroups = (employeeId: string, identity: Identity & { record: HrRecord }) => {
+    let groups = grants.get(employeeId);
+    if (!groups) {
+      groups = new Set(desiredAccount(identity.record, policy, { baseDn, asOf }).groups);
+      grants.set(employeeId, groups);
+    }
+    return groups;
+  };
 
   for (const account of managed) {
     if (skip.has(account.employeeId)) continue;
@@ -161,7 +176,7 @@ function collectFindings(input: CleanupInput, skip: Set<string>): Finding[] {
       const identity = member.employeeId ? identities.get(member.employeeId) : undefined;
       const granted =
         identity?.record !== undefined &&
-        desiredAccount(identity.record, policy, { baseDn, asOf }).groups.includes(group);
+        grantedGroups(member.employeeId!, identity as Identity & { record: HrRecord }).has(group);
       if (!granted) {
         findings.push({
           kind: 'ungrantedMember',
