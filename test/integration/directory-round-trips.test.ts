@@ -180,6 +180,34 @@ describe('directory round trips (issue 12): one search to plan, writes by DN', (
     assert.deepEqual(again.steps, []);
   });
 
+  it('where employeeID is not indexed the plan reads in two searches (ids, then names) with the same answer', async () => {
+    const unindexed = createLdapDirectory({
+      url: samba.url,
+      bindDn: samba.bindDn,
+      bindPassword: samba.bindPassword,
+      baseDn: samba.baseDn,
+      caCertPath: samba.caCertPath,
+      employeeIdIndex: 'unindexed',
+    });
+    try {
+      const boss = joiner('q');
+      const bossPlan = await acts().planPerson({ record: boss, asOf: new Date().toISOString() });
+      await acts().ensureAccount(ensureCmd(boss, bossPlan));
+      const record = { ...joiner('p'), managerId: boss.employeeId };
+      await takeName(baseLocalPart(record), 1);
+      const plain = createDirectoryActivities(unindexed, policy, { baseDn: samba.baseDn });
+      await plain.planPerson({ record: boss, asOf: new Date().toISOString() }); // warm: group DNs
+      const before = ldapCallsNow();
+      const two = await plain.planPerson({ record, asOf: new Date().toISOString() });
+      assert.equal(ldapCallsSince(before).search, 2);
+      const one = await acts().planPerson({ record, asOf: two.asOf });
+      assert.deepEqual(two, one);
+      assert.deepEqual(two.nameHint?.taken, [1]);
+    } finally {
+      await unindexed.close();
+    }
+  });
+
   it('the hint from the plan picks the smallest free name in one add, skipping names others hold', async () => {
     const record = joiner('h');
     const base = baseLocalPart(record);

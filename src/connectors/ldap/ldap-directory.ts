@@ -52,6 +52,11 @@ export interface LdapDirectoryConfig {
    * reservation-hash.ts); the collision check finds both those and older plaintext ones.
    */
   reservationSalt?: ReservationSalt;
+  /**
+   * Whether the schema indexes employeeID: 'detect' (default) reads searchFlags once. An
+   * unindexed directory gets the plan's read as two searches (see lookupForPlan).
+   */
+  employeeIdIndex?: 'detect' | 'indexed' | 'unindexed';
 }
 
 /** The subset of a pino logger the connector uses (pino's `log.info(fields, message)` style). */
@@ -187,6 +192,12 @@ function takenAmong(candidates: AccountNames[], entries: Entry[], hashed: Map<st
     }
   }
   return taken;
+}
+
+/** Entries of two searches once each (the person's own account may hold its candidate names). */
+function uniqueByDn(entries: Entry[]): Entry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => !seen.has(e.dn.toLowerCase()) && seen.add(e.dn.toLowerCase()));
 }
 
 /** The add of a new account: disabled, with its password and "must change at next logon". */
@@ -347,6 +358,43 @@ export function createLdapDirectory(
     return searchEntries.length > 0;
   }
 
+  /**
+   * Whether the schema indexes employeeID (searchFlags bit 0, docs/directory-schema.md): read once
+   * per connector. Unknown (the read failed) counts as not indexed, which is correct either way,
+   * and is asked again next time.
+   */
+  let indexed: Promise<boolean> | undefined;
+  function employeeIdIndexed(): Promise<boolean> {
+    if (config.employeeIdIndex && config.employeeIdIndex !== 'detect') {
+      return Promise.resolve(config.employeeIdIndex === 'indexed');
+    }
+    indexed ??= op(
+      'employeeIdIndexed',
+      async (c) => {
+        const root = await c.search('', { scope: 'base', attributes: ['schemaNamingContext'] });
+        const schemaNc = root.searchEntries[0]
+          ? one(root.searchEntries[0], 'schemaNamingContext')
+          : undefined;
+        if (!schemaNc) return false;
+        const { searchEntries } = await c.search(schemaNc, {
+          scope: 'one',
+          filter: new AndFilter({
+            filters: [eq('objectClass', 'attributeSchema'), eq('lDAPDisplayName', 'employeeID')],
+          }),
+          attributes: ['searchFlags'],
+        });
+        const flags = Number((searchEntries[0] && one(searchEntries[0], 'searchFlags')) ?? 0);
+        log.info({ op: 'employeeIdIndexed', indexed: (flags & 1) === 1 }, 'employeeID index checked');
+        return (flags & 1) === 1;
+      },
+      true,
+    ).catch(() => {
+      indexed = undefined;
+      return false;
+    });
+    return indexed;
+  }
+
   return {
     async findByEmployeeId(employeeId) {
       requireValue(employeeId, 'employeeId');
@@ -395,22 +443,21 @@ export function createLdapDirectory(
       const names = request.candidates ? nameSearch(request.candidates, await saltOf()) : undefined;
       // One search: the person, the manager and every holder of a candidate name. Which entry is
       // which is decided from its values below (employeeID matches case-insensitively, as in AD).
-      const filter = new OrFilter({
-        filters: [
-          ofId(request.employeeId),
-          ...(request.managerId ? [ofId(request.managerId)] : []),
-          ...(names ? [names.filter] : []),
-        ],
-      });
-      const entries = await op(
-        'lookupForPlan',
-        (c) =>
-          searchAll(c, config.baseDn, {
-            filter,
-            attributes: [...new Set([...ACCOUNT_ATTRIBUTES, ...NAME_ATTRIBUTES])],
-          }),
-        true,
-      );
+      const ids = [ofId(request.employeeId), ...(request.managerId ? [ofId(request.managerId)] : [])];
+      const attributes = [...new Set([...ACCOUNT_ATTRIBUTES, ...NAME_ATTRIBUTES])];
+      const search = (filters: Filter[]) =>
+        op(
+          'lookupForPlan',
+          (c) => searchAll(c, config.baseDn, { filter: new OrFilter({ filters }), attributes }),
+          true,
+        );
+      // Without an index on employeeID the DC evaluates an OR with it on every object: the whole
+      // name filter too (measured on Samba with 5,000 users: 1.1 s against 0.16 s for the
+      // employeeID terms alone). There the names get a search of their own, on indexed attributes.
+      const entries =
+        !names || (await employeeIdIndexed())
+          ? await search([...ids, ...(names ? [names.filter] : [])])
+          : uniqueByDn([...(await search(ids)), ...(await search([names.filter]))]);
       const isAccountOf = (e: Entry, id: string) => {
         const classes = many(e, 'objectClass').map((c) => c.toLowerCase());
         return (
