@@ -654,6 +654,10 @@ async function main(): Promise<void> {
       TUNNUS_INDEX_FILE: path.join(stateDir, 'record-index.sqlite'),
       TUNNUS_METRICS_PORT: '0',
       TUNNUS_SDK_METRICS_PORT: '0',
+      // Node flags for the worker only (e.g. a heap limit), not for the bench process.
+      ...(process.env.TUNNUS_BENCH_WORKER_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.TUNNUS_BENCH_WORKER_NODE_OPTIONS }
+        : {}),
     };
     delete workerEnv.RECORD_INDEX_URL;
     t = Date.now();
@@ -972,7 +976,10 @@ const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 /** The WORKER_* settings the bench's workers inherit, or "defaults". */
 const workerSizingNote = () =>
   Object.entries(process.env)
-    .filter(([k]) => k.startsWith('WORKER_'))
+    .filter(
+      ([k]) =>
+        k.startsWith('WORKER_') || ['TUNNUS_BENCH_WORKER_NODE_OPTIONS', 'MALLOC_ARENA_MAX'].includes(k),
+    )
     .map(([k, v]) => `${k}=${v}`)
     .join(', ') || 'defaults';
 const sumPer = (byType: Record<string, number[]>, people: number) =>
