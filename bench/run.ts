@@ -53,6 +53,18 @@ async function main(): Promise<void> {
   results.push(await runChild('Snapshot diff (bench/snapshot.ts)', 'snapshot.ts', ['--postgres']));
   results.push(await runChild('Education import, 5,000 pupils (bench/education.ts)', 'education.ts', []));
   results.push(await runChild('Leaver cleanup, 5,000 identities (bench/cleanup.ts)', 'cleanup.ts', []));
+  // Issue 11's population figures (bench/population.ts): opt-in, since filling Samba with 50,000
+  // accounts takes long on a small machine: BENCH_POPULATION=50000 npm run bench.
+  if (process.env.BENCH_POPULATION) {
+    const people = process.env.BENCH_POPULATION;
+    results.push(
+      await runChild(
+        `Population-wide operations, ${people} identities (bench/population.ts)`,
+        'population.ts',
+        ['--people', people],
+      ),
+    );
+  }
   results.push(
     await runChild(
       'Codec server, decode of a 100-event history (bench/codec-server.ts)',
