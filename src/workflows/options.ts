@@ -1,5 +1,12 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
-import { nonRetryableErrorTypes } from '../domain/error-types';
+import { ErrorType, nonRetryableErrorTypes } from '../domain/error-types';
+
+/**
+ * The local attempts of a step stop at once on rejected credentials as well: that wait (its own
+ * long nextRetryDelay, until ops fix the password) belongs to the regular activity, where the run
+ * shows as pending with the failure type (src/workflows/steps.ts hands it over; it is not final).
+ */
+const localNonRetryable: string[] = [...nonRetryableErrorTypes, ErrorType.CredentialsRejected];
 
 // Timeouts and retry policies. A joiner must eventually complete, so transient failures retry
 // without limit (the run stays visible as "retrying" in the UI); the listed types need a person.
@@ -46,7 +53,7 @@ export const directoryLocalActivityOptions: LocalActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '2 seconds',
     maximumAttempts: 3,
-    nonRetryableErrorTypes,
+    nonRetryableErrorTypes: localNonRetryable,
   },
 };
 
@@ -95,7 +102,7 @@ export const cloudLocalActivityOptions: LocalActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '2 seconds',
     maximumAttempts: 3,
-    nonRetryableErrorTypes,
+    nonRetryableErrorTypes: localNonRetryable,
   },
 };
 
@@ -140,7 +147,12 @@ export const notifyActivityOptions: ActivityOptions = {
 export const notifyLocalActivityOptions: LocalActivityOptions = {
   startToCloseTimeout: '15 seconds',
   localRetryThreshold: '5 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 2, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumAttempts: 2,
+    nonRetryableErrorTypes: localNonRetryable,
+  },
 };
 
 /**
@@ -162,5 +174,10 @@ export const handoverActivityOptions: ActivityOptions = {
 export const handoverLocalActivityOptions: LocalActivityOptions = {
   startToCloseTimeout: '20 seconds',
   localRetryThreshold: '5 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 2, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumAttempts: 2,
+    nonRetryableErrorTypes: localNonRetryable,
+  },
 };
