@@ -384,6 +384,12 @@ interface FailoverResult {
   touchedByVictim: number;
   /** Tasks started by each worker identity after the kill, summed over the joiners. */
   tasksAfterKill: Record<string, number>;
+  /**
+   * Seconds from the kill to the survivor's first task in each joiner the killed worker had
+   * touched and not finished: how long orphaned work waited (p50 and max).
+   */
+  resumeP50: number;
+  resumeMax: number;
   accounts: number;
   duplicateAccounts: number;
   uniqueNames: number;
@@ -450,8 +456,10 @@ async function failoverPhase(o: {
     // Who ran what, from the histories: every workflow of the person (its runs are children).
     let touchedByVictim = 0;
     const tasksAfterKill: Record<string, number> = {};
+    const resumes: number[] = [];
     await inBatches(ids, 16, async (id) => {
       let touched = false;
+      let firstAfter = Infinity;
       for (const wf of [`person-${id}`, `joiner-${id}-1`]) {
         const events =
           (
@@ -465,10 +473,14 @@ async function failoverPhase(o: {
             e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity;
           if (!identity) continue;
           if (identity === WORKER_A) touched = true;
-          if (eventMs(e) >= killedAt) tasksAfterKill[identity] = (tasksAfterKill[identity] ?? 0) + 1;
+          if (eventMs(e) >= killedAt) {
+            tasksAfterKill[identity] = (tasksAfterKill[identity] ?? 0) + 1;
+            if (identity === WORKER_B) firstAfter = Math.min(firstAfter, eventMs(e));
+          }
         }
       }
       if (touched) touchedByVictim++;
+      if (touched && firstAfter < Infinity) resumes.push((firstAfter - killedAt) / 1000);
     });
     const { searchEntries } = await o.pollLdap.search(o.dc.baseDn, {
       scope: 'sub',
@@ -486,6 +498,8 @@ async function failoverPhase(o: {
       enabledAtKill,
       touchedByVictim,
       tasksAfterKill,
+      resumeP50: percentile(resumes, 50),
+      resumeMax: resumes.length ? Math.max(...resumes) : NaN,
       accounts: perId.size,
       duplicateAccounts: [...perId.values()].filter((n) => n > 1).length,
       uniqueNames: new Set(searchEntries.map((e) => String(e.sAMAccountName).toLowerCase())).size,
@@ -899,6 +913,7 @@ async function main(): Promise<void> {
         ...(failover
           ? [
               `| failover: \`kill -9\` of one of two workers, ${failover.people} joiners in flight → last one done on the other | **${round(failover.seconds, 1)} s** (last account enabled after ${round(failover.enabledSeconds, 1)} s; ${failover.enabledAtKill} enabled before the kill; ${failover.touchedByVictim} of ${failover.people} had tasks on the killed worker) |`,
+              `| … the killed worker's joiners: kill → the survivor's first task in each, p50 / max | ${round(failover.resumeP50, 1)} s / ${round(failover.resumeMax, 1)} s (target < 15 s) |`,
               `| … after the failover: accounts / employeeIDs with 2+ accounts / unique sAMAccountNames | ${failover.accounts} / ${failover.duplicateAccounts} / ${failover.uniqueNames}; tasks started after the kill by ${Object.entries(
                 failover.tasksAfterKill,
               )
