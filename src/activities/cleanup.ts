@@ -88,23 +88,31 @@ export async function collectCleanupFindings(
   accounts: number;
 }> {
   const { directory: dir, cloud, policy, baseDn } = deps;
-  const accounts = await dir.listAccounts();
-  progress('accounts');
-  const groupMembers = new Map<string, Awaited<ReturnType<Directory['listMembers']>>>();
-  for (const name of managedGroups(policy)) {
-    const dn = await dir.findGroup(name);
-    groupMembers.set(name, dn ? await dir.listMembers(dn) : []);
-  }
-  progress('groups');
-  const skus = await cloud.listSubscribedSkus();
-  const partOf = new Map(skus.map((s) => [s.skuId, s.skuPartNumber]));
-  const cloudUsers: CloudUserView[] = (await cloud.listUsers()).map((u) => ({
-    id: u.id,
-    employeeId: u.employeeId,
-    accountEnabled: u.accountEnabled,
-    skus: u.assignedLicenses.map((l) => partOf.get(l.skuId) ?? l.skuId),
-  }));
-  progress('cloud');
+  // The directory and the cloud at once; the managed groups' members in one pass over the
+  // directory (one search per group scanned it once per group: 16 s of 30 at 10,000 people).
+  const readGroups = async () => {
+    const names = managedGroups(policy);
+    const dns = await Promise.all(names.map((name) => dir.findGroup(name)));
+    const members = await dir.listGroupMembers(dns.filter((dn): dn is string => dn !== null));
+    progress('groups');
+    return new Map(names.map((name, i) => [name, dns[i] ? (members.get(dns[i]) ?? []) : []]));
+  };
+  const readCloud = async () => {
+    const [skus, users] = await Promise.all([cloud.listSubscribedSkus(), cloud.listUsers()]);
+    const partOf = new Map(skus.map((s) => [s.skuId, s.skuPartNumber]));
+    progress('cloud');
+    return users.map((u): CloudUserView => ({
+      id: u.id,
+      employeeId: u.employeeId,
+      accountEnabled: u.accountEnabled,
+      skus: u.assignedLicenses.map((l) => partOf.get(l.skuId) ?? l.skuId),
+    }));
+  };
+  const [accounts, groupMembers, cloudUsers] = await Promise.all([
+    dir.listAccounts().then((a) => (progress('accounts'), a)),
+    readGroups(),
+    readCloud(),
+  ]);
   const reservations = await dir.listReservations(`${policy.ous.retiredNames},${baseDn}`);
   const base = { policy, baseDn, accounts, cloudUsers, groupMembers, reservations };
   const ids = identityIdsToLoad(base);

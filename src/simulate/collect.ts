@@ -60,6 +60,7 @@ const READS = new Set([
   'findGroup',
   'listAccounts',
   'listMembers',
+  'listGroupMembers',
   'listReservations',
 ]);
 

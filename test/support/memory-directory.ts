@@ -228,6 +228,11 @@ export class MemoryDirectory implements Directory {
       .map((a) => ({ dn: a.dn, employeeId: a.employeeId, sAMAccountName: a.sAMAccountName }));
   }
 
+  async listGroupMembers(groupDns: readonly string[]): Promise<Map<string, GroupMember[]>> {
+    this.check();
+    return new Map(await Promise.all(groupDns.map(async (dn) => [dn, await this.listMembers(dn)] as const)));
+  }
+
   /** DN → reservation, as the contact objects in AD. */
   readonly reservations = new Map<string, NameReservation>();
 

@@ -101,6 +101,11 @@ export interface Directory {
   /** Direct members of a group, wherever they live (a hand-added admin account counts too). */
   listMembers(groupDn: string): Promise<GroupMember[]>;
   /**
+   * Direct members of several groups in one paged search (one pass over the directory instead of
+   * one per group): group DN → its members, as listMembers answers each; every asked DN is a key.
+   */
+  listGroupMembers(groupDns: readonly string[]): Promise<Map<string, GroupMember[]>>;
+  /**
    * Keeps the names of a deleted account from being handed out again until a date: a contact
    * `CN={name}` under `ouDn` holding the old addresses, which the name-collision check sees (the
    * cn as a sAMAccountName, the addresses as any name). Idempotent; a reservation of the same

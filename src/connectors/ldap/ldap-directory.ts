@@ -807,6 +807,40 @@ export function createLdapDirectory(
       });
     },
 
+    async listGroupMembers(groupDns: readonly string[]) {
+      const members = new Map<string, GroupMember[]>(groupDns.map((dn) => [dn, []]));
+      if (groupDns.length === 0) return members;
+      // DNs compare case-insensitively; memberOf holds them as the directory spells them.
+      const asked = new Map(groupDns.map((dn) => [dn.toLowerCase(), dn]));
+      const entries = await op(
+        'listGroupMembers',
+        (c) =>
+          searchAll(c, config.baseDn, {
+            filter: new OrFilter({ filters: groupDns.map((dn) => eq('memberOf', dn)) }),
+            attributes: ['employeeID', 'sAMAccountName', 'memberOf'],
+          }),
+        true,
+      );
+      for (const e of entries) {
+        const employeeId = one(e, 'employeeID');
+        const sam = one(e, 'sAMAccountName');
+        const member = {
+          dn: e.dn,
+          ...(employeeId ? { employeeId } : {}),
+          ...(sam ? { sAMAccountName: sam } : {}),
+        };
+        for (const group of [e.memberOf ?? []].flat()) {
+          const dn = asked.get(String(group).toLowerCase());
+          if (dn) members.get(dn)!.push(member);
+        }
+      }
+      log.debug(
+        { op: 'listGroupMembers', groups: groupDns.length, entries: entries.length },
+        'members listed',
+      );
+      return members;
+    },
+
     async reserveNames(r: NameReservation) {
       requireValue(r.name, 'reserved name');
       const key = await saltOf();
