@@ -49,7 +49,7 @@ function row(id: string, extra: Partial<IdentityRow>): IdentityRow {
       },
     ],
     ...extra,
-  } as IdentityRow;
+  };
 }
 const held = { ou: 'x', groups: [], licences: [sku], mailbox: true, cloud: true, roles: [], forVersion: 1 };
 
@@ -79,7 +79,7 @@ describe('seats per SKU from the read model', () => {
   it('a deleted person and a staff row waiting for HR hold no seat', () => {
     const counter = createSeatCounter(policy);
     const { record: _r, ...noRecord } = row('E7', { entitlements: held });
-    counter.add([row('E6', { phase: 'deleted', entitlements: held }), noRecord as IdentityRow]);
+    counter.add([row('E6', { phase: 'deleted', entitlements: held }), noRecord]);
     assert.equal(counter.counts().get(sku), undefined);
   });
 });
