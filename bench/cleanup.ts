@@ -40,6 +40,7 @@ import { personWorkflow } from '../src/workflows/person';
 import { installRuntimeLogger } from '../src/telemetry';
 import { createCloudDirectory, createDirectoryFromEnv, createPhoneDirectoryFromEnv } from '../src/wiring';
 import { buildWorker, connectTemporal } from '../src/worker';
+import { cpuSeconds, procStatus, readPid } from './proc';
 
 // The leaver cleanup over 5,000 identities (issue 4): Samba AD + the Graph simulator + the real
 // worker (buildWorker, in a child process of this script so its RSS is its own) + the real
@@ -221,36 +222,6 @@ async function waitForPoller(client: TemporalClient, worker: WorkerProcess): Pro
     await sleep(250);
   }
   throw new Error('worker did not poll within 180 s');
-}
-
-// ---- /proc ----
-
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    return Number(fs.readFileSync(file, 'utf8').trim()) || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // ---- the identities and the mess ----

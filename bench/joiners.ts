@@ -21,6 +21,7 @@ import { parseEnv } from '../src/config';
 import { stopClashingDcs } from './dcs';
 import { ldapOpsPerJoiner } from './ldap-ops';
 import { ldapClient, rawPeopleWrites, type Dc } from './raw-writes';
+import { CLK_TCK, cpuSeconds, procStatus } from './proc';
 
 // Joiners end to end on this machine: the real Temporal CLI dev server (SQLite), the real Samba
 // AD DC and the real worker in a child process, against the same LDAP writes done directly.
@@ -82,15 +83,6 @@ function percentile(values: number[], p: number): number {
 
 // ---- processes: RSS and CPU from /proc ----
 
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The pid and every descendant (the dev server or samba may fork). */
 function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
@@ -113,20 +105,9 @@ function processTree(root: number): number[] {
   return out;
 }
 
-const CLK_TCK = 100;
 /** CPU seconds (user + system) used so far by these processes. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
-    } catch {
-      // gone
-    }
-  }
-  return ticks / CLK_TCK;
+function cpuSecondsOf(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 /** Whole-machine busy CPU seconds (all cores) from /proc/stat. */
@@ -689,9 +670,9 @@ async function main(): Promise<void> {
 
       const lostRacesBefore = () => worker.lostNameRaces;
       const probe = (): CpuProbe => ({
-        worker: cpuSeconds(processTree(worker.pid)),
-        samba: cpuSeconds(processTree(sambaPid)),
-        temporal: cpuSeconds(processTree(temporalPid)),
+        worker: cpuSecondsOf(processTree(worker.pid)),
+        samba: cpuSecondsOf(processTree(sambaPid)),
+        temporal: cpuSecondsOf(processTree(temporalPid)),
         bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
         machine: machineBusySeconds(),
         at: performance.now(),

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { cpuSeconds, procStatus, readPid } from './proc';
 
 // Issue 11's figures: population-wide operations over N identities (default 50,000) reading the
 // identity read model, against Samba AD + the Graph simulator, with the real worker and CLI.
@@ -46,26 +47,6 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const secs = (ms: number) => Number((ms / 1000).toFixed(1));
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -305,14 +286,6 @@ async function main(): Promise<void> {
   }
   const stored = JSON.parse(fs.readFileSync(marker, 'utf8')) as { setup: Record<string, number> };
   print({ people, plan, setup: { ...stored.setup, ...setup }, results });
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    return Number(fs.readFileSync(file, 'utf8').trim()) || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `tunnus …` in a child process, as an operator runs it: wall time, stdout, its VmHWM. */
