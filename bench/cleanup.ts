@@ -41,6 +41,7 @@ import { installRuntimeLogger } from '../src/telemetry';
 import { createCloudDirectory, createDirectoryFromEnv, createPhoneDirectoryFromEnv } from '../src/wiring';
 import { buildWorker, connectTemporal } from '../src/worker';
 import { cpuSeconds, procStatus, readPid } from './proc';
+import { workflowPollers } from '../test/support/pollers';
 
 // The leaver cleanup over 5,000 identities (issue 4): Samba AD + the Graph simulator + the real
 // worker (buildWorker, in a child process of this script so its RSS is its own) + the real
@@ -212,13 +213,9 @@ async function waitForPoller(client: TemporalClient, worker: WorkerProcess): Pro
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (worker.child.exitCode !== null) throw new Error(`worker exited with ${worker.child.exitCode}`);
-    const res = await client.workflowService.describeTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: TASK_QUEUE },
-      taskQueueType: 1, // workflow
-    });
+    const pollers = await workflowPollers(client.workflowService, TASK_QUEUE);
     // The setup worker of an earlier phase may still be listed for a minute: wait for our own.
-    if ((res.pollers ?? []).some((p) => p.identity?.startsWith(`${worker.pid}@`))) return;
+    if (pollers.some((p) => p.identity?.startsWith(`${worker.pid}@`))) return;
     await sleep(250);
   }
   throw new Error('worker did not poll within 180 s');

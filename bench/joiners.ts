@@ -22,6 +22,7 @@ import { stopClashingDcs } from './dcs';
 import { ldapOpsPerJoiner } from './ldap-ops';
 import { ldapClient, rawPeopleWrites, type Dc } from './raw-writes';
 import { CLK_TCK, cpuSeconds, procStatus } from './proc';
+import { workflowPollers } from '../test/support/pollers';
 
 // Joiners end to end on this machine: the real Temporal CLI dev server (SQLite), the real Samba
 // AD DC and the real worker in a child process, against the same LDAP writes done directly.
@@ -211,12 +212,7 @@ async function waitForPoller(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (worker.child.exitCode !== null) throw new Error(`worker exited with ${worker.child.exitCode}`);
-    const res = await client.workflowService.describeTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: taskQueue },
-      taskQueueType: 1, // workflow
-    });
-    const pollers = res.pollers ?? [];
+    const pollers = await workflowPollers(client.workflowService, taskQueue);
     if (identity ? pollers.some((p) => p.identity === identity) : pollers.length > 0) return;
     await sleep(250);
   }

@@ -21,6 +21,7 @@ import type { LifecycleStage, PersonState } from '../src/domain/person-state';
 import type { HrRecord } from '../src/domain/record';
 import { openRecordIndex } from '../src/store/open';
 import { indexDates } from '../src/store/record-index';
+import { workflowPollers } from '../test/support/pollers';
 
 // The population of bench/population.ts: who the N identities are, and how each part (Samba, the
 // Graph simulator, the read model) is filled consistently with the others.
@@ -316,12 +317,8 @@ export async function waitForPoller(env: Env, taskQueue: string, pid: number): P
   try {
     const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
-      const res = await connection.workflowService.describeTaskQueue({
-        namespace: env.TEMPORAL_NAMESPACE,
-        taskQueue: { name: taskQueue },
-        taskQueueType: 1,
-      });
-      if ((res.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`))) return;
+      const pollers = await workflowPollers(connection.workflowService, taskQueue, env.TEMPORAL_NAMESPACE);
+      if (pollers.some((p) => p.identity?.startsWith(`${pid}@`))) return;
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error('worker did not poll within 180 s');

@@ -17,6 +17,7 @@ import type { EducationRecord } from '../../src/domain/education';
 import type { HrRecord } from '../../src/domain/record';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import type { PersonState } from '../../src/workflows/messages';
+import { workflowPollers } from '../support/pollers';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // The first day against the real parts: records through the HTTP API (in this process, its log
@@ -71,14 +72,7 @@ describe('first day: credential handover and account-ready notice, against the r
     worker.stdout!.pipe(workerLog);
     worker.stderr!.pipe(workerLog);
     await eventually(
-      async () =>
-        (
-          await stack.client.workflowService.describeTaskQueue({
-            namespace: 'default',
-            taskQueue: { name: stack.taskQueue },
-            taskQueueType: 1,
-          })
-        ).pollers?.length ?? 0,
+      async () => (await workflowPollers(stack.client.workflowService, stack.taskQueue)).length,
       (n) => n > 0,
       120_000,
       'the worker program polling',

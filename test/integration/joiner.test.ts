@@ -212,7 +212,7 @@ describe('joiner against Samba AD and the Temporal dev server', () => {
     await stopWorker(); // from here on only the child-process worker serves the queue
     const worker = startChildWorker(stack);
     try {
-      await waitForWorkerPoll(stack);
+      await waitForWorkerPoll(stack, worker);
       const id = nextId('K');
       await stack.samba.stop(); // hold the run mid-process so the kill lands inside it
       try {

@@ -13,6 +13,7 @@ import { personState } from '../../src/ops/persons';
 import { helsinkiDate } from '../../src/domain/dates';
 import { REDACTED_PATHS } from '../../src/logger';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
+import { workflowPollers } from '../support/pollers';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // Nothing personal in logs (issue 13 item 6): records with names no log has any reason to hold
@@ -49,14 +50,7 @@ before(async () => {
   worker.stdout!.setEncoding('utf8').on('data', (c: string) => (workerOut += c));
   worker.stderr!.setEncoding('utf8').on('data', (c: string) => (workerOut += c));
   await eventually(
-    async () =>
-      (
-        await stack.client.workflowService.describeTaskQueue({
-          namespace: 'default',
-          taskQueue: { name: stack.taskQueue },
-          taskQueueType: 1,
-        })
-      ).pollers?.length ?? 0,
+    async () => (await workflowPollers(stack.client.workflowService, stack.taskQueue)).length,
     (n) => n > 0,
     90_000,
     'child worker polling',

@@ -53,7 +53,7 @@ describe('two workers on one task queue, one Temporal server, one DC', () => {
   before(async () => {
     stack = await startStack();
     for (const identity of [A, B]) workers.set(identity, startChildWorker(stack, { identity }));
-    await Promise.all([waitForWorkerPoll(stack, A), waitForWorkerPoll(stack, B)]);
+    await Promise.all([A, B].map((id) => waitForWorkerPoll(stack, workers.get(id)!, id)));
   });
   after(async () => {
     for (const child of workers.values()) await killNow(child);

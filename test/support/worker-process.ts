@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { workflowPollers } from './pollers';
 import { eventually, type Stack } from './stack';
 
 // The real worker program (src/worker.ts) in a child process against a test stack: what a
@@ -12,33 +13,66 @@ export interface WorkerProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+// The worker logs JSON to stdout: its last lines are kept, so a worker that dies or never polls
+// fails the test with its own words instead of a bare timeout (CI once saw only "not reached").
+const TAIL_LINES = 40;
+const tails = new WeakMap<ChildProcess, string[]>();
+
 export function startChildWorker(stack: Stack, options: WorkerProcessOptions = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/worker.ts')], {
     env: {
       ...stack.childEnv(),
       ...(options.identity ? { TUNNUS_WORKER_IDENTITY: options.identity } : {}),
       ...options.env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const tail: string[] = [];
+  tails.set(child, tail);
+  const keep = (chunk: Buffer) => {
+    tail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - TAIL_LINES));
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return child;
 }
 
-/** Waits until a worker polls the stack's workflow task queue (the one named, when given). */
-export async function waitForWorkerPoll(stack: Stack, identity?: string): Promise<void> {
-  await eventually(
-    async () => {
-      const res = await stack.client.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: stack.taskQueue },
-        taskQueueType: 1, // workflow
-      });
-      const pollers = res.pollers ?? [];
-      return identity ? pollers.filter((p) => p.identity === identity).length : pollers.length;
-    },
-    (n) => n > 0,
-    90_000,
-    `worker ${identity ?? ''} polling`,
-  );
+/** The worker's last output lines and how it ended, for a failure message. */
+export function describeChildWorker(child: ChildProcess): string {
+  const ended =
+    child.exitCode !== null || child.signalCode !== null
+      ? `exited (code ${child.exitCode}, signal ${child.signalCode})`
+      : 'still running';
+  return `worker process ${child.pid} ${ended}; its last output:\n${(tails.get(child) ?? []).join('\n')}`;
+}
+
+/**
+ * Waits until the child worker polls the stack's workflow task queue (as the identity named, when
+ * given). Fails at once, with the worker's output, if the process ends first.
+ */
+export async function waitForWorkerPoll(
+  stack: Stack,
+  child: ChildProcess,
+  identity?: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return -1;
+        const pollers = await workflowPollers(stack.client.workflowService, stack.taskQueue);
+        return identity ? pollers.filter((p) => p.identity === identity).length : pollers.length;
+      },
+      (n) => n !== 0,
+      timeoutMs,
+      `worker ${identity ?? ''} polling`,
+    ).then((n) => {
+      if (n < 0) throw new Error('the worker process ended before it polled');
+    });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${describeChildWorker(child)}`);
+  }
 }
 
 /** Kills the process (SIGKILL: no shutdown) and waits until it is gone. */
