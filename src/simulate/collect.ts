@@ -58,6 +58,7 @@ const READS = new Set([
   'findByEmployeeId',
   'takenNames',
   'findGroup',
+  'findGroups',
   'listAccounts',
   'listMembers',
   'listGroupMembers',

@@ -325,6 +325,15 @@ describe('LDAP directory against Samba AD', () => {
     assert.equal(await dir.move(moved, careOu), moved);
   });
 
+  it('findGroups answers several groups in one search as findGroup answers each, whatever the case; LDAP syntax is data', async () => {
+    const asked = ['Care-Staff', 'all-staff', `No-Such-Group-${run}`, '*', 'Care-Staff)(cn=*'];
+    const found = await dir.findGroups(asked);
+    assert.deepEqual([...found.keys()], ['Care-Staff', 'all-staff']);
+    assert.equal(found.get('Care-Staff'), await dir.findGroup('Care-Staff'));
+    assert.equal(found.get('all-staff'), await dir.findGroup('All-Staff'));
+    assert.deepEqual(await dir.findGroups([]), new Map());
+  });
+
   it('names that look like LDAP syntax round-trip as data through create, find, update, groups and move', async () => {
     const group = await dir.findGroup('All-Staff');
     assert.ok(group);

@@ -198,6 +198,11 @@ export class MemoryDirectory implements Directory {
     return this.groups.get(name) ?? null;
   }
 
+  async findGroups(names: readonly string[]): Promise<Map<string, string>> {
+    this.check();
+    return new Map(names.flatMap((name) => (this.groups.has(name) ? [[name, this.groups.get(name)!]] : [])));
+  }
+
   async createGroup(name: string, ouDn: string): Promise<string> {
     this.check();
     const existing = this.groups.get(name);

@@ -90,6 +90,11 @@ export interface Directory {
   /** The DN of a group by its sAMAccountName (cn), or null. */
   findGroup(name: string): Promise<string | null>;
   /**
+   * The DNs of several groups by sAMAccountName in one search: asked name → DN, for those that
+   * exist (a name matches whatever its case in the directory, as findGroup does).
+   */
+  findGroups(names: readonly string[]): Promise<Map<string, string>>;
+  /**
    * Creates a global security group `CN={name}` under the OU and returns its DN. Idempotent: a
    * group of that name already there is returned, not an error.
    */

@@ -737,6 +737,32 @@ export function createLdapDirectory(
       );
     },
 
+    async findGroups(names: readonly string[]) {
+      names.forEach((name) => requireValue(name, 'group name'));
+      const found = new Map<string, string>();
+      if (names.length === 0) return found;
+      const entries = await op(
+        'findGroups',
+        (c) =>
+          searchAll(c, config.baseDn, {
+            filter: new AndFilter({
+              filters: [
+                eq('objectClass', 'group'),
+                new OrFilter({ filters: [...new Set(names)].map((name) => eq('sAMAccountName', name)) }),
+              ],
+            }),
+            attributes: ['sAMAccountName'],
+          }),
+        true,
+      );
+      const byName = new Map(entries.map((e) => [(one(e, 'sAMAccountName') ?? '').toLowerCase(), e.dn]));
+      for (const name of names) {
+        const dn = byName.get(name.toLowerCase());
+        if (dn) found.set(name, dn);
+      }
+      return found;
+    },
+
     async createGroup(name: string, ouDn: string) {
       requireValue(name, 'group name');
       const dn = childDn('CN', name, ouDn);
