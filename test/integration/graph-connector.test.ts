@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { startGraphSimulator, type GraphSimulator } from '../../sandbox/graph-sim';
@@ -110,6 +112,25 @@ describe('Graph connector against the simulator', () => {
       assert.equal(err.retryable, false);
       assert.match(err.message, /TLS/);
       assert.equal(sim.admin.counters().total, 0);
+    });
+
+    it('with another CA file than the one that signed the server, the handshake fails too (the trust is built once per CA)', async () => {
+      const trusted = await connect().listSubscribedSkus(); // the sandbox CA's context, built first
+      assert.ok(trusted.length > 0);
+      const other = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'graph-ca-')), 'other-ca.pem');
+      fs.writeFileSync(other, tls.rootCertificates[0]!);
+      const { client } = createGraphClient({
+        auth: { kind: 'staticToken', token },
+        baseUrl: sim.baseUrl,
+        caCertPath: other,
+        timeoutMs: 5_000,
+      });
+      sim.admin.resetCounters();
+      const err = await cloudError(() => new GraphCloudDirectory(client).listSubscribedSkus());
+      assert.equal(err.kind, 'invalid');
+      assert.match(err.message, /TLS/);
+      assert.equal(sim.admin.counters().total, 0);
+      assert.ok((await connect().listSubscribedSkus()).length > 0);
     });
 
     it('refuses a plain-http base URL, where the SDK would drop the token', () => {
