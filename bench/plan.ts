@@ -20,6 +20,7 @@ import { createCloudDirectory, createPhoneDirectoryFromEnv } from '../src/wiring
 import { parseEnv } from '../src/config';
 import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
+import { HR_EXPORT_COLUMNS, hrCsv } from '../test/support/hr-csv';
 
 // Plan time for a policy change over N identities (default 5,000):
 //
@@ -229,21 +230,7 @@ async function main(): Promise<void> {
     const csv = path.join(stateDir, 'snapshot.csv');
     fs.writeFileSync(
       csv,
-      [
-        'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date',
-        ...records.map((r) =>
-          [
-            r.employeeId,
-            r.firstNames,
-            r.lastName,
-            r.jobTitle,
-            r.jobCode,
-            r.orgUnit,
-            r.employmentType,
-            r.startDate,
-          ].join(';'),
-        ),
-      ].join('\n'),
+      hrCsv(records, { columns: HR_EXPORT_COLUMNS.slice(0, -1), eol: '\n', finalEol: false }),
     );
     const hrCliMs = await cli(['--hr', csv], { ...env, TUNNUS_POLICY_FILE: newFile });
 

@@ -21,6 +21,7 @@ import type { RecordStore } from '../../src/store/import-staging';
 import { run as cli } from '../../src/starter';
 import { HOLD_WORKFLOW_ID } from '../../src/workflows/mass-change-hold';
 import { importProgressQuery, type ImportProgress } from '../../src/workflows/import';
+import { hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // The mass-change guard end to end: the real HTTP intake, the real import and the real cleanup,
@@ -192,17 +193,8 @@ describe('the mass-change guard through the API, the import and the cleanup', ()
     const rows = nurses.map((r, i) =>
       i < 2 ? { ...r, endDate: today } : i >= 2 && i < 5 ? { ...r, jobCode: 'SH99' } : r,
     );
-    const columns =
-      'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
-    const csv = [
-      columns,
-      ...rows.map(
-        (r) =>
-          `${r.employeeId};${r.firstNames};${r.lastName};${r.jobTitle};${r.jobCode};${r.orgUnit};${r.employmentType};${r.startDate};${r.endDate ?? ''}`,
-      ),
-    ].join('\n');
     const file = path.join(dir, 'snapshot.csv');
-    fs.writeFileSync(file, `${csv}\n`);
+    fs.writeFileSync(file, hrCsv(rows, { eol: '\n' }));
     const started = await tunnus('hr', 'import', file, '--detach');
     assert.equal(started.code, 0, started.out);
     const importId = /(import-hr-[0-9a-f]{16})/.exec(started.out)?.[1];

@@ -8,6 +8,7 @@ import { personState } from '../../src/ops/persons';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
 import { run as cli } from '../../src/starter';
 import { importProgressQuery, type ImportProgress } from '../../src/workflows/import';
+import { hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // Authoritative HR snapshots end to end (issue 5): the CLI starts the import on the Temporal dev
@@ -34,13 +35,19 @@ interface Row {
   id: string;
   start: string;
 }
-const columns =
-  'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
 const csv = (rows: Row[]) =>
-  [
-    columns,
-    ...rows.map((r) => `${r.id};Väinö;Östman${runId};Lähihoitaja;SH01;SOTE-110;permanent;${r.start};`),
-  ].join('\r\n') + '\r\n';
+  hrCsv(
+    rows.map((r) => ({
+      employeeId: r.id,
+      firstNames: 'Väinö',
+      lastName: `Östman${runId}`,
+      jobTitle: 'Lähihoitaja',
+      jobCode: 'SH01',
+      orgUnit: 'SOTE-110',
+      employmentType: 'permanent',
+      startDate: r.start,
+    })),
+  );
 
 class Capture extends Writable {
   text = '';

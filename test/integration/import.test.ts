@@ -17,6 +17,7 @@ import { parseEnv } from '../../src/config';
 import { openRecordIndex } from '../../src/store/open';
 import type { RecordStore } from '../../src/store/import-staging';
 import { run as cli } from '../../src/starter';
+import { hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // Snapshot imports end to end: the CLI and the API start the import workflow on the Temporal dev
@@ -33,17 +34,21 @@ interface Row {
   start?: string;
   end?: string;
 }
-const columns =
-  'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
 // Start dates well after the pre-hire window: person workflows wait, so AD is not the subject here.
 const csv = (rows: Row[]) =>
-  [
-    columns,
-    ...rows.map(
-      (r) =>
-        `${r.id};Väinö;Östman${runId};${r.title ?? 'Lähihoitaja'};SH01;SOTE-110;permanent;${r.start ?? addDays(today, 90)};${r.end ?? ''}`,
-    ),
-  ].join('\r\n') + '\r\n';
+  hrCsv(
+    rows.map((r) => ({
+      employeeId: r.id,
+      firstNames: 'Väinö',
+      lastName: `Östman${runId}`,
+      jobTitle: r.title ?? 'Lähihoitaja',
+      jobCode: 'SH01',
+      orgUnit: 'SOTE-110',
+      employmentType: 'permanent',
+      startDate: r.start ?? addDays(today, 90),
+      endDate: r.end,
+    })),
+  );
 
 class Capture extends Writable {
   text = '';

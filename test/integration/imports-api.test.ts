@@ -12,6 +12,7 @@ import { buildApi, type ApiServer } from '../../src/api/server';
 import { loadPolicy } from '../../src/config';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import type { RecordStore } from '../../src/store/import-staging';
+import { HR_EXPORT_COLUMNS, hrCsv } from '../support/hr-csv';
 
 // Contract of POST/GET /api/v1/imports against a recording import runner (no Temporal): auth and
 // scopes per source, body limits, validation before anything starts, 202, progress.
@@ -27,14 +28,23 @@ const clients: ApiClientConfig[] = [
   { name: 'ops-console', tokenSha256: sha256Hex(tokens.ops), scopes: ['ops:read'] },
 ];
 
-const header =
-  'employee_id;first_names;calling_name;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
-const row = (i: number, overrides: { start?: string; last?: string } = {}) =>
-  `E${100000 + i};Anna-Maija Liisa;Anna-Maija;${overrides.last ?? 'Ääpälä'};Sairaanhoitaja;SH01;SOTE-110;permanent;${overrides.start ?? '2030-03-01'};`;
+const columns = [...HR_EXPORT_COLUMNS.slice(0, 2), 'calling_name', ...HR_EXPORT_COLUMNS.slice(2)] as const;
+/** n HR rows; the rows `bad` picks have an impossible start date. */
 const csvOf = (n: number, bad: (i: number) => boolean = () => false) =>
-  [header, ...Array.from({ length: n }, (_, i) => (bad(i) ? row(i, { start: '2030-02-30' }) : row(i)))].join(
-    '\n',
-  ) + '\n';
+  hrCsv(
+    Array.from({ length: n }, (_, i) => ({
+      employeeId: `E${100000 + i}`,
+      firstNames: 'Anna-Maija Liisa',
+      callingName: 'Anna-Maija',
+      lastName: 'Ääpälä',
+      jobTitle: 'Sairaanhoitaja',
+      jobCode: 'SH01',
+      orgUnit: 'SOTE-110',
+      employmentType: 'permanent',
+      startDate: bad(i) ? '2030-02-30' : '2030-03-01',
+    })),
+    { columns, eol: '\n' },
+  );
 
 class RecordingRunner implements ImportRunner {
   readonly started: Extract<PreparedImport, { ok: true }>[] = [];

@@ -17,6 +17,7 @@ import { createTemporalIntake } from '../../src/ops/temporal-intake';
 import type { RecordStore } from '../../src/store/import-staging';
 import { openRecordIndex } from '../../src/store/open';
 import { run as cli } from '../../src/starter';
+import { hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // One intake use-case for every delivery path (src/ops/intake.ts): the same record delivered
@@ -44,26 +45,6 @@ const record = (p: PathName): HrRecord => ({
   employmentType: 'permanent',
   startDate: addDays(today, 90),
 });
-const HEADER =
-  'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
-const csvOf = (records: HrRecord[]) =>
-  [
-    HEADER,
-    ...records.map((r) =>
-      [
-        r.employeeId,
-        r.firstNames,
-        r.lastName,
-        r.jobTitle,
-        r.jobCode,
-        r.orgUnit,
-        r.employmentType,
-        r.startDate,
-        '',
-      ].join(';'),
-    ),
-  ].join('\r\n') + '\r\n';
-
 class Capture extends Writable {
   text = '';
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
@@ -125,7 +106,7 @@ describe('one intake use-case: every delivery path updates the index and the rea
       for (const r of records) assert.equal((await put(r)).statusCode < 300, true);
     },
     async apiImport(records) {
-      const res = await postImport(csvOf(records));
+      const res = await postImport(hrCsv(records));
       assert.equal(res.statusCode, 202, res.body);
       await importFinished(res.json<{ importId: string }>().importId);
     },
@@ -136,12 +117,12 @@ describe('one intake use-case: every delivery path updates the index and the rea
       }
     },
     async cliImport(records) {
-      const { code, out } = await tunnus('hr', 'import', file('snapshot.csv', csvOf(records)));
+      const { code, out } = await tunnus('hr', 'import', file('snapshot.csv', hrCsv(records)));
       assert.equal(code, 0, out);
     },
     async planApply(records) {
       const plan = path.join(dir, `${++seq}-plan.json`);
-      const made = await tunnus('plan', '--hr', file('plan.csv', csvOf(records)), '--save', plan);
+      const made = await tunnus('plan', '--hr', file('plan.csv', hrCsv(records)), '--save', plan);
       assert.equal(made.code, 0, made.out);
       const applied = await tunnus('plan', 'apply', plan);
       assert.equal(applied.code, 0, applied.out);
@@ -232,16 +213,16 @@ describe('one intake use-case: every delivery path updates the index and the rea
       assert.equal(code, 0, out);
       assert.match(out, /^unchanged: /m, out);
     }
-    const cliImport = await tunnus('hr', 'import', file('again.csv', csvOf(all)));
+    const cliImport = await tunnus('hr', 'import', file('again.csv', hrCsv(all)));
     assert.equal(cliImport.code, 0, cliImport.out);
     assert.match(cliImport.out, /delivered {3}0\b/);
     assert.match(cliImport.out, new RegExp(`unchanged {3}${all.length}\\b`));
-    const apiImport = await postImport(csvOf([...all].reverse()));
+    const apiImport = await postImport(hrCsv([...all].reverse()));
     assert.equal(apiImport.statusCode, 202, apiImport.body);
     const done = await importFinished(apiImport.json<{ importId: string }>().importId);
     assert.deepEqual([done?.progress?.delivered, done?.progress?.unchanged], [0, all.length]);
     const plan = path.join(dir, 'again-plan.json');
-    assert.equal((await tunnus('plan', '--hr', file('again-plan.csv', csvOf(all)), '--save', plan)).code, 0);
+    assert.equal((await tunnus('plan', '--hr', file('again-plan.csv', hrCsv(all)), '--save', plan)).code, 0);
     const applied = await tunnus('plan', 'apply', plan);
     assert.equal(applied.code, 0, applied.out);
     assert.match(applied.out, new RegExp(`0 records delivered, ${all.length} unchanged`));

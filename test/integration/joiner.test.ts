@@ -8,6 +8,7 @@ import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import { run as cli } from '../../src/starter';
 import type { PersonState } from '../../src/workflows/messages';
+import { HR_EXPORT_COLUMNS, hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 import { startChildWorker, waitForWorkerPoll } from '../support/worker-process';
 
@@ -135,28 +136,25 @@ describe('joiner against Samba AD and the Temporal dev server', () => {
     const firsts = ['Matti', 'Maria', 'Juha', 'Anne'];
     const lasts = ['Korhonen', 'Mäkinen', 'Nieminen', 'Mäkelä', 'Hämäläinen'];
     const ids: string[] = [];
-    const lines = [
-      'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date',
-    ];
+    const records: HrRecord[] = [];
     for (let i = 0; i < 200; i++) {
       const id = nextId('B');
       ids.push(id);
       // 20 name combinations for 200 people: collisions are the point.
-      lines.push(
-        [
-          id,
-          firsts[i % 4],
-          `${lasts[i % 5]}${runId}`,
-          'Lähihoitaja',
-          'SH01',
-          'SOTE-110',
-          'permanent',
-          today(),
-        ].join(';'),
+      records.push(
+        person({
+          employeeId: id,
+          firstNames: firsts[i % 4]!,
+          lastName: `${lasts[i % 5]}${runId}`,
+          jobTitle: 'Lähihoitaja',
+        }),
       );
     }
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-')), 'hr.csv');
-    fs.writeFileSync(file, lines.join('\n'));
+    fs.writeFileSync(
+      file,
+      hrCsv(records, { columns: HR_EXPORT_COLUMNS.slice(0, -1), eol: '\n', finalEol: false }),
+    );
     Object.assign(process.env, {
       TEMPORAL_ADDRESS: stack.temporal.address,
       TEMPORAL_TASK_QUEUE: stack.taskQueue,

@@ -11,9 +11,11 @@ import { MemoryIntake } from '../../src/api/memory-intake';
 import { buildApi } from '../../src/api/server';
 import { personState } from '../../src/ops/persons';
 import { helsinkiDate } from '../../src/domain/dates';
+import type { HrRecord } from '../../src/domain/record';
 import { REDACTED_PATHS } from '../../src/logger';
 import { openSqliteIndex } from '../../src/store/sqlite-index';
 import { workflowPollers } from '../support/pollers';
+import { hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // Nothing personal in logs (issue 13 item 6): records with names no log has any reason to hold
@@ -81,7 +83,12 @@ function tunnus(args: string[]): Promise<CliRun> {
   });
 }
 
-const record = (employeeId: string, firstNames: string, lastName: string, extra: object = {}) => ({
+const record = (
+  employeeId: string,
+  firstNames: string,
+  lastName: string,
+  extra: Partial<HrRecord> = {},
+): HrRecord => ({
   employeeId,
   firstNames,
   lastName,
@@ -119,22 +126,22 @@ describe('no personal data in logs', () => {
     outputs.push({ what: 'bad hire', text: refused.stdout + refused.stderr });
 
     // An import with a valid row and a bad one (accepted valid rows): rejected rows are listed.
-    const columns =
-      'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
-    const csv = [
-      columns,
-      `R${run}3;${NAMES.importFirst};${NAMES.importLast};Lähihoitaja;SH01;SOTE-110;permanent;${tomorrow};`,
-      `R${run}4;${NAMES.badFirst};${NAMES.importLast};Lähihoitaja;SH01;SOTE-110;permanent;2026-13-01;`,
-    ].join('\r\n');
-    const imported = await tunnus(['hr', 'import', file('hr.csv', `${csv}\r\n`), '--accept-valid-rows']);
+    const csv = hrCsv([
+      record(`R${run}3`, NAMES.importFirst, NAMES.importLast, { jobTitle: 'Lähihoitaja' }),
+      record(`R${run}4`, NAMES.badFirst, NAMES.importLast, {
+        jobTitle: 'Lähihoitaja',
+        startDate: '2026-13-01',
+      }),
+    ]);
+    const imported = await tunnus(['hr', 'import', file('hr.csv', csv), '--accept-valid-rows']);
     assert.equal(imported.code, 0, imported.stderr);
     outputs.push({ what: 'import', text: imported.stdout + imported.stderr });
     // The same file without --accept-valid-rows is refused whole; a plan of it, with --json.
-    const refusedImport = await tunnus(['hr', 'import', file('hr-bad.csv', `${csv}\r\n`)]);
+    const refusedImport = await tunnus(['hr', 'import', file('hr-bad.csv', csv)]);
     assert.notEqual(refusedImport.code, 0);
     assert.match(refusedImport.stderr, /start_date|startDate/);
     outputs.push({ what: 'import refused', text: refusedImport.stdout + refusedImport.stderr });
-    const refusedPlan = await tunnus(['plan', '--hr', file('plan-bad.csv', `${csv}\r\n`), '--json']);
+    const refusedPlan = await tunnus(['plan', '--hr', file('plan-bad.csv', csv), '--json']);
     assert.notEqual(refusedPlan.code, 0);
     outputs.push({ what: 'plan --json error', text: refusedPlan.stdout + refusedPlan.stderr });
     // An unknown person asked for with --json: the error as JSON.

@@ -16,6 +16,7 @@ import { buildWorker } from '../../src/worker';
 import type { ProvisionResult } from '../../src/workflows/converge';
 import type { PersonState } from '../../src/workflows/messages';
 import { ensureSamba } from '../../sandbox/samba';
+import { HR_EXPORT_COLUMNS, hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 import { workflowBundle } from '../support/temporal';
 
@@ -49,23 +50,9 @@ function person(overrides: Partial<HrRecord> & { employeeId: string }): HrRecord
   };
 }
 
-const HR_HEADER = 'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date';
+// No end_date column, LF line ends and none after the last row (the exports differ; both are read).
 const csvOf = (records: HrRecord[]) =>
-  [
-    HR_HEADER,
-    ...records.map((r) =>
-      [
-        r.employeeId,
-        r.firstNames,
-        r.lastName,
-        r.jobTitle,
-        r.jobCode,
-        r.orgUnit,
-        r.employmentType,
-        r.startDate,
-      ].join(';'),
-    ),
-  ].join('\n');
+  hrCsv(records, { columns: HR_EXPORT_COLUMNS.slice(0, -1), eol: '\n', finalEol: false });
 
 interface JsonPlan {
   summary: PlanSummary;

@@ -20,6 +20,7 @@ import {
   payloadJson,
   type HistoryPayload,
 } from '../support/history-payloads';
+import { HR_EXPORT_COLUMNS, hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // Issue 13's proof on the dev server with the real worker: the raw histories of a person
@@ -92,15 +93,21 @@ describe('no personal data in plain text in Temporal', () => {
     );
 
     // An HR snapshot import of two more people (start dates ahead: their persons wait).
-    const csv = [
-      'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date',
-      ...imported.map(
-        (id, i) =>
-          `${id};${importedNames(i).first};${importedNames(i).last};Lähihoitaja;SH01;SOTE-110;permanent;${addDays(today, 90)}`,
-      ),
-    ].join('\r\n');
+    const csv = hrCsv(
+      imported.map((id, i) => ({
+        employeeId: id,
+        firstNames: importedNames(i).first,
+        lastName: importedNames(i).last,
+        jobTitle: 'Lähihoitaja',
+        jobCode: 'SH01',
+        orgUnit: 'SOTE-110',
+        employmentType: 'permanent',
+        startDate: addDays(today, 90),
+      })),
+      { columns: HR_EXPORT_COLUMNS.slice(0, -1) },
+    );
     const file = path.join(dir, 'snapshot.csv');
-    fs.writeFileSync(file, `${csv}\r\n`);
+    fs.writeFileSync(file, csv);
     const out = new Capture();
     assert.equal(await cli(['hr', 'import', file], out), 0, out.text);
     for (const id of imported) {

@@ -14,6 +14,7 @@ import type { HrRecord } from '../../src/domain/record';
 import { ensureCleanupSchedule } from '../../src/ops/schedules';
 import { run as cli } from '../../src/starter';
 import type { PersonState } from '../../src/workflows/messages';
+import { hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // Issue 16, "HR sentinels": `9999-12-31` in an HR snapshot means "no end". Imported through
@@ -30,9 +31,6 @@ const root = 'OU=SentinelIT';
 const today = helsinkiDate(new Date());
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-sentinel-it-'));
 const indexFile = path.join(dir, 'record-index.sqlite');
-
-const columns =
-  'employee_id;first_names;last_name;job_title;job_code;org_unit;employment_type;start_date;end_date';
 
 class Capture extends Writable {
   text = '';
@@ -51,6 +49,17 @@ describe('an HR snapshot with end_date 9999-12-31, then the daily cleanup', () =
   const orphan = `SN${runId}-9`;
   const datedEnd = addDays(today, 400);
   const start = addDays(today, -30);
+  const nurse = (employeeId: string, endDate: string): HrRecord => ({
+    employeeId,
+    firstNames: 'Väinö',
+    lastName: `Ikuinen${letters}`,
+    jobTitle: 'Sairaanhoitaja',
+    jobCode: 'SH01',
+    orgUnit: 'SOTE-110',
+    employmentType: 'permanent',
+    startDate: start,
+    endDate,
+  });
 
   before(async () => {
     stack = await startStack({
@@ -124,12 +133,7 @@ describe('an HR snapshot with end_date 9999-12-31, then the daily cleanup', () =
 
   it('tunnus hr import: the 9999-12-31 row has no end, no leaver timer, stays active and enabled', async () => {
     const file = path.join(dir, 'hr.csv');
-    const row = (id: string, end: string) =>
-      `${id};Väinö;Ikuinen${letters};Sairaanhoitaja;SH01;SOTE-110;permanent;${start};${end}`;
-    fs.writeFileSync(
-      file,
-      `${[columns, row(sentinel, '9999-12-31'), row(dated, datedEnd)].join('\r\n')}\r\n`,
-    );
+    fs.writeFileSync(file, hrCsv([nurse(sentinel, '9999-12-31'), nurse(dated, datedEnd)]));
     const out = new Capture();
     const code = await cli(['hr', 'import', file], out);
     assert.equal(code, 0, out.text);
@@ -172,17 +176,7 @@ describe('an HR snapshot with end_date 9999-12-31, then the daily cleanup', () =
   });
 
   it('a record holding 9999-12-31 past the door (e.g. carried from before) is no end either', async () => {
-    const record: HrRecord = {
-      employeeId: raw,
-      firstNames: 'Väinö',
-      lastName: `Ikuinen${letters}`,
-      jobTitle: 'Sairaanhoitaja',
-      jobCode: 'SH01',
-      orgUnit: 'SOTE-110',
-      employmentType: 'permanent',
-      startDate: start,
-      endDate: '9999-12-31',
-    };
+    const record = nurse(raw, '9999-12-31');
     await deliverRecord(stack.client, record, 'hr', stack.taskQueue); // straight to the workflow
     const s = await settled(raw);
     const why = JSON.stringify({ stage: s.stage, schedule: s.schedule, error: s.lastError, runs: s.runs });
