@@ -5,6 +5,12 @@ import { generatePassword } from '../src/activities/directory';
 // The directory's own rate: the writes a joiner needs (add a disabled user with a password, add it
 // to its groups, enable it) done straight to Samba with ldapts, N clients each doing one person at
 // a time. The "raw" side of every pipeline/raw ratio (bench/joiners.ts, bench/education.ts).
+//
+// A joiner whose first-day credential is a one-time AD password (no cloud user: the bench's AD-only
+// policy) gets a second password write from the handover after the enable: replace unicodePwd and
+// pwdLastSet, as setInitialPassword does. `firstDayPassword` adds that write, so that raw makes the
+// same writes as such a pipeline. It is the dearest write Samba takes (bench/samba-ops.ts: about
+// 28 ms of its CPU for a password reset against 18 ms for the whole add with the first password).
 
 export interface Dc {
   url: string;
@@ -31,7 +37,7 @@ export interface RawResult {
   ms: number;
   peoplePerSec: number;
   writesPerSec: number;
-  opMs: { add: number; group: number; enable: number };
+  opMs: { add: number; group: number; enable: number; firstDayPassword?: number };
 }
 
 export interface RawPeople {
@@ -44,13 +50,20 @@ export interface RawPeople {
   /** Per-person groups instead of groupDns (pupils: their school's and their class's). */
   groupDnsOf?: (i: number) => string[];
   person: (i: number) => { first: string; last: string; title: string; department: string };
+  /** After the enable, the first-day credential's password reset (as the handover's setInitialPassword). */
+  firstDayPassword?: boolean;
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 export async function rawPeopleWrites(dc: Dc, o: RawPeople): Promise<RawResult> {
   const conns = await Promise.all(Array.from({ length: o.clients }, () => ldapClient(dc)));
-  const opTimes = { add: [] as number[], group: [] as number[], enable: [] as number[] };
+  const opTimes = {
+    add: [] as number[],
+    group: [] as number[],
+    enable: [] as number[],
+    firstDayPassword: [] as number[],
+  };
   let next = 0;
   let writes = 0;
   const t0 = performance.now();
@@ -105,6 +118,24 @@ export async function rawPeopleWrites(dc: Dc, o: RawPeople): Promise<RawResult> 
             }),
           );
           opTimes.enable.push(performance.now() - t);
+          if (o.firstDayPassword) {
+            writes += 1;
+            t = performance.now();
+            await c.modify(dn, [
+              new Change({
+                operation: 'replace',
+                modification: new Attribute({
+                  type: 'unicodePwd',
+                  values: [Buffer.from(`"${generatePassword(16)}"`, 'utf16le')],
+                }),
+              }),
+              new Change({
+                operation: 'replace',
+                modification: new Attribute({ type: 'pwdLastSet', values: ['0'] }),
+              }),
+            ]);
+            opTimes.firstDayPassword.push(performance.now() - t);
+          }
         }
       }),
     );
@@ -118,6 +149,11 @@ export async function rawPeopleWrites(dc: Dc, o: RawPeople): Promise<RawResult> 
     ms,
     peoplePerSec: o.people / (ms / 1000),
     writesPerSec: writes / (ms / 1000),
-    opMs: { add: mean(opTimes.add), group: mean(opTimes.group), enable: mean(opTimes.enable) },
+    opMs: {
+      add: mean(opTimes.add),
+      group: mean(opTimes.group),
+      enable: mean(opTimes.enable),
+      ...(o.firstDayPassword ? { firstDayPassword: mean(opTimes.firstDayPassword) } : {}),
+    },
   };
 }

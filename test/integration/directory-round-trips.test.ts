@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Attribute, Change, Client } from 'ldapts';
+import YAML from 'yaml';
 import { ensureSamba, sambaDir, type SambaHandle } from '../../sandbox/samba';
 import { employeeIdSearchFlags, employeeIdSchemaDn, FATTINDEX, ldbIndexes } from '../../sandbox/schema';
 import {
@@ -178,6 +179,49 @@ describe('directory round trips (issue 12): one search to plan, writes by DN', (
     assert.equal(again.accountDn?.toLowerCase(), account.dn.toLowerCase());
     assert.equal(again.nameHint, undefined);
     assert.deepEqual(again.steps, []);
+  });
+
+  it('the first day on top: a one-time AD password is a second password write (find, replace, read back); a pass is none', async () => {
+    // The joiner bench's AD-only policy: no cloud user, so the credential is a one-time AD password.
+    const doc = YAML.parse(fs.readFileSync(path.join(repoRoot, 'config', 'policy.yaml'), 'utf8')) as {
+      roles?: Record<string, unknown>[];
+    };
+    for (const role of doc.roles ?? []) Object.assign(role, { cloud: false, mailbox: false, licences: [] });
+    let i = 0;
+    const adOnly = await ldapOpsPerJoiner({
+      directory: dir,
+      baseDn: samba.baseDn,
+      policy: parsePolicy(YAML.stringify(doc)),
+      tag: `RTF${run}`,
+      record: (employeeId) => ({ ...joiner(`f${i++}`), employeeId }),
+    });
+    assert.equal(adOnly.firstDay.credential, 'initialPassword');
+    assert.deepEqual(adOnly.firstDay.byActivity, { handOverCredential: 3, sendNotice: 1 });
+    assert.deepEqual(
+      { search: adOnly.firstDay.total.search, modify: adOnly.firstDay.total.modify },
+      { search: 3, modify: 1 },
+    );
+    // The password the handover set is the one that counts: must change at the first logon.
+    const [account] = await admin
+      .search(samba.baseDn, {
+        scope: 'sub',
+        filter: `(employeeID=CRTF${run}-1)`,
+        attributes: ['pwdLastSet', 'userAccountControl'],
+      })
+      .then((r) => r.searchEntries);
+    assert.equal(String(account?.pwdLastSet), '0');
+    assert.equal(String(account?.userAccountControl), '512');
+    // With a cloud user the credential is a Temporary Access Pass: no AD write on the first day.
+    const withCloud = await ldapOpsPerJoiner({
+      directory: dir,
+      baseDn: samba.baseDn,
+      policy,
+      tag: `RTC${run}`,
+      record: (employeeId) => ({ ...joiner(`c${i++}`), employeeId }),
+    });
+    assert.equal(withCloud.firstDay.credential, 'temporaryAccessPass');
+    assert.deepEqual(withCloud.firstDay.byActivity, { handOverCredential: 1, sendNotice: 1 });
+    assert.equal(withCloud.firstDay.total.modify, 0);
   });
 
   it('where employeeID is not indexed the plan reads in two searches (ids, then names) with the same answer', async () => {
