@@ -141,11 +141,9 @@ async function readLicences(employeeId: string, env: Env): Promise<Omit<Holdings
   return { licences: user.assignedLicenses.map((l) => partNumber(l.skuId)), cloudUser: true };
 }
 
-/** The DN of every named managed group that exists, looked up at once (one connection). */
+/** The DN of every named managed group that exists, in one search. */
 async function managedGroupDns(directory: Directory, policy: Policy): Promise<Map<string, string>> {
-  const names = managedGroups(policy);
-  const dns = await Promise.all(names.map((name) => directory.findGroup(name)));
-  return new Map(names.flatMap((name, i) => (dns[i] ? [[name, dns[i]] as const] : [])));
+  return directory.findGroups(managedGroups(policy));
 }
 
 /**
