@@ -4,13 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { cpuSeconds, procStatus, readPid } from './proc';
+import { cpuSeconds, procStatus, readPid, treeCpuSeconds } from './proc';
 
 // Issue 11's figures: population-wide operations over N identities (default 50,000) reading the
 // identity read model, against Samba AD + the Graph simulator, with the real worker and CLI.
 //
 //   TUNNUS_STATE_DIR=$PWD/.state/bench-population TUNNUS_DC_HOST=127.0.0.18 \
 //     npx tsx bench/population.ts [--people 50000] [--fresh] [--samples 200] [--temporal-port 27600]
+//       [--latency-only]   (explain and GET /persons/{id} only, with CPU-ms per call; no worker)
 //
 // Setup (timed apart, reused across runs of the same --people: a marker in the state dir):
 //   - Samba: provisioned, then stopped and filled OFFLINE with Samba's own Python bindings
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
       samples: { type: 'string', default: '200' },
       'temporal-port': { type: 'string', default: '27600' },
       'keep-running': { type: 'boolean', default: false },
+      // Only explain and GET /persons/{id} (no worker, no cleanup, no plan): for iterating on them.
+      'latency-only': { type: 'boolean', default: false },
     },
   });
   if (!path.basename(stateDir).startsWith('bench')) {
@@ -192,6 +195,29 @@ async function main(): Promise<void> {
   let worker: ChildProcess | undefined;
   const results: Record<string, unknown> = {};
   try {
+    if (values['latency-only']) {
+      // CPU per call as well as latency: on a shared machine the wall time is mostly waiting
+      // for a core, the CPU-ms (this process, the Graph simulator included, and Samba) are not.
+      const ids = population.sampleIds(plan.people, samples);
+      const sambaPid = readPid(path.join(stateDir, 'samba', 'run', 'samba.pid'));
+      const perCall = (ms: number) => Number((ms / (ids.length + 10)).toFixed(1));
+      for (const [name, time] of [
+        ['explain', population.timeExplain],
+        ['get', population.timeGet],
+      ] as const) {
+        const cpu0 = process.cpuUsage();
+        const samba0 = treeCpuSeconds(sambaPid);
+        const figures = await time(config, ids);
+        const cpu = process.cpuUsage(cpu0);
+        results[name] = {
+          ...figures,
+          cpuMsPerCall: perCall((cpu.user + cpu.system) / 1000),
+          sambaCpuMsPerCall: perCall((treeCpuSeconds(sambaPid) - samba0) * 1000),
+        };
+        log(`${name}: ${JSON.stringify(results[name])}`);
+      }
+      return;
+    }
     worker = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')], {
       cwd: repoRoot,
       env,

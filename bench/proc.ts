@@ -33,3 +33,30 @@ export function readPid(file: string): number | undefined {
     return undefined;
   }
 }
+
+/** The pid and every descendant (samba forks its servers). */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+/** CPU seconds used so far by a process and its descendants (0 when unknown). */
+export function treeCpuSeconds(root: number | undefined): number {
+  return root === undefined ? 0 : processTree(root).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
