@@ -360,11 +360,23 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     const obj = (body ?? {}) as Record<string, unknown>;
     const context = `${origin}/v1.0/$metadata`;
     switch (route.key) {
-      case 'GET /users':
+      case 'GET /users': {
+        // The users a filter on other fields than the stamped mail can match, found before the
+        // per-user visibility and mailbox work (what Tunnus's employeeId lookups ask for).
+        const filter = query.get('$filter');
+        const candidates =
+          filter && !/\b(mail|proxyAddresses)\b/i.test(filter) ? parseFilter(filter) : undefined;
         return {
           status: 200,
-          body: listPage(state.listUsers(), query, `${origin}/v1.0/users`, `${context}#users`, maxPageSize),
+          body: listPage(
+            state.listUsers(candidates),
+            query,
+            `${origin}/v1.0/users`,
+            `${context}#users`,
+            maxPageSize,
+          ),
         };
+      }
       case 'GET /directory/deletedItems/microsoft.graph.user':
         return {
           status: 200,

@@ -168,14 +168,16 @@ export class GraphState {
   }
 
   /**
-   * Live users a list or filter may return (replicas that have caught up). One pass with one
-   * clock reading: every `$filter` read goes over all users, so at a bench's tens of thousands
-   * this loop is the simulator's own cost per request (Graph answers from an index).
+   * Live users a list or filter may return (replicas that have caught up), among those the
+   * prefilter keeps (it must not read mail or proxyAddresses, which a ready mailbox stamps).
+   * One pass with one clock reading: every `$filter` read goes over all users, so at a bench's
+   * tens of thousands this loop is the simulator's own cost per request (Graph has an index).
    */
-  listUsers(): SimUser[] {
+  listUsers(prefilter?: (u: SimUser) => boolean): SimUser[] {
     const now = this.now();
     const users: SimUser[] = [];
     for (const user of this.users.values()) {
+      if (prefilter && !prefilter(user)) continue;
       const meta = this.meta.get(user.id);
       if (now < (meta?.visibleAt ?? 0)) continue;
       if (meta && meta.mailboxReadyAt !== null && now >= meta.mailboxReadyAt) this.stampMailbox(user);
