@@ -1,6 +1,7 @@
 import { educationIdentityId } from '../domain/identity';
 import type { EducationRecord } from '../domain/education';
 import { canonicalIdentityKey, identityKeyProblem } from '../domain/identity-key';
+import { isSealed } from './seal';
 
 // Whose data a payload is. The payload codec sees only payloads, so the identity comes from the
 // value itself — `employeeId`/`identityId` at the top level or one level down (a signal's
@@ -126,7 +127,8 @@ export function personalFields(value: unknown, owner?: string): PersonalField[] 
     for (const [k, x] of Object.entries(v)) {
       const p = path ? `${path}.${k}` : k;
       if (PERSONAL_FIELDS.has(k)) {
-        const values = strings(x).filter((s) => s !== '');
+        // A value sealed under its person's key (src/crypto/seal.ts) is ciphertext, not their data.
+        const values = strings(x).filter((s) => s !== '' && !isSealed(s));
         if (values.length > 0) out.push({ path: p, owner: here, values });
       } else walk(x, p, here);
     }

@@ -23,7 +23,7 @@ const codecIdentity = (value: unknown, ownerWorkflowId: string) =>
  */
 const RECORDED_MIXES: { history: string; where: RegExp; field: RegExp; why: string }[] = [
   {
-    history: 'cleanup-awaiting-approval',
+    history: 'kept/cleanup-awaiting-approval',
     where: /^activityTaskCompletedEventAttributes\.result/,
     field: /^findings\[\d+\]\.(account|dn)$/,
     why:
