@@ -398,12 +398,14 @@ export class GraphState {
   private consumedBySku(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const u of this.users.values()) {
-      u.assignedLicenses.forEach((l, i) => {
+      const held = u.assignedLicenses;
+      for (let i = 0; i < held.length; i++) {
+        const skuId = held[i]!.skuId;
         // A user counts once per SKU, as in consumed().
-        if (u.assignedLicenses.findIndex((o) => o.skuId === l.skuId) === i) {
-          counts.set(l.skuId, (counts.get(l.skuId) ?? 0) + 1);
-        }
-      });
+        let first = true;
+        for (let j = 0; j < i && first; j++) first = held[j]!.skuId !== skuId;
+        if (first) counts.set(skuId, (counts.get(skuId) ?? 0) + 1);
+      }
     }
     return counts;
   }
