@@ -5,11 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
-import {
-  Client as TemporalClient,
-  Connection,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/client';
+import { Client as TemporalClient, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { Attribute, Change, Client as LdapClient } from 'ldapts';
 import YAML from 'yaml';
@@ -20,12 +16,9 @@ import { loadPolicy, parseEnv } from '../src/config';
 import { createLdapDirectory, type LdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import type { CleanupReport } from '../src/domain/cleanup-report';
 import type { DirectoryAccount } from '../src/domain/account';
-import { addDays, helsinkiDate } from '../src/domain/dates';
-import { recordFingerprint } from '../src/domain/fingerprint';
-import { desiredAccount, scheduleFor } from '../src/domain/plan';
-import { entitlementsFor, parsePolicy, type Policy } from '../src/domain/policy';
-import type { HrRecord } from '../src/domain/record';
+import { parsePolicy } from '../src/domain/policy';
 import { createLogger } from '../src/logger';
+import { ensureKekFile } from '../src/crypto/kek';
 import {
   EmployeeIdKey,
   LifecycleStageKey,
@@ -33,13 +26,20 @@ import {
   personWorkflowId,
   SourceKey,
   stateQuery,
-  type LifecycleStage,
-  type PersonState,
 } from '../src/workflows/messages';
 import { personWorkflow } from '../src/workflows/person';
 import { installRuntimeLogger } from '../src/telemetry';
 import { createCloudDirectory, createDirectoryFromEnv, createPhoneDirectoryFromEnv } from '../src/wiring';
 import { buildWorker, connectTemporal } from '../src/worker';
+import {
+  buildPeople,
+  FIRST_NAMES,
+  LAST_NAMES,
+  messFor,
+  personStateOf,
+  type Mess,
+  type Person,
+} from './people';
 import { cpuSeconds, procStatus, readPid } from './proc';
 import { workflowPollers } from '../test/support/pollers';
 
@@ -48,7 +48,7 @@ import { workflowPollers } from '../test/support/pollers';
 // cleanupWorkflow, started the way `tunnus cleanup run --mode …` starts it.
 //
 //   TUNNUS_STATE_DIR=$PWD/.state/bench-cleanup TUNNUS_DC_HOST=127.0.0.15 npx tsx bench/cleanup.ts
-//     [--people 5000] [--fresh] [--keep-running]
+//     [--people 5000] [--fresh] [--keep-running] [--temporal-port 27550]
 //
 // Setup (timed apart, reused: the DC and the Temporal database stay in the state dir, so a second
 // run only re-plants what the last enforce run fixed):
@@ -71,7 +71,6 @@ const repoRoot = path.resolve(__dirname, '..');
 process.env.TUNNUS_STATE_DIR ??= path.join(repoRoot, '.state', 'bench-cleanup');
 process.env.TUNNUS_DC_HOST ??= '127.0.0.15';
 const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
-const TEMPORAL_PORT = 27550;
 const TASK_QUEUE = 'bench-cleanup';
 const WORKER_FLAG = '--cleanup-bench-worker';
 
@@ -223,152 +222,14 @@ async function waitForPoller(client: TemporalClient, worker: WorkerProcess): Pro
 
 // ---- the identities and the mess ----
 
-const FIRST = ['Aino', 'Eeva', 'Helmi', 'Venla', 'Matti', 'Juha', 'Mikko', 'Sari', 'Päivi', 'Timo'];
-const LAST = ['Korhonen', 'Virtanen', 'Mäkinen', 'Nieminen', 'Mäkelä', 'Hämäläinen', 'Laine', 'Koskinen'];
-const ROLES: { jobCode: string; orgUnit: string; jobTitle: string; share: number }[] = [
-  { jobCode: 'SH01', orgUnit: 'SOTE-110', jobTitle: 'Sairaanhoitaja', share: 8 },
-  { jobCode: 'LK01', orgUnit: 'SOTE-120', jobTitle: 'Lääkäri', share: 1 },
-  { jobCode: 'SO01', orgUnit: 'SOTE-140', jobTitle: 'Sosiaalityöntekijä', share: 1 },
-  { jobCode: 'OP01', orgUnit: 'KASV-210', jobTitle: 'Opettaja', share: 4 },
-  { jobCode: 'HS01', orgUnit: 'HALL-010', jobTitle: 'Toimistosihteeri', share: 6 },
-];
-const ROLE_CYCLE = ROLES.flatMap((r) => Array.from({ length: r.share }, () => r));
-const ascii = (s: string) =>
-  s
-    .normalize('NFD')
-    .replace(/[^A-Za-z.]/g, '')
-    .toLowerCase();
-
-type Kind = 'active' | 'licenceLeaver' | 'pastRetention' | 'orphan';
-
-interface Person {
-  employeeId: string;
-  kind: Kind;
-  record?: HrRecord;
-  sam: string;
-  ouDn: string;
-  enabled: boolean;
-  groups: string[];
-  /** Part number of the licence its cloud user holds; undefined: no cloud user licence. */
-  sku?: string;
-  cloudUser: boolean;
-  /** Active person hand-added to a managed group no rule grants them. */
-  handAdded?: string;
-}
-
-interface Mess {
-  orphans: number;
-  licenceLeavers: number;
-  pastRetention: number;
-  handAdded: number;
-  reservations: number;
-}
-
-function messFor(people: number): Mess {
-  const share = (p: number) => Math.max(1, Math.round((people * p) / 100));
-  return {
-    orphans: share(1),
-    licenceLeavers: share(0.5),
-    pastRetention: share(0.2),
-    handAdded: share(0.5),
-    reservations: 5,
-  };
-}
-
-function buildPeople(people: number, mess: Mess, policy: Policy, baseDn: string): Person[] {
-  const today = helsinkiDate(new Date());
-  const asOf = new Date();
-  const out: Person[] = [];
-  let handAdded = 0;
-  for (let i = 0; i < people; i++) {
-    const kind: Kind =
-      i < mess.pastRetention
-        ? 'pastRetention'
-        : i < mess.pastRetention + mess.licenceLeavers
-          ? 'licenceLeaver'
-          : 'active';
-    const role = ROLE_CYCLE[i % ROLE_CYCLE.length]!;
-    const first = FIRST[i % FIRST.length]!;
-    const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
-    const endDate =
-      kind === 'pastRetention'
-        ? addDays(today, -200)
-        : kind === 'licenceLeaver'
-          ? addDays(today, -30)
-          : undefined;
-    const record: HrRecord = {
-      employeeId: `CB${String(i).padStart(5, '0')}`,
-      firstNames: first,
-      lastName: last,
-      jobTitle: role.jobTitle,
-      jobCode: role.jobCode,
-      orgUnit: role.orgUnit,
-      employmentType: 'permanent',
-      startDate: '2020-01-01',
-      ...(endDate ? { endDate } : {}),
-    };
-    const want = desiredAccount(record, policy, { baseDn, asOf });
-    let extra: string | undefined;
-    if (kind === 'active' && role.jobCode === 'SH01' && handAdded < mess.handAdded) {
-      extra = 'ERP-Physician';
-      handAdded++;
-    }
-    out.push({
-      employeeId: record.employeeId,
-      kind,
-      record,
-      sam: `${ascii(`${first}.${last}`).slice(0, 14)}${i}`,
-      ouDn: want.ouDn,
-      enabled: kind === 'active',
-      groups: [...want.groups, ...(extra ? [extra] : [])],
-      ...(kind === 'pastRetention' ? {} : { sku: entitlementsFor(policy, record).licences[0]?.sku }),
-      cloudUser: true,
-      ...(extra ? { handAdded: extra } : {}),
-    });
-  }
-  for (let j = 0; j < mess.orphans; j++) {
-    out.push({
-      employeeId: `CBX${String(j).padStart(4, '0')}`,
-      kind: 'orphan',
-      sam: `ext.${ascii(LAST[j % LAST.length]!)}${j}`,
-      ouDn: `${policy.roles.find((r) => r.name === 'office')?.ou ?? policy.ous.default},${baseDn}`,
-      enabled: true,
-      groups: [],
-      cloudUser: false,
-    });
-  }
-  return out;
-}
-
-function personState(p: Person, policy: Policy): PersonState {
-  const record = p.record!;
-  const schedule = scheduleFor(record, policy);
-  const stage: LifecycleStage =
-    p.kind === 'active' ? 'active' : p.kind === 'licenceLeaver' ? 'left' : 'failed';
-  return {
-    employeeId: p.employeeId,
-    stage,
-    source: 'hr',
-    record,
-    fingerprint: recordFingerprint(record),
-    version: 1,
-    recordsReceived: 1,
-    duplicatesIgnored: 0,
-    account: {
-      employeeId: p.employeeId,
-      sAMAccountName: p.sam,
-      userPrincipalName: `${p.sam}@kerava.test`,
-      created: true,
-    },
-    phase: p.kind === 'active' ? 'active' : 'left',
-    schedule,
-    // Past retention: the delete run failed, so the person waits for ops (no timer re-runs it).
-    ...(p.kind === 'pastRetention' ? { failedDueAt: schedule.deleteAt! } : {}),
-    runs: [],
-    timeline: [],
-    runSeq: p.kind === 'active' ? 1 : 2,
-  };
-}
+// The cleanup bench's own ids and account names (its state dir is reused from run to run).
+const naming = {
+  idPrefix: 'CB',
+  idDigits: 5,
+  firstNames: FIRST_NAMES.slice(0, 10),
+  lastNames: LAST_NAMES.slice(0, 8),
+  samLength: 14,
+};
 
 // ---- setup ----
 
@@ -575,14 +436,20 @@ async function main(): Promise<void> {
       'keep-running': { type: 'boolean', default: false },
       'max-cached-workflows': { type: 'string' },
       'worker-heap-mb': { type: 'string' },
+      'temporal-port': { type: 'string', default: '27550' },
     },
   });
+  const temporalPort = Number(values['temporal-port']);
   const rel = path.relative(path.join(repoRoot, '.state'), stateDir);
   if (rel === '' || rel.startsWith('test') || rel.startsWith('..')) {
     throw new Error(`TUNNUS_STATE_DIR ${stateDir} is not a bench state dir (.state/bench-cleanup)`);
   }
   const people = Number(values.people);
   const benchStart = Date.now();
+  // The record index and the payload codec's keys in this bench's state dir (docs/privacy.md),
+  // for the worker child too.
+  process.env.TUNNUS_INDEX_FILE ??= path.join(stateDir, 'record-index.sqlite');
+  process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
   const { ensureSamba, stopSamba } = await import('../sandbox/samba');
   const { ensureTemporalDevServer, stopTemporalDevServers } = await import('../sandbox/temporal');
 
@@ -601,7 +468,7 @@ async function main(): Promise<void> {
   const samba = await ensureSamba({ policyFile });
   setup.sambaMs = Date.now() - t;
   t = Date.now();
-  const dev = await ensureTemporalDevServer({ port: TEMPORAL_PORT, uiPort: TEMPORAL_PORT + 1000 });
+  const dev = await ensureTemporalDevServer({ port: temporalPort, uiPort: temporalPort + 1000 });
   setup.temporalMs = Date.now() - t;
   log(`Samba ${samba.url} (${secs(setup.sambaMs)} s), Temporal ${dev.address} (${secs(setup.temporalMs)} s)`);
   const sims = await startSimulators({
@@ -610,8 +477,8 @@ async function main(): Promise<void> {
       enabled: people * 2,
     })),
   });
-  const connection = await Connection.connect({ address: dev.address });
-  const client = new TemporalClient({ connection });
+  // With the payload codec, as the CLI and the worker: the person states are encrypted.
+  const client = await connectClient(parseEnv({ ...process.env, TEMPORAL_ADDRESS: dev.address }));
   const workerEnv: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: dev.address,
@@ -632,7 +499,7 @@ async function main(): Promise<void> {
   let worker: WorkerProcess | undefined;
   const runs: Measured[] = [];
   const mess = messFor(people);
-  const all = buildPeople(people, mess, policy, samba.baseDn);
+  const all = buildPeople(people, mess, policy, samba.baseDn, naming);
   const identities = all.filter((p) => p.kind !== 'orphan');
   let setupCounts: Record<string, number> = {};
   try {
@@ -693,11 +560,11 @@ async function main(): Promise<void> {
           await client.workflow.start(personWorkflow, {
             workflowId: personWorkflowId(p.employeeId),
             taskQueue: TASK_QUEUE,
-            args: [{ employeeId: p.employeeId, state: personState(p, policy) }],
+            args: [{ employeeId: p.employeeId, state: personStateOf(p, policy) }],
             staticSummary: 'person: every HR event for one employee, in order',
             typedSearchAttributes: [
               { key: EmployeeIdKey, value: p.employeeId },
-              { key: LifecycleStageKey, value: personState(p, policy).stage },
+              { key: LifecycleStageKey, value: personStateOf(p, policy).stage },
               { key: OrgUnitKey, value: p.record!.orgUnit },
               { key: SourceKey, value: 'hr' },
             ],
@@ -741,7 +608,7 @@ async function main(): Promise<void> {
     const rssAtReady = procStatus(worker.pid, 'VmRSS') ?? 0;
     log(`worker ${worker.pid} polling after ${secs(setup.workerMs)} s (RSS ${mb(rssAtReady)} MB)`);
     const sambaPid = readPid(path.join(stateDir, 'samba', 'run', 'samba.pid'));
-    const temporalPid = readPid(path.join(stateDir, 'temporal', `dev-server-${TEMPORAL_PORT}.pid`));
+    const temporalPid = readPid(path.join(stateDir, 'temporal', `dev-server-${temporalPort}.pid`));
 
     for (const mode of ['report', 'enforce'] as const) {
       const w = worker;
@@ -795,7 +662,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await worker?.stop();
-    await connection.close();
+    await client.connection.close();
     await sims.close();
     if (!values['keep-running']) {
       await stopTemporalDevServers();

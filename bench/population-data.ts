@@ -10,154 +10,43 @@ import { explainCommand } from '../src/cli/explain';
 import { connectClient } from '../src/ops/connect';
 import type { Env } from '../src/config';
 import { createLdapDirectory } from '../src/connectors/ldap/ldap-directory';
-import { addDays, helsinkiDate } from '../src/domain/dates';
-import { recordFingerprint } from '../src/domain/fingerprint';
 import { identityRow } from '../src/domain/identity-row';
 import { completeRow } from '../src/domain/managed-identity';
-import { baseLocalPart } from '../src/domain/naming';
-import { desiredAccount, scheduleFor } from '../src/domain/plan';
-import { entitlementsFor, type Policy } from '../src/domain/policy';
-import type { LifecycleStage, PersonState } from '../src/domain/person-state';
-import type { HrRecord } from '../src/domain/record';
+import type { Policy } from '../src/domain/policy';
+import type { PersonState } from '../src/domain/person-state';
 import { openRecordIndex } from '../src/store/open';
 import { indexDates } from '../src/store/record-index';
+import {
+  buildPeople,
+  FIRST_NAMES,
+  LAST_NAMES,
+  messFor,
+  personStateOf,
+  type Mess,
+  type Person,
+} from './people';
 import { workflowPollers } from '../test/support/pollers';
 
 // The population of bench/population.ts: who the N identities are, and how each part (Samba, the
 // Graph simulator, the read model) is filled consistently with the others.
 
-const FIRST = ['Aino', 'Eeva', 'Helmi', 'Venla', 'Matti', 'Juha', 'Mikko', 'Sari', 'Päivi', 'Timo', 'Onni'];
-const LAST = [
-  'Korhonen',
-  'Virtanen',
-  'Mäkinen',
-  'Nieminen',
-  'Mäkelä',
-  'Hämäläinen',
-  'Laine',
-  'Koskinen',
-  'Heikkinen',
-];
-const ROLES: { jobCode: string; orgUnit: string; jobTitle: string; share: number }[] = [
-  { jobCode: 'SH01', orgUnit: 'SOTE-110', jobTitle: 'Sairaanhoitaja', share: 8 },
-  { jobCode: 'LK01', orgUnit: 'SOTE-120', jobTitle: 'Lääkäri', share: 1 },
-  { jobCode: 'SO01', orgUnit: 'SOTE-140', jobTitle: 'Sosiaalityöntekijä', share: 1 },
-  { jobCode: 'OP01', orgUnit: 'KASV-210', jobTitle: 'Opettaja', share: 4 },
-  { jobCode: 'HS01', orgUnit: 'HALL-010', jobTitle: 'Toimistosihteeri', share: 6 },
-];
-const ROLE_CYCLE = ROLES.flatMap((r) => Array.from({ length: r.share }, () => r));
-const ascii = (s: string) =>
-  s
-    .normalize('NFD')
-    .replace(/[^A-Za-z.]/g, '')
-    .toLowerCase();
-
-export type Kind = 'active' | 'licenceLeaver' | 'pastRetention' | 'orphan';
-
-export interface Person {
-  employeeId: string;
-  kind: Kind;
-  record?: HrRecord;
-  sam: string;
-  mail: string;
-  ouDn: string;
-  enabled: boolean;
-  groups: string[];
-  attributes: Record<string, string>;
-  /** Licence part number its cloud user holds (none: no licence). */
-  sku?: string;
-  cloudUser: boolean;
-}
-
 export interface Population {
   people: Person[];
   identities: number;
   activeNurses: number;
-  mess: Record<string, number>;
+  mess: Mess;
 }
 
 export function buildPopulation(n: number, policy: Policy, baseDn: string): Population {
-  const share = (p: number) => Math.max(1, Math.round((n * p) / 100));
-  const mess = {
-    orphans: share(1),
-    licenceLeavers: share(0.5),
-    pastRetention: share(0.2),
-    handAdded: share(0.5),
-    reservations: 5,
-  };
-  const today = helsinkiDate(new Date());
-  const asOf = new Date();
-  const people: Person[] = [];
-  let handAdded = 0;
-  let activeNurses = 0;
-  for (let i = 0; i < n; i++) {
-    const kind: Kind =
-      i < mess.pastRetention
-        ? 'pastRetention'
-        : i < mess.pastRetention + mess.licenceLeavers
-          ? 'licenceLeaver'
-          : 'active';
-    const role = ROLE_CYCLE[i % ROLE_CYCLE.length]!;
-    const first = FIRST[i % FIRST.length]!;
-    const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
-    const endDate =
-      kind === 'pastRetention'
-        ? addDays(today, -200)
-        : kind === 'licenceLeaver'
-          ? addDays(today, -30)
-          : undefined;
-    const record: HrRecord = {
-      employeeId: `PP${String(i).padStart(6, '0')}`,
-      firstNames: first,
-      lastName: last,
-      jobTitle: role.jobTitle,
-      jobCode: role.jobCode,
-      orgUnit: role.orgUnit,
-      employmentType: 'permanent',
-      startDate: '2020-01-01',
-      ...(endDate ? { endDate } : {}),
-    };
-    const want = desiredAccount(record, policy, { baseDn, asOf });
-    let extra: string | undefined;
-    if (kind === 'active' && role.jobCode === 'SH01') {
-      activeNurses++;
-      if (handAdded < mess.handAdded) {
-        extra = 'ERP-Physician';
-        handAdded++;
-      }
-    }
-    const sam = `${ascii(`${first}.${last}`).slice(0, 12)}${i}`;
-    people.push({
-      employeeId: record.employeeId,
-      kind,
-      record,
-      sam,
-      // The plan compares the mail's name part with the record's; the number is a collision suffix.
-      mail: `${baseLocalPart(record)}${i + 2}@kerava.fi`,
-      ouDn: want.ouDn,
-      enabled: kind === 'active',
-      groups: [...want.groups, ...(extra ? [extra] : [])],
-      attributes: Object.fromEntries(
-        Object.entries(want.attributes).filter((e): e is [string, string] => typeof e[1] === 'string'),
-      ),
-      ...(kind === 'pastRetention' ? {} : { sku: entitlementsFor(policy, record).licences[0]?.sku }),
-      cloudUser: true,
-    });
-  }
-  for (let j = 0; j < mess.orphans; j++) {
-    const sam = `ext.${ascii(LAST[j % LAST.length]!)}${j}`;
-    people.push({
-      employeeId: `PPX${String(j).padStart(5, '0')}`,
-      kind: 'orphan',
-      sam,
-      mail: `${sam}@kerava.fi`,
-      ouDn: `${policy.roles.find((r) => r.name === 'office')?.ou ?? policy.ous.default},${baseDn}`,
-      enabled: true,
-      groups: [],
-      attributes: { givenName: 'Ulkoinen', sn: 'Konsultti', displayName: 'Ulkoinen Konsultti' },
-      cloudUser: false,
-    });
-  }
+  const mess = messFor(n);
+  const people = buildPeople(n, mess, policy, baseDn, {
+    idPrefix: 'PP',
+    idDigits: 6,
+    firstNames: FIRST_NAMES,
+    lastNames: LAST_NAMES,
+    samLength: 12,
+  });
+  const activeNurses = people.filter((p) => p.kind === 'active' && p.record?.jobCode === 'SH01').length;
   return { people, identities: n, activeNurses, mess };
 }
 
@@ -243,35 +132,14 @@ export function seedCloud(state: GraphState, people: Person[], policy: Policy): 
   return n;
 }
 
-function personStateOf(p: Person, policy: Policy): PersonState {
-  const record = p.record!;
-  const schedule = scheduleFor(record, policy);
-  const stage: LifecycleStage =
-    p.kind === 'active' ? 'active' : p.kind === 'licenceLeaver' ? 'left' : 'failed';
+/** The state a person's last run left, with the fields the read model's row is made of. */
+function readModelStateOf(p: Person, policy: Policy): PersonState {
+  const state = personStateOf(p, policy);
   return {
-    employeeId: p.employeeId,
-    stage,
-    source: 'hr',
-    record,
-    records: { hr: record },
-    fingerprint: recordFingerprint(record),
-    version: 1,
+    ...state,
+    records: { hr: p.record! },
     handledVersion: 1,
-    recordsReceived: 1,
-    duplicatesIgnored: 0,
-    account: {
-      employeeId: p.employeeId,
-      sAMAccountName: p.sam,
-      userPrincipalName: `${p.sam}@kerava.test`,
-      created: true,
-    },
-    phase: p.kind === 'active' ? 'active' : 'left',
-    schedule,
-    ...(p.kind !== 'active' ? { disabledAt: `${record.endDate}T21:00:00.000Z` } : {}),
-    ...(p.kind === 'pastRetention' ? { failedDueAt: schedule.deleteAt! } : {}),
-    runs: [],
-    timeline: [],
-    runSeq: p.kind === 'active' ? 1 : 2,
+    ...(p.kind !== 'active' ? { disabledAt: `${p.record!.endDate}T21:00:00.000Z` } : {}),
   };
 }
 
@@ -290,7 +158,7 @@ export async function writeReadModel(env: Env, people: Person[], policy: Policy)
       const batch = identities.slice(i, i + 500);
       await Promise.all(
         batch.map(async (p) => {
-          const row = identityRow(personStateOf(p, policy), { chain, version: 2, at: chain });
+          const row = identityRow(readModelStateOf(p, policy), { chain, version: 2, at: chain });
           if ((await store.identities.write(completeRow(row, policy, undefined))) === 'written') written++;
         }),
       );
