@@ -624,7 +624,10 @@ async function main(): Promise<void> {
       const workflowId = await startCleanup(client, TASK_QUEUE, mode);
       const outcome = await waitForCleanup(client, workflowId);
       const wallMs = performance.now() - t0;
-      if (!('report' in outcome)) throw new Error(`the ${mode} run waits for approval: ${outcome.waiting}`);
+      if (!('report' in outcome)) {
+        const why = 'waiting' in outcome ? `waits for approval: ${outcome.waiting}` : `is ${outcome.running}`;
+        throw new Error(`the ${mode} run ${why}`);
+      }
       const ldapAfter = await w.counters();
       const ldap = Object.fromEntries(
         Object.entries(ldapAfter)

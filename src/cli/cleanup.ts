@@ -11,6 +11,9 @@ import { identityKeysFor } from '../crypto/data-converter';
 // (through its schedule, or directly with a mode of its own); `tunnus cleanup report [--json]`
 // prints the last completed run's report — the same object the Web UI shows as its result.
 
+/** How long `cleanup run` waits for the report before it leaves the run going (and says so). */
+const WAIT_LIMIT_MS = 30 * 60_000;
+
 export async function cleanupRun(
   ctx: CliContext,
   options: { mode?: 'report' | 'enforce'; wait: boolean; json?: boolean },
@@ -22,7 +25,28 @@ export async function cleanupRun(
       return ExitCode.Ok;
     }
     ctx.note(`started ${workflowId}`);
-    const outcome = await waitForCleanup(client, workflowId);
+    let told = false;
+    const outcome = await waitForCleanup(client, workflowId, {
+      timeoutMs: WAIT_LIMIT_MS,
+      // A busy worker or server: the run is durable and carries on; say so once, keep waiting.
+      onUnanswered: (why) => {
+        if (told) return;
+        told = true;
+        ctx.note(
+          `no answer from Temporal or the worker in time (${why}); the cleanup is still running, waiting on`,
+        );
+      },
+    });
+    if ('running' in outcome) {
+      // Not a failure either: the run goes on without this command.
+      if (options.json) {
+        ctx.print(JSON.stringify({ workflowId, status: 'running', reason: outcome.running }));
+      } else {
+        ctx.print(`${workflowId} is ${outcome.running}; the run carries on`);
+        ctx.print('its report when it ends: tunnus cleanup report');
+      }
+      return ExitCode.Ok;
+    }
     if ('waiting' in outcome) {
       // Not a failure: the run waits durably; the operator decides.
       if (options.json) {

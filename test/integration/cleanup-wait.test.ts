@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { startCleanup, waitForCleanup } from '../../src/ops/cleanup';
+import { run as cli } from '../../src/starter';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+// Following a cleanup run while no worker answers (as under load: the status query times out):
+// the wait goes on and gets the report once a worker serves the queue; `tunnus cleanup run` prints
+// it and exits 0. Against the Temporal dev server and Samba AD.
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+describe('waiting for a cleanup run that no worker answers for a while', () => {
+  let stack: Stack;
+  let stopWorker: (() => Promise<void>) | undefined;
+
+  before(async () => {
+    stack = await startStack({
+      policy: (p) => {
+        p.cleanup = { ...p.cleanup, mode: 'report' };
+      },
+    });
+    Object.assign(process.env, stack.childEnv());
+  });
+  after(async () => {
+    await stopWorker?.();
+    await stack?.close();
+  });
+
+  it('its status query times out with no worker polling; the wait goes on to the report', async () => {
+    const workflowId = await startCleanup(stack.client, stack.taskQueue, 'report');
+    const unanswered: string[] = [];
+    const waiting = waitForCleanup(stack.client, workflowId, {
+      pollMs: 200,
+      queryTimeoutMs: 1_000,
+      onUnanswered: (why) => unanswered.push(why),
+    });
+    let ended = false;
+    void waiting.finally(() => (ended = true));
+    await eventually(
+      () => Promise.resolve(unanswered.length),
+      (n) => n >= 2,
+      30_000,
+      'two unanswered status queries',
+    );
+    assert.equal(ended, false, 'the wait did not end on an unanswered query');
+    assert.match(unanswered[0]!, /DEADLINE_EXCEEDED/);
+    stopWorker = (await stack.startWorker()).stop;
+    const outcome = await waiting;
+    assert.ok('report' in outcome, JSON.stringify(outcome));
+    assert.equal(outcome.report.mode, 'report');
+  });
+
+  it('tunnus cleanup run --mode report: the report, exit 0', async () => {
+    const out = new Capture();
+    const err = new Capture();
+    const code = await cli(['cleanup', 'run', '--mode', 'report', '--json'], out, err);
+    assert.equal(code, 0, out.text + err.text);
+    assert.match(err.text, /^started leaver-cleanup-manual-/);
+    const report = JSON.parse(out.text) as { mode: string; managedIdentities: number };
+    assert.equal(report.mode, 'report');
+    assert.equal(typeof report.managedIdentities, 'number');
+  });
+});
