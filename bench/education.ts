@@ -197,12 +197,15 @@ async function main(): Promise<void> {
   log(`every account enabled after ${totalSeconds} s; now the same writes straight to Samba`);
 
   // The directory's own rate for the same pupils (5,000 more users, into the groups the import
-  // made), after the import: the raw side runs on the bigger directory.
+  // made), after the import: the raw side runs on the bigger directory. The same writes: a pupil
+  // without a cloud user gets a one-time AD password for the school contact on the day the account
+  // is enabled, a second password write (bench/raw-writes.ts), so raw makes it too.
   const rawPupil = (i: number) => rows[i]!.split(';');
   const raw = await rawPeopleWrites(samba, {
     tag: 'E',
     people: n,
     clients: rawClients,
+    firstDayPassword: true,
     ouDn: `OU=Pupils,OU=Tunnus,${samba.baseDn}`,
     groupDns: [],
     person: (i) => ({
