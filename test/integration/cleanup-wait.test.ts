@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { startCleanup, waitForCleanup } from '../../src/ops/cleanup';
 import { run as cli } from '../../src/starter';
@@ -9,13 +8,12 @@ import { eventually, startStack, type Stack } from '../support/stack';
 // the wait goes on and gets the report once a worker serves the queue; `tunnus cleanup run` prints
 // it and exits 0. Against the Temporal dev server and Samba AD.
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString('utf8');
-    done();
-  }
-}
+/** A stream that keeps what is written to it. */
+const capture = () => {
+  const chunks: string[] = [];
+  const stream = { write: (s: string) => chunks.push(s) > 0 } as unknown as NodeJS.WritableStream;
+  return { stream, text: () => chunks.join('') };
+};
 
 describe('waiting for a cleanup run that no worker answers for a while', () => {
   let stack: Stack;
@@ -59,12 +57,12 @@ describe('waiting for a cleanup run that no worker answers for a while', () => {
   });
 
   it('tunnus cleanup run --mode report: the report, exit 0', async () => {
-    const out = new Capture();
-    const err = new Capture();
-    const code = await cli(['cleanup', 'run', '--mode', 'report', '--json'], out, err);
-    assert.equal(code, 0, out.text + err.text);
-    assert.match(err.text, /^started leaver-cleanup-manual-/);
-    const report = JSON.parse(out.text) as { mode: string; managedIdentities: number };
+    const out = capture();
+    const err = capture();
+    const code = await cli(['cleanup', 'run', '--mode', 'report', '--json'], out.stream, err.stream);
+    assert.equal(code, 0, out.text() + err.text());
+    assert.match(err.text(), /^started leaver-cleanup-manual-/);
+    const report = JSON.parse(out.text()) as { mode: string; managedIdentities: number };
     assert.equal(report.mode, 'report');
     assert.equal(typeof report.managedIdentities, 'number');
   });
