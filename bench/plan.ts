@@ -25,7 +25,7 @@ import { HR_EXPORT_COLUMNS, hrCsv } from '../test/support/hr-csv';
 // Plan time for a policy change over N identities (default 5,000):
 //
 //   TUNNUS_STATE_DIR=$PWD/.state/bench-plan TUNNUS_DC_HOST=127.0.0.14 npx tsx bench/plan.ts
-//     [--people 5000] [--nurses 3000] [--workflows 500] [--concurrency 16]
+//     [--people 5000] [--nurses 3000] [--workflows 500] [--concurrency 16] [--temporal-port 27500]
 //
 // Setup (not timed): a fresh Samba DC and dev server in this bench's own state dir; N accounts
 // written straight to Samba exactly as the old policy wants them (OU, attributes, groups,
@@ -49,7 +49,6 @@ const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
 // The payload codec's keys for this bench's workers and clients, in its state dir (docs/privacy.md).
 process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
 process.env.TUNNUS_KEYS_FILE ??= path.join(stateDir, 'identity-keys.sqlite');
-const TEMPORAL_PORT = 27500;
 const TASK_QUEUE = 'bench-plan';
 
 const log = (s: string) => process.stderr.write(`[bench-plan] ${s}\n`);
@@ -92,8 +91,10 @@ async function main(): Promise<void> {
       nurses: { type: 'string' },
       concurrency: { type: 'string', default: '16' },
       workflows: { type: 'string', default: '500' },
+      'temporal-port': { type: 'string', default: '27500' },
     },
   });
+  const temporalPort = Number(values['temporal-port']);
   const people = Number(values.people);
   const nurses = Number(values.nurses ?? Math.round(people * 0.6));
   const concurrency = Number(values.concurrency);
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   let t = Date.now();
   const samba = await ensureSamba({ policyFile: newFile }); // every group of both policies exists
   log(`Samba DC ready in ${secs(Date.now() - t)} s at ${samba.url}`);
-  const temporal = await ensureTemporalDevServer({ port: TEMPORAL_PORT, uiPort: TEMPORAL_PORT + 1000 });
+  const temporal = await ensureTemporalDevServer({ port: temporalPort, uiPort: temporalPort + 1000 });
   const sims = await startSimulators();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
