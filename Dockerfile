@@ -29,5 +29,6 @@ COPY package.json tsconfig.json ./
 COPY src ./src
 USER node
 # `node --import tsx` rather than the tsx CLI: one process, so node is PID 1 and receives SIGTERM
-# itself; the Temporal worker's own signal handler then drains and shuts down cleanly.
-CMD ["node", "--import", "tsx", "src/worker.ts"]
+# itself; the Temporal worker's own signal handler then drains and shuts down cleanly. The V8 flags
+# are WORKER_NODE_FLAGS (src/worker-memory.ts): the main thread's heap sized like the workflow thread's.
+CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=1024", "--import", "tsx", "src/worker.ts"]

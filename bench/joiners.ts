@@ -18,6 +18,7 @@ import { run as cli } from '../src/starter';
 import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { parseEnv } from '../src/config';
+import { WORKER_NODE_FLAGS } from '../src/worker-memory';
 import { stopClashingDcs } from './dcs';
 import { ldapOpsPerJoiner, type LdapOpCounts } from './ldap-ops';
 import { ldapClient, rawPeopleWrites, type Dc } from './raw-writes';
@@ -154,7 +155,9 @@ interface WorkerProcess {
 }
 
 function startWorker(env: NodeJS.ProcessEnv, name = 'worker'): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')], {
+  // Started as the Dockerfile starts it: the main thread's V8 heap sized by WORKER_NODE_FLAGS.
+  const args = [...WORKER_NODE_FLAGS, '--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

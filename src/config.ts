@@ -81,6 +81,10 @@ const envSchema = z.object({
   WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
   /** Local activities one worker runs at once. */
   WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number().int().positive().optional(),
+  /** The workflow thread's V8 semi-space in MB (young generation; src/worker-memory.ts): 4. */
+  WORKER_SEMI_SPACE_MB: z.coerce.number().int().min(1).max(64).optional(),
+  /** The workflow thread's V8 old-space limit in MB (src/worker-memory.ts): 1024. */
+  WORKER_OLD_SPACE_MB: z.coerce.number().int().min(128).optional(),
   /**
    * How long a workflow task waits on this worker's sticky queue before any worker may take it:
    * after a worker dies, its cached workflows resume elsewhere after this long (the SDK's 10 s

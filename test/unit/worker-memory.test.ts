@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   cgroupMemoryLimit,
   DEFAULT_CONCURRENCY,
+  v8HeapFlags,
+  v8HeapSizing,
+  WORKER_NODE_FLAGS,
   workerConcurrency,
   workerMemoryBytes,
   workflowCacheSize,
 } from '../../src/worker-memory';
+import { SHARED_WORKFLOW_MODULES } from '../../src/workflow-bundle';
 
 const GB = 1024 ** 3;
 
@@ -52,5 +58,35 @@ describe("the worker's concurrency is explicit", () => {
     });
     assert.equal(workerConcurrency({ workflowTasks: 1 }).workflowTasks, 2);
     assert.equal(workerConcurrency({ localActivities: 8 }).localActivities, 8);
+  });
+});
+
+describe("the worker's V8 heaps are sized (both isolates)", () => {
+  it('defaults: 4 MB semi-spaces and a 1 GB old space; each setting wins on its own', () => {
+    assert.deepEqual(v8HeapSizing(), { semiSpaceMb: 4, oldSpaceMb: 1024 });
+    assert.deepEqual(v8HeapSizing({ semiSpaceMb: 16 }), { semiSpaceMb: 16, oldSpaceMb: 1024 });
+    assert.deepEqual(v8HeapSizing({ oldSpaceMb: 2048 }), { semiSpaceMb: 4, oldSpaceMb: 2048 });
+    assert.equal(v8HeapFlags(v8HeapSizing()), WORKER_NODE_FLAGS.join(' '));
+  });
+
+  it('the Dockerfile and `npm run worker` start the main thread with the same flags', () => {
+    const root = path.join(__dirname, '../..');
+    const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
+    const argv = JSON.parse(cmd ?? '[]') as string[];
+    assert.deepEqual(argv.slice(0, 1 + WORKER_NODE_FLAGS.length), ['node', ...WORKER_NODE_FLAGS]);
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    assert.equal(pkg.scripts.worker, `node ${WORKER_NODE_FLAGS.join(' ')} --import tsx src/worker.ts`);
+  });
+
+  it('workflow modules shared across workflows hold no module state and no workflow API', () => {
+    assert.ok(SHARED_WORKFLOW_MODULES.length > 0);
+    for (const file of SHARED_WORKFLOW_MODULES) {
+      const text = fs.readFileSync(file, 'utf8');
+      assert.doesNotMatch(text, /from '@temporalio\/workflow'/, file);
+      assert.doesNotMatch(text, /^(export )?(let|var) /m, file);
+      assert.doesNotMatch(text, /Date\.now\(|Math\.random\(|new Date\(\)/, file);
+    }
   });
 });
