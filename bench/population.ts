@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { cpuSeconds, procStatus, readPid, treeCpuSeconds } from './proc';
+import { WORKER_NODE_FLAGS } from '../src/worker-memory';
 
 // Issue 11's figures: population-wide operations over N identities (default 50,000) reading the
 // identity read model, against Samba AD + the Graph simulator, with the real worker and CLI.
@@ -218,7 +219,9 @@ async function main(): Promise<void> {
       }
       return;
     }
-    worker = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')], {
+    // Started as the Dockerfile starts it: the main thread's V8 heap sized by WORKER_NODE_FLAGS.
+    const workerArgs = [...WORKER_NODE_FLAGS, '--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')];
+    worker = spawn(process.execPath, workerArgs, {
       cwd: repoRoot,
       env,
       stdio: ['ignore', process.stderr, 'inherit'],
