@@ -44,8 +44,10 @@ export async function bundleWorkflowsInChild(spec: WorkflowBundleSpec): Promise<
 }
 
 /**
- * Pure modules of src/domain the workflows use, evaluated once in the workflow thread and shared
- * by every workflow (the SDK's `preloadModules`). Every other module of the bundle is evaluated
+ * NOT IN USE (docs/scale-out.md): with these preloaded, the upgrade proof failed with a
+ * non-determinism error (TMPRL1100) whose cause is not found. Pure modules of src/domain the
+ * workflows use, which `preloadModules` would evaluate once in the workflow thread and share
+ * by every workflow. Every other module of the bundle is evaluated
  * again for each workflow the worker caches: its functions, closures and constants are that
  * workflow's own copy (measured ~100 KB per cached person). A module listed here must hold no
  * state of a workflow's: no module-level variable a call changes (a memo of pure results, like
@@ -80,7 +82,7 @@ async function bundleToFile(args: ChildArgs): Promise<void> {
     workflowsPath: require.resolve('./workflows'),
     // Failure messages go into a payload the codec encrypts (src/crypto/failure-converter.ts).
     failureConverterPath,
-    // preloadModules (SHARED_WORKFLOW_MODULES) is off: the upgrade proof failed with it (TMPRL1100, ops-terminate marker) and the cause is not found yet.
+    // No preloadModules: off until the upgrade proof passes with it (SHARED_WORKFLOW_MODULES).
     ...(args.interceptors ? { workflowInterceptorModules } : {}),
     logger: { log: noop, trace: noop, debug: noop, info: noop, warn, error: warn },
   });

@@ -86,12 +86,11 @@ describe('replay of recorded histories', () => {
   });
 
   it('every recorded history replays against the current workflows without a non-determinism error', async () => {
-    // As the production worker bundles them: with the metrics interceptor (src/worker.ts) and the
-    // domain modules shared by every workflow (src/workflow-bundle.ts).
+    // As the production worker bundles them: with the metrics interceptor (src/worker.ts).
     const production = await bundleWorkflowCode({
       workflowsPath: require.resolve('../../src/workflows'),
       workflowInterceptorModules,
-      // preloadModules (SHARED_WORKFLOW_MODULES) is off: the upgrade proof failed with it (TMPRL1100, ops-terminate marker) and the cause is not found yet.
+      // No preloadModules: off until the upgrade proof passes with it (src/workflow-bundle.ts).
       logger: quietLogger,
     });
     const failures = await replay(production, recordedHistories(manifest));

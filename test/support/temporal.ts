@@ -35,10 +35,9 @@ let bundle: Promise<WorkflowBundle> | undefined;
 export function workflowBundle(): Promise<WorkflowBundle> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
-    // As the worker bundles it: failure messages go into a payload the codec encrypts, and the
-    // domain modules are shared by every workflow (src/workflow-bundle.ts).
+    // As the worker bundles it: failure messages go into a payload the codec encrypts.
     failureConverterPath,
-    // preloadModules (SHARED_WORKFLOW_MODULES) is off: the upgrade proof failed with it (TMPRL1100, ops-terminate marker) and the cause is not found yet.
+    // No preloadModules: off until the upgrade proof passes with it (src/workflow-bundle.ts).
     logger: quietLogger,
   });
   return bundle;
