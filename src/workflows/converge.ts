@@ -6,7 +6,6 @@ import {
   condition,
   continueAsNew,
   log,
-  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,6 +24,7 @@ import { accountReadyNotice, firstDayDue } from '../domain/first-day';
 import { describeStep, type Step } from '../domain/steps';
 import { provisionStatusQuery, recordChangedSignal, type ProvisionStatus } from './messages';
 import { sendNotice } from './notices';
+import { releasePatches } from './release';
 import {
   MAX_RUN_HISTORY_EVENTS,
   MAX_RUN_RECHECKS,
@@ -97,10 +97,12 @@ const MAX_APPLIED = 100;
 
 export async function converge(input: ProvisionInput): Promise<ProvisionResult> {
   const { employeeId } = input;
+  // First, before any command: one marker for the release's patches (./release.ts).
+  const isPatched = releasePatches('converge');
   // Decided once per run: a run on earlier code keeps waiting for seats without the notice.
-  const notices = patched('notices-licence-wait');
+  const notices = isPatched('notices-licence-wait');
   // Decided once per run: runs on earlier code keep one regular activity per directory step.
-  const localSteps = patched('joiner-local-steps');
+  const localSteps = isPatched('joiner-local-steps');
   const dirStep: DirectoryStep = stepRunner<DirectoryActivities>(
     localSteps,
     directoryActivityOptions,
@@ -220,7 +222,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     // An end date always wins: no wait of a run reaches past the end of access.
     const endAt = plan.schedule.endAt ? Date.parse(plan.schedule.endAt) : Infinity;
     const waitUntil = (at: number, what: string) =>
-      waitFor(Math.min(at, endAt), what, patched('ops-terminate') ? seen : undefined);
+      waitFor(Math.min(at, endAt), what, isPatched('ops-terminate') ? seen : undefined);
 
     if (plan.hold) {
       result.hold = plan.hold;
@@ -279,7 +281,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
       firstDayDue(plan.phase, result.enabled) &&
       !result.handover &&
       firstDayRun() &&
-      patched('credential-handover')
+      isPatched('credential-handover')
     ) {
       await firstDay();
       if (changedSince(seen)) continue;

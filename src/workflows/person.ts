@@ -4,7 +4,6 @@ import {
   condition,
   continueAsNew,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -63,6 +62,7 @@ import {
 import { moverWorkflow } from './mover';
 import { shredWorkflow } from './shred';
 import { sendNotice } from './notices';
+import { releasePatches } from './release';
 import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS, RUN_WORKFLOW_TASK_TIMEOUT } from './options';
 
 // The entity workflow: one per person (`person-{employeeId}`). It serialises every event for the
@@ -103,13 +103,15 @@ export interface PersonInput {
 
 export async function personWorkflow(input: PersonInput): Promise<void> {
   const state = upgrade(input.state ?? initialState(input.employeeId));
+  // First, before any command: one marker for the release's patches (./release.ts).
+  const isPatched = releasePatches('personWorkflow');
   // Decided once per run: runs on earlier code pick notices up on their next continue-as-new.
-  const notices = patched('notices');
+  const notices = isPatched('notices');
   // Decided once per run: runs on earlier code write their row from their next continue-as-new.
-  const readModel = patched('read-model');
+  const readModel = isPatched('read-model');
   // Decided once per run: the row written by a local activity, and runs started with a short
   // workflow task timeout (their local steps resume on another worker soon after a crash).
-  const localRow = readModel && patched('read-model-local');
+  const localRow = readModel && isPatched('read-model-local');
   setHandler(stateQuery, () => state);
   setHandler(recordSignal, (delivery) => void accept(state, delivery, Date.now()));
   setHandler(submitRecordUpdate, (delivery) => accept(state, delivery, Date.now()));
@@ -123,7 +125,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
   const opsAction =
     <Q, R>(action: (s: PersonState, request: Q, now: number) => R) =>
     (request: Q): R => {
-      patched('ops-terminate');
+      isPatched('ops-terminate');
       nudges++;
       return action(state, request, Date.now());
     };
@@ -192,10 +194,10 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     if (kind) {
       // An end falling due that the guard has not counted: ask it first (held over the threshold).
       const endDate = kind === 'leaver' ? dueEndToGuard(state, Date.now()) : undefined;
-      if (endDate && patched('guard-due-ends')) await guardDueEnd(endDate);
+      if (endDate && isPatched('guard-due-ends')) await guardDueEnd(endDate);
       else await run(kind);
       // Retention delete done: the person hands over to crypto-shredding and closes (shred.ts).
-      if (kind === 'delete' && shredDue(state) && patched('crypto-shred')) {
+      if (kind === 'delete' && shredDue(state) && isPatched('crypto-shred')) {
         if (await handOverToShred()) return;
       }
       continue;
@@ -298,7 +300,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     );
     // What the child was started with: a record or termination accepted while the child was being
     // started is signalled to it too (it would otherwise wait out a dated change first).
-    let signalled = patched('ops-terminate') ? startFacts.version : state.version;
+    let signalled = isPatched('ops-terminate') ? startFacts.version : state.version;
     while (!outcome) {
       await condition(() => outcome !== undefined || state.version > signalled);
       if (!outcome && state.version > signalled) {

@@ -5,6 +5,7 @@ import { deliverRecord, personState } from '../../src/ops/persons';
 import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import type { PersonState } from '../../src/workflows/messages';
+import { RELEASE_PATCH } from '../../src/workflows/release';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // What one joiner costs Temporal (issue 12): history events, workflow tasks, search-attribute
@@ -27,6 +28,10 @@ export interface JoinerCost {
   /** Local-activity markers that carry a summary (user metadata) for the Web UI. */
   localActivitiesWithSummary: number;
   timers: number;
+  /** Patch markers (each comes with a TemporalChangeVersion upsert, counted in `upserts`). */
+  patchMarkers: number;
+  /** The patch ids the runs' TemporalChangeVersion upserts named, in order. */
+  changeVersions: string[];
 }
 
 export function costOf(histories: HistoryEvent[][]): JoinerCost {
@@ -38,6 +43,8 @@ export function costOf(histories: HistoryEvent[][]): JoinerCost {
     localActivities: 0,
     localActivitiesWithSummary: 0,
     timers: 0,
+    patchMarkers: 0,
+    changeVersions: [],
   };
   for (const e of histories.flat()) {
     cost.events++;
@@ -49,6 +56,12 @@ export function costOf(histories: HistoryEvent[][]): JoinerCost {
       if (e.userMetadata?.summary) cost.localActivitiesWithSummary++;
     }
     if (e.timerStartedEventAttributes) cost.timers++;
+    if (e.markerRecordedEventAttributes?.markerName === 'core_patch') cost.patchMarkers++;
+    // Search attributes are not encoded by the codec: the SDK's keyword list is plain JSON.
+    const versions =
+      e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion;
+    if (versions?.data)
+      cost.changeVersions.push(...(JSON.parse(Buffer.from(versions.data).toString()) as string[]));
   }
   return cost;
 }
@@ -59,6 +72,9 @@ function within(cost: JoinerCost, most: Pick<JoinerCost, 'events' | 'workflowTas
   assert.deepEqual(over, [], JSON.stringify(cost));
   assert.ok(cost.localActivities > 0, 'the short steps are local activities');
   assert.equal(cost.localActivitiesWithSummary, cost.localActivities, 'each marker has its summary');
+  // One patch per run, the release marker (src/workflows/release.ts), not one per change.
+  assert.equal(cost.patchMarkers, 2, JSON.stringify(cost));
+  assert.deepEqual(cost.changeVersions, [RELEASE_PATCH, RELEASE_PATCH]);
 }
 
 describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
@@ -125,8 +141,9 @@ describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
       startDate: today(),
     });
     process.stdout.write(`joiner cost, directory only: ${JSON.stringify(cost)}\n`);
-    // Measured 85 events / 13 workflow tasks before issue 12; 44 / 4 after (person 3, joiner 1).
-    within(cost, { events: 50, workflowTasks: 5, activities: 0 });
+    // Measured 85 events / 13 workflow tasks before issue 12; 44 / 4 after (person 3, joiner 1);
+    // 34 / 4 with one release marker per run instead of six patches (4 upserts instead of 9).
+    within(cost, { events: 40, workflowTasks: 5, activities: 0 });
   });
 
   it('a full joiner starting today (cloud user, licence, mailbox, phone)', async () => {
@@ -141,7 +158,8 @@ describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
       startDate: today(),
     });
     process.stdout.write(`joiner cost, full: ${JSON.stringify(cost)}\n`);
-    // Measured 109 / 17 before; 63 / 7 after (the three Graph steps that wait stay activities).
-    within(cost, { events: 70, workflowTasks: 8, activities: 3 });
+    // Measured 109 / 17 before; 63 / 7 after (the three Graph steps that wait stay activities);
+    // 53 / 7 with the release marker.
+    within(cost, { events: 60, workflowTasks: 8, activities: 3 });
   });
 });
