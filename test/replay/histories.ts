@@ -17,10 +17,20 @@ const { History } = temporal.api.history.v1;
 export const historiesDir = path.join(__dirname, 'histories');
 export const manifestFile = path.join(historiesDir, 'manifest.json');
 /**
- * Histories of an earlier recording whose branches are still live (a patch not yet retired): the
- * recorder never touches them, the replay test replays them too (docs/versioning.md, rule 6).
+ * Histories of earlier recordings whose branches are still live (a patch not yet retired), one
+ * directory per recording (`histories-kept`, `histories-kept-2026-12-02`, …): the recorder never
+ * touches them, the replay test replays them too (docs/versioning.md, rule 6).
  */
-export const keptDir = path.join(__dirname, 'histories-kept');
+export function keptDirs(): string[] {
+  return fs
+    .readdirSync(__dirname)
+    .filter(
+      (name) =>
+        name.startsWith('histories-kept') && fs.existsSync(path.join(__dirname, name, 'manifest.json')),
+    )
+    .sort()
+    .map((name) => path.join(__dirname, name));
+}
 
 /** One entry of manifest.json: what replay needs besides the history, and what it shows. */
 export interface RecordedHistory {
@@ -58,17 +68,19 @@ export function readHistory(name: string, dir = historiesDir): temporal.api.hist
 export function recordedHistories(
   manifest: Manifest = readManifest(),
 ): { name: string; workflowId: string; history: temporal.api.history.v1.History }[] {
-  const kept = fs.existsSync(path.join(keptDir, 'manifest.json')) ? readManifest(keptDir) : {};
   return [
     ...Object.entries(manifest).map(([name, entry]) => ({
       name,
       workflowId: entry.workflowId,
       history: readHistory(name),
     })),
-    ...Object.entries(kept).map(([name, entry]) => ({
-      name: `kept/${name}`,
-      workflowId: entry.workflowId,
-      history: readHistory(name, keptDir),
-    })),
+    // Named by their directory: `kept/x` (histories-kept), `kept-2026-12-02/x`, …
+    ...keptDirs().flatMap((dir) =>
+      Object.entries(readManifest(dir)).map(([name, entry]) => ({
+        name: `${path.basename(dir).replace(/^histories-/, '')}/${name}`,
+        workflowId: entry.workflowId,
+        history: readHistory(name, dir),
+      })),
+    ),
   ];
 }
