@@ -6,6 +6,7 @@ import { helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import type { PersonState } from '../../src/workflows/messages';
 import { RELEASE_PATCH } from '../../src/workflows/release';
+import { payloadJson } from '../support/history-payloads';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // What one joiner costs Temporal (issue 12): history events, workflow tasks, search-attribute
@@ -60,8 +61,8 @@ export function costOf(histories: HistoryEvent[][]): JoinerCost {
     // Search attributes are not encoded by the codec: the SDK's keyword list is plain JSON.
     const versions =
       e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion;
-    if (versions?.data)
-      cost.changeVersions.push(...(JSON.parse(Buffer.from(versions.data).toString()) as string[]));
+    if (versions)
+      cost.changeVersions.push(...((payloadJson(versions) as string[] | undefined) ?? ['(unreadable)']));
   }
   return cost;
 }
