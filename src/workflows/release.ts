@@ -27,7 +27,9 @@ type Released<W extends keyof typeof RELEASED_PATCHES> = (typeof RELEASED_PATCHE
 
 /**
  * Call first in the run, before any command: the release is decided once per run (a run that
- * began on earlier code keeps its per-patch answers for its whole life).
+ * began on earlier code keeps its per-patch answers for its whole life). Takes only released ids:
+ * a patch added later goes through `patched()` itself, or a run started on this release would
+ * take its new path when it replays.
  */
 export function releasePatches<W extends keyof typeof RELEASED_PATCHES>(
   _workflow: W,
