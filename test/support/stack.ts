@@ -70,11 +70,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   quietRuntime();
   // The record store (index, identity read model) of this test run, beside its Temporal database:
   // rows keyed by identity must not meet another run's (or another engineer's) people. A test
-  // file that names its own TUNNUS_INDEX_FILE afterwards keeps it.
+  // file that names its own TUNNUS_INDEX_FILE afterwards keeps it. Not named by pid alone: a long
+  // run reuses pids (pid_max 32768), and a reused name handed one file another file's rows.
   process.env.TUNNUS_INDEX_FILE ??= path.join(
     process.env.TUNNUS_STATE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tunnus-stack-')),
     'temporal',
-    `record-index-${process.pid}.sqlite`,
+    `record-index-${process.pid}-${randomUUID().slice(0, 8)}.sqlite`,
   );
   const temporal = await ensureTemporalDevServer({
     port: TEST_TEMPORAL_PORT,
