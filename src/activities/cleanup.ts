@@ -109,7 +109,7 @@ export async function collectCleanupFindings(
     }));
   };
   const [accounts, groupMembers, cloudUsers] = await Promise.all([
-    dir.listAccounts().then((a) => (progress('accounts'), a)),
+    dir.listAccountSummaries().then((a) => (progress('accounts'), a)),
     readGroups(),
     readCloud(),
   ]);

@@ -24,6 +24,16 @@ export interface DirectoryAccount {
   memberOf: string[];
 }
 
+/**
+ * What a population-wide pass needs of each account (the cleanup): where it is, whose it is and
+ * whether it is enabled. Listed without the other attributes and `memberOf`, which at 50,000
+ * accounts are most of the listing's memory.
+ */
+export type AccountSummary = Pick<
+  DirectoryAccount,
+  'dn' | 'ou' | 'employeeId' | 'sAMAccountName' | 'enabled'
+>;
+
 /** The attributes Tunnus manages on an account (AD attribute names). */
 export interface ManagedAttributes {
   givenName: string;

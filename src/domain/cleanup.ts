@@ -1,4 +1,4 @@
-import type { DirectoryAccount } from './account';
+import type { AccountSummary } from './account';
 import { helsinkiDate } from './dates';
 import { desiredAccount, phaseAt, scheduleFor, type Phase } from './plan';
 import { managedGroups, managedOus, managedSkus, type Policy } from './policy';
@@ -38,7 +38,7 @@ export interface CleanupInput {
   asOf: Date;
   policy: Policy;
   baseDn: string;
-  accounts: DirectoryAccount[];
+  accounts: AccountSummary[];
   /** employeeId → identity; an id absent here has no person workflow at all. */
   identities: Map<string, Identity>;
   cloudUsers: CloudUserView[];
@@ -58,7 +58,11 @@ const scheduleOf = (identity: Identity, policy: Policy) =>
   scheduleFor(identity.record!, policy, identity.disabledAt ? { disabledAt: identity.disabledAt } : {});
 
 /** Accounts Tunnus manages: users in the OUs the policy places accounts in. */
-export function managedAccounts(accounts: DirectoryAccount[], policy: Policy, baseDn: string) {
+export function managedAccounts<A extends AccountSummary>(
+  accounts: A[],
+  policy: Policy,
+  baseDn: string,
+): A[] {
   const ous = new Set(managedOus(policy).map((ou) => lower(`${ou},${baseDn}`)));
   return accounts.filter((a) => ous.has(lower(a.ou)));
 }

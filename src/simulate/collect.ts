@@ -60,6 +60,7 @@ const READS = new Set([
   'findGroup',
   'findGroups',
   'listAccounts',
+  'listAccountSummaries',
   'listMembers',
   'listGroupMembers',
   'listReservations',

@@ -200,6 +200,28 @@ describe('LDAP directory against Samba AD', () => {
     }
   });
 
+  it('listAccountSummaries lists every account listAccounts lists, with the same dn, owner and enabled flag', async () => {
+    const on = await create(newAccount(identity('s')));
+    await dir.setEnabled(on.dn, true);
+    const off = await create(newAccount(identity('t'), { ou: careOu }));
+    const [full, summaries] = await Promise.all([dir.listAccounts(), dir.listAccountSummaries()]);
+    const summary = ({ dn, ou, employeeId, sAMAccountName, enabled }: (typeof full)[number]) => ({
+      dn,
+      ou,
+      employeeId,
+      sAMAccountName,
+      enabled,
+    });
+    const byDn = (a: { dn: string }, b: { dn: string }) => (a.dn < b.dn ? -1 : 1);
+    // This run's accounts only: other test files write to the same DC between the two searches.
+    const ours = (a: { employeeId: string }) => a.employeeId.startsWith(`IT-${run}-`);
+    assert.deepEqual(summaries.filter(ours).sort(byDn), full.filter(ours).map(summary).sort(byDn));
+    const mine = summaries.filter((s) => s.employeeId === on.employeeId || s.employeeId === off.employeeId);
+    assert.deepEqual(mine.sort(byDn), [summary({ ...on, enabled: true }), summary(off)].sort(byDn));
+    // Only what the summary type names: no attribute or memberOf rides along.
+    assert.deepEqual(Object.keys(mine[0]!).sort(), ['dn', 'employeeId', 'enabled', 'ou', 'sAMAccountName']);
+  });
+
   it('enable and disable flip only the ACCOUNTDISABLE bit and keep flags an admin set', async () => {
     const account = await create(newAccount(identity('e')));
     // An admin marked the password as never expiring (0x10000) by hand.

@@ -1,4 +1,10 @@
-import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../src/domain/account';
+import type {
+  AccountNames,
+  AccountSummary,
+  DirectoryAccount,
+  ManagedAttributes,
+  NewAccount,
+} from '../../src/domain/account';
 import type {
   Directory,
   GroupMember,
@@ -224,6 +230,16 @@ export class MemoryDirectory implements Directory {
   async listAccounts(): Promise<DirectoryAccount[]> {
     this.check();
     return [...this.accounts.values()].map((a) => structuredClone(a));
+  }
+
+  async listAccountSummaries(): Promise<AccountSummary[]> {
+    return (await this.listAccounts()).map(({ dn, ou, employeeId, sAMAccountName, enabled }) => ({
+      dn,
+      ou,
+      employeeId,
+      sAMAccountName,
+      enabled,
+    }));
   }
 
   async listMembers(groupDn: string): Promise<GroupMember[]> {

@@ -1,4 +1,10 @@
-import type { AccountNames, DirectoryAccount, ManagedAttributes, NewAccount } from '../../domain/account';
+import type {
+  AccountNames,
+  AccountSummary,
+  DirectoryAccount,
+  ManagedAttributes,
+  NewAccount,
+} from '../../domain/account';
 
 export interface GroupMember {
   dn: string;
@@ -103,6 +109,8 @@ export interface Directory {
   deleteEntry(dn: string): Promise<void>;
   /** Every user account under the base DN (paged), for reconciliation. */
   listAccounts(): Promise<DirectoryAccount[]>;
+  /** Every user account under the base DN (paged), its summary only: for passes over everyone. */
+  listAccountSummaries(): Promise<AccountSummary[]>;
   /** Direct members of a group, wherever they live (a hand-added admin account counts too). */
   listMembers(groupDn: string): Promise<GroupMember[]>;
   /**

@@ -15,6 +15,7 @@ import {
 import {
   managedAttributeKeys,
   type AccountNames,
+  type AccountSummary,
   type DirectoryAccount,
   type ManagedAttributes,
   type NewAccount,
@@ -103,6 +104,9 @@ const ACCOUNT_ATTRIBUTES = [
   'pwdLastSet',
   'memberOf',
 ];
+
+/** The attributes of an AccountSummary. */
+const SUMMARY_ATTRIBUTES = ['employeeID', 'sAMAccountName', 'userAccountControl'];
 
 const silent: DirectoryLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -827,6 +831,16 @@ export function createLdapDirectory(
       return entries.map(toAccount);
     },
 
+    async listAccountSummaries() {
+      const entries = await op(
+        'listAccountSummaries',
+        (c) => searchAll(c, config.baseDn, { filter: personFilter(), attributes: SUMMARY_ATTRIBUTES }),
+        true,
+      );
+      log.debug({ op: 'listAccountSummaries', count: entries.length }, 'accounts listed');
+      return entries.map(toSummary);
+    },
+
     async listMembers(groupDn: string): Promise<GroupMember[]> {
       requireValue(groupDn, 'group DN');
       // memberOf on the members (not `member` on the group): AD returns big groups' member
@@ -981,6 +995,16 @@ function naming(e: DirectoryError, writes?: readonly string[]): DirectoryError {
 
 function requireValue(value: string, what: string): void {
   if (!value) throw new DirectoryError('invalid', `${what} must not be empty`, false);
+}
+
+function toSummary(entry: Entry): AccountSummary {
+  return {
+    dn: entry.dn,
+    ou: parentDn(entry.dn),
+    employeeId: one(entry, 'employeeID') ?? '',
+    sAMAccountName: one(entry, 'sAMAccountName') ?? '',
+    enabled: (Number(one(entry, 'userAccountControl') ?? 0) & UF_ACCOUNTDISABLE) === 0,
+  };
 }
 
 function toAccount(entry: Entry): DirectoryAccount {
