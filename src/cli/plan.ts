@@ -29,6 +29,7 @@ import { CliContext } from './context';
 import { CliError } from './errors';
 import { ExitCode } from './exit-codes';
 import { readInputFile, readJsonFile } from './files';
+import { writeJsonWithList } from './json-out';
 import { requirePlanInput } from './options';
 import { runCommandLine } from './run';
 import { connectTemporal } from './temporal';
@@ -118,13 +119,8 @@ export async function plan(ctx: CliContext, options: PlanOptions): Promise<ExitC
     const managedCount = await s.store.identities.countManaged();
     const summary = summarise(kind, persons, managedCount, massChangePercent(policy));
     if (options.json) {
-      ctx.print(
-        JSON.stringify(
-          { kind, asOf: asOf.toISOString(), summary, withoutRecord, waitingForHr, persons },
-          null,
-          2,
-        ),
-      );
+      const head = { kind, asOf: asOf.toISOString(), summary, withoutRecord, waitingForHr };
+      await writeJsonWithList(ctx.out, head, 'persons', persons);
     } else {
       ctx.print(formatTable(persons, { all: !!options.all }));
       ctx.print('');
