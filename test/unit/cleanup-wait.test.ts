@@ -64,6 +64,20 @@ describe('waitForCleanup', () => {
     assert.deepEqual(unanswered, ['4 DEADLINE_EXCEEDED: context deadline exceeded']);
   });
 
+  it('a status query cancelled at its deadline (the server reset the stream first) is unanswered too', async () => {
+    const { client } = fakeClient({
+      results: [() => after(80, report)],
+      queries: [() => Promise.reject(grpcError(1, 'CANCELLED: Call cancelled')), () => Promise.resolve(null)],
+    });
+    const unanswered: unknown[] = [];
+    const outcome = await waitForCleanup(client, 'leaver-cleanup-7', {
+      pollMs: 10,
+      onUnanswered: (err) => unanswered.push(err),
+    });
+    assert.deepEqual(outcome, { report });
+    assert.deepEqual(unanswered, ['1 CANCELLED: Call cancelled']);
+  });
+
   it('following the result fails with UNAVAILABLE once: it follows again and gets the report', async () => {
     const { client, calls } = fakeClient({
       results: [
