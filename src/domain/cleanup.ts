@@ -71,52 +71,81 @@ export function findCleanup(input: CleanupInput): Finding[] {
   return findCleanupAndSkips(input).findings;
 }
 
+/** What the cleanup decides from one identity's record: its phase now and the groups it grants. */
+export interface IdentityVerdict {
+  /** Undefined without a record. */
+  phase: Phase | undefined;
+  /** The managed groups the record grants (empty without a record). */
+  granted: ReadonlySet<string>;
+}
+
+export interface Evaluated {
+  verdicts: Map<string, IdentityVerdict>;
+  /** Identities whose data could not be evaluated: reported, skipped, never taken for orphans. */
+  skipped: SkippedIdentity[];
+}
+
 /**
- * The findings, and the identities left out because evaluating them threw: one person's bad
- * data never stops the cleanup (that person is reported and skipped, never taken for an orphan).
+ * Each identity's verdict, or its skip when evaluating it throws: one person's bad data never
+ * stops the cleanup. Each identity is evaluated once, however often it is met (as an account, a
+ * cloud user, a member of several groups). A caller may evaluate in parts and merge them (the
+ * activity does, so that 50,000 identities never hold the event loop for seconds).
  */
-export function findCleanupAndSkips(input: CleanupInput): {
+export function evaluateIdentities(
+  identities: Iterable<Identity>,
+  policy: Policy,
+  baseDn: string,
+  asOf: Date,
+): Evaluated {
+  const verdicts = new Map<string, IdentityVerdict>();
+  const skipped: SkippedIdentity[] = [];
+  for (const identity of identities) {
+    try {
+      const phase = phaseOf(identity, policy, asOf);
+      const granted = identity.record
+        ? new Set(desiredAccount(identity.record, policy, { baseDn, asOf }).groups)
+        : new Set<string>();
+      verdicts.set(identity.employeeId, { phase, granted });
+    } catch (err) {
+      skipped.push({
+        employeeId: identity.employeeId,
+        why: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+  return { verdicts, skipped };
+}
+
+/**
+ * The findings, and the identities left out because evaluating them threw. `evaluated`: the
+ * verdicts of `input.identities` when the caller has them already (evaluateIdentities).
+ */
+export function findCleanupAndSkips(
+  input: CleanupInput,
+  evaluated: Evaluated = evaluateIdentities(
+    input.identities.values(),
+    input.policy,
+    input.baseDn,
+    input.asOf,
+  ),
+): {
   findings: Finding[];
   skipped: SkippedIdentity[];
 } {
-  const { asOf, policy, baseDn } = input;
-  const skipped: SkippedIdentity[] = [];
-  const identities = new Map<string, Identity>();
-  for (const [id, identity] of input.identities) {
-    try {
-      phaseOf(identity, policy, asOf);
-      if (identity.record) desiredAccount(identity.record, policy, { baseDn, asOf });
-      identities.set(id, identity);
-    } catch (err) {
-      skipped.push({ employeeId: id, why: err instanceof Error ? err.message : String(err) });
-    }
-  }
-  const skip = new Set(skipped.map((s) => s.employeeId));
-  return { findings: collectFindings({ ...input, identities }, skip), skipped };
+  const skip = new Set(evaluated.skipped.map((s) => s.employeeId));
+  return { findings: collectFindings(input, evaluated.verdicts, skip), skipped: evaluated.skipped };
 }
 
-function collectFindings(input: CleanupInput, skip: Set<string>): Finding[] {
+function collectFindings(
+  input: CleanupInput,
+  verdicts: Map<string, IdentityVerdict>,
+  skip: Set<string>,
+): Finding[] {
   const { asOf, policy, baseDn, identities } = input;
   const findings: Finding[] = [];
   const managed = managedAccounts(input.accounts, policy, baseDn);
   const byEmployeeId = new Map(input.accounts.filter((a) => a.employeeId).map((a) => [a.employeeId, a]));
-  // Each identity's phase and granted groups computed once: an identity is met as an account, a
-  // cloud user and a member of several groups (at 50,000 people, hundreds of thousands of times).
-  const phases = new Map<string, Phase | undefined>();
-  const phase = (employeeId?: string) => {
-    if (!employeeId) return undefined;
-    if (!phases.has(employeeId)) phases.set(employeeId, phaseOf(identities.get(employeeId), policy, asOf));
-    return phases.get(employeeId);
-  };
-  const grants = new Map<string, Set<string>>();
-  const grantedGroups = (employeeId: string, identity: Identity & { record: HrRecord }) => {
-    let groups = grants.get(employeeId);
-    if (!groups) {
-      groups = new Set(desiredAccount(identity.record, policy, { baseDn, asOf }).groups);
-      grants.set(employeeId, groups);
-    }
-    return groups;
-  };
+  const phase = (employeeId?: string) => (employeeId ? verdicts.get(employeeId)?.phase : undefined);
 
   for (const account of managed) {
     if (skip.has(account.employeeId)) continue;
@@ -179,8 +208,7 @@ function collectFindings(input: CleanupInput, skip: Set<string>): Finding[] {
       if (member.employeeId && skip.has(member.employeeId)) continue;
       const identity = member.employeeId ? identities.get(member.employeeId) : undefined;
       const granted =
-        identity?.record !== undefined &&
-        grantedGroups(member.employeeId!, identity as Identity & { record: HrRecord }).has(group);
+        identity?.record !== undefined && !!verdicts.get(member.employeeId!)?.granted.has(group);
       if (!granted) {
         findings.push({
           kind: 'ungrantedMember',

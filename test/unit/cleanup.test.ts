@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { DirectoryAccount } from '../../src/domain/account';
 import {
   countByKind,
+  evaluateIdentities,
   findCleanup,
   findCleanupAndSkips,
   guardCounts,
@@ -135,6 +136,48 @@ describe('leaver cleanup findings (pure)', () => {
     assert.deepEqual(
       findings.map((f) => [f.kind, 'employeeId' in f ? f.employeeId : undefined]),
       [['orphanAccount', 'E9']],
+    );
+  });
+
+  it('verdicts evaluated in parts and merged (as the activity does) give the findings of one pass', () => {
+    const records = [
+      nurse('P1'),
+      nurse('P2', { endDate: addDays(today, -3) }), // left: an orphan while enabled
+      { ...nurse('P3'), startDate: 'not-a-date' }, // skipped, in the second part
+      nurse('P4', { endDate: '2020-06-30' }), // past retention
+    ];
+    const all = input({
+      accounts: [
+        account('p1', 'P1', careOu, true),
+        account('p2', 'P2', careOu, true),
+        account('p3', 'P3', careOu, true),
+        account('p4', 'P4', disabledOu, false),
+      ],
+      identities: identities(...records),
+      groupMembers: new Map([['ERP-Physician', [{ dn: 'CN=p1', employeeId: 'P1', sAMAccountName: 'p1' }]]]),
+    });
+    all.identities.set('P4', { employeeId: 'P4', record: records[3]!, disabledAt: '2020-07-01T00:00:00Z' });
+    const whole = findCleanupAndSkips(all);
+    const parts = [records.slice(0, 2), records.slice(2)].map((part) =>
+      evaluateIdentities(
+        part.map((r) => all.identities.get(r.employeeId)!),
+        policy,
+        baseDn,
+        asOf,
+      ),
+    );
+    const merged = {
+      verdicts: new Map(parts.flatMap((p) => [...p.verdicts])),
+      skipped: parts.flatMap((p) => p.skipped),
+    };
+    assert.deepEqual(findCleanupAndSkips(all, merged), whole);
+    assert.deepEqual(
+      whole.findings.map((f) => `${f.kind} ${'employeeId' in f ? f.employeeId : ''}`),
+      ['orphanAccount P2', 'pastRetention P4', 'ungrantedMember P1'],
+    );
+    assert.deepEqual(
+      whole.skipped.map((s) => s.employeeId),
+      ['P3'],
     );
   });
 
