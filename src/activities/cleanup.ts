@@ -26,6 +26,7 @@ import { queryPersonState } from '../ops/persons';
 import { createCloudActivities, removeManagedLicences } from './cloud';
 import { createDirectoryActivities } from './directory';
 import { guard } from './failures';
+import { nextTurn } from './next-turn';
 import type { IdentityRow } from '../domain/identity-row';
 import type { IdentityKeys } from '../crypto/identity-keys';
 import { identityKeysFor } from '../crypto/data-converter';
@@ -147,7 +148,7 @@ async function evaluateInParts(
     for (const [id, verdict] of part.verdicts) evaluated.verdicts.set(id, verdict);
     evaluated.skipped.push(...part.skipped);
     progress(`evaluated ${Math.min(i + EVALUATE_PER_PART, all.length)}/${all.length}`);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   return evaluated;
 }
@@ -174,6 +175,7 @@ async function loadIdentities(
       else missing.push(id);
     }
     progress(`identities ${Math.min(i + ROWS_PER_READ, ids.length)}/${ids.length}`);
+    await nextTurn(); // SQLite and the row decryption answer at once: 50,000 rows held it for seconds
   }
   for (let i = 0; i < missing.length; i += QUERY_CONCURRENCY) {
     const batch = missing.slice(i, i + QUERY_CONCURRENCY);
