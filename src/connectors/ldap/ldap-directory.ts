@@ -324,6 +324,24 @@ export function createLdapDirectory(
     return searchEntries;
   }
 
+  /**
+   * A paged listing with each entry mapped as its page arrives: a page's raw entries are garbage
+   * before the next page is read. Held whole until the last page, the raw entries of a 50,000-
+   * account listing took ~440 MB of RSS for 53 MB of mapped accounts.
+   */
+  async function searchMapped<T>(
+    c: Client,
+    base: string,
+    options: SearchOptions,
+    map: (entry: Entry) => T,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for await (const page of c.searchPaginated(base, { scope: 'sub', paged: { pageSize }, ...options })) {
+      for (const entry of page.searchEntries) out.push(map(entry));
+    }
+    return out;
+  }
+
   async function readAccount(c: Client, dn: string): Promise<Entry> {
     const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ACCOUNT_ATTRIBUTES });
     const entry = searchEntries[0];
@@ -822,23 +840,35 @@ export function createLdapDirectory(
     },
 
     async listAccounts() {
-      const entries = await op(
+      const accounts = await op(
         'listAccounts',
-        (c) => searchAll(c, config.baseDn, { filter: personFilter(), attributes: ACCOUNT_ATTRIBUTES }),
+        (c) =>
+          searchMapped(
+            c,
+            config.baseDn,
+            { filter: personFilter(), attributes: ACCOUNT_ATTRIBUTES },
+            toAccount,
+          ),
         true,
       );
-      log.debug({ op: 'listAccounts', count: entries.length }, 'accounts listed');
-      return entries.map(toAccount);
+      log.debug({ op: 'listAccounts', count: accounts.length }, 'accounts listed');
+      return accounts;
     },
 
     async listAccountSummaries() {
-      const entries = await op(
+      const summaries = await op(
         'listAccountSummaries',
-        (c) => searchAll(c, config.baseDn, { filter: personFilter(), attributes: SUMMARY_ATTRIBUTES }),
+        (c) =>
+          searchMapped(
+            c,
+            config.baseDn,
+            { filter: personFilter(), attributes: SUMMARY_ATTRIBUTES },
+            toSummary,
+          ),
         true,
       );
-      log.debug({ op: 'listAccountSummaries', count: entries.length }, 'accounts listed');
-      return entries.map(toSummary);
+      log.debug({ op: 'listAccountSummaries', count: summaries.length }, 'accounts listed');
+      return summaries;
     },
 
     async listMembers(groupDn: string): Promise<GroupMember[]> {
@@ -866,28 +896,34 @@ export function createLdapDirectory(
       if (groupDns.length === 0) return members;
       // DNs compare case-insensitively; memberOf holds them as the directory spells them.
       const asked = new Map(groupDns.map((dn) => [dn.toLowerCase(), dn]));
+      // Each entry as its page arrives: the member and which of the asked groups it is in.
       const entries = await op(
         'listGroupMembers',
         (c) =>
-          searchAll(c, config.baseDn, {
-            filter: new OrFilter({ filters: groupDns.map((dn) => eq('memberOf', dn)) }),
-            attributes: ['employeeID', 'sAMAccountName', 'memberOf'],
-          }),
+          searchMapped(
+            c,
+            config.baseDn,
+            {
+              filter: new OrFilter({ filters: groupDns.map((dn) => eq('memberOf', dn)) }),
+              attributes: ['employeeID', 'sAMAccountName', 'memberOf'],
+            },
+            (e) => {
+              const employeeId = one(e, 'employeeID');
+              const sam = one(e, 'sAMAccountName');
+              const member: GroupMember = {
+                dn: e.dn,
+                ...(employeeId ? { employeeId } : {}),
+                ...(sam ? { sAMAccountName: sam } : {}),
+              };
+              const groups = [e.memberOf ?? []]
+                .flat()
+                .flatMap((g) => asked.get(String(g).toLowerCase()) ?? []);
+              return { member, groups };
+            },
+          ),
         true,
       );
-      for (const e of entries) {
-        const employeeId = one(e, 'employeeID');
-        const sam = one(e, 'sAMAccountName');
-        const member = {
-          dn: e.dn,
-          ...(employeeId ? { employeeId } : {}),
-          ...(sam ? { sAMAccountName: sam } : {}),
-        };
-        for (const group of [e.memberOf ?? []].flat()) {
-          const dn = asked.get(String(group).toLowerCase());
-          if (dn) members.get(dn)!.push(member);
-        }
-      }
+      for (const { member, groups } of entries) for (const dn of groups) members.get(dn)!.push(member);
       log.debug(
         { op: 'listGroupMembers', groups: groupDns.length, entries: entries.length },
         'members listed',
