@@ -324,6 +324,17 @@ export function createLdapDirectory(
     return searchEntries;
   }
 
+  /** Every user account under the base DN, each entry mapped as its page arrives. */
+  async function listPersons<T>(name: string, attributes: string[], map: (entry: Entry) => T): Promise<T[]> {
+    const listed = await op(
+      name,
+      (c) => searchMapped(c, config.baseDn, { filter: personFilter(), attributes }, map),
+      true,
+    );
+    log.debug({ op: name, count: listed.length }, 'accounts listed');
+    return listed;
+  }
+
   /**
    * A paged listing with each entry mapped as its page arrives: a page's raw entries are garbage
    * before the next page is read. Held whole until the last page, the raw entries of a 50,000-
@@ -839,37 +850,9 @@ export function createLdapDirectory(
       });
     },
 
-    async listAccounts() {
-      const accounts = await op(
-        'listAccounts',
-        (c) =>
-          searchMapped(
-            c,
-            config.baseDn,
-            { filter: personFilter(), attributes: ACCOUNT_ATTRIBUTES },
-            toAccount,
-          ),
-        true,
-      );
-      log.debug({ op: 'listAccounts', count: accounts.length }, 'accounts listed');
-      return accounts;
-    },
+    listAccounts: () => listPersons('listAccounts', ACCOUNT_ATTRIBUTES, toAccount),
 
-    async listAccountSummaries() {
-      const summaries = await op(
-        'listAccountSummaries',
-        (c) =>
-          searchMapped(
-            c,
-            config.baseDn,
-            { filter: personFilter(), attributes: SUMMARY_ATTRIBUTES },
-            toSummary,
-          ),
-        true,
-      );
-      log.debug({ op: 'listAccountSummaries', count: summaries.length }, 'accounts listed');
-      return summaries;
-    },
+    listAccountSummaries: () => listPersons('listAccountSummaries', SUMMARY_ATTRIBUTES, toSummary),
 
     async listMembers(groupDn: string): Promise<GroupMember[]> {
       requireValue(groupDn, 'group DN');
