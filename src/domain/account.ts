@@ -34,6 +34,11 @@ export type AccountSummary = Pick<
   'dn' | 'ou' | 'employeeId' | 'sAMAccountName' | 'enabled'
 >;
 
+/** The summary of a full account: what listAccountSummaries answers for it. */
+export function summaryOf({ dn, ou, employeeId, sAMAccountName, enabled }: DirectoryAccount): AccountSummary {
+  return { dn, ou, employeeId, sAMAccountName, enabled };
+}
+
 /** The attributes Tunnus manages on an account (AD attribute names). */
 export interface ManagedAttributes {
   givenName: string;

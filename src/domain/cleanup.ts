@@ -206,9 +206,8 @@ function collectFindings(
   for (const group of managedGroups(policy)) {
     for (const member of input.groupMembers.get(group) ?? []) {
       if (member.employeeId && skip.has(member.employeeId)) continue;
-      const identity = member.employeeId ? identities.get(member.employeeId) : undefined;
-      const granted =
-        identity?.record !== undefined && !!verdicts.get(member.employeeId!)?.granted.has(group);
+      // No identity: no verdict; an identity without a record grants nothing (empty set).
+      const granted = !!member.employeeId && !!verdicts.get(member.employeeId)?.granted.has(group);
       if (!granted) {
         findings.push({
           kind: 'ungrantedMember',

@@ -13,7 +13,7 @@ import { parsePolicy } from '../../src/domain/policy';
 import { DirectoryError, type DirectoryErrorKind } from '../../src/connectors/ldap/errors';
 import { parseRdn, splitDn } from '../../src/connectors/ldap/escape';
 import { createLdapDirectory, type LdapDirectory } from '../../src/connectors/ldap/ldap-directory';
-import type { ManagedAttributes, NewAccount } from '../../src/domain/account';
+import { summaryOf, type ManagedAttributes, type NewAccount } from '../../src/domain/account';
 
 // The LDAP connector against a real Samba AD DC: what AD enforces (unique sAMAccountName,
 // password policy, userAccountControl) is proven by Samba refusing it, not by our own checks.
@@ -205,19 +205,12 @@ describe('LDAP directory against Samba AD', () => {
     await dir.setEnabled(on.dn, true);
     const off = await create(newAccount(identity('t'), { ou: careOu }));
     const [full, summaries] = await Promise.all([dir.listAccounts(), dir.listAccountSummaries()]);
-    const summary = ({ dn, ou, employeeId, sAMAccountName, enabled }: (typeof full)[number]) => ({
-      dn,
-      ou,
-      employeeId,
-      sAMAccountName,
-      enabled,
-    });
     const byDn = (a: { dn: string }, b: { dn: string }) => (a.dn < b.dn ? -1 : 1);
     // This run's accounts only: other test files write to the same DC between the two searches.
     const ours = (a: { employeeId: string }) => a.employeeId.startsWith(`IT-${run}-`);
-    assert.deepEqual(summaries.filter(ours).sort(byDn), full.filter(ours).map(summary).sort(byDn));
+    assert.deepEqual(summaries.filter(ours).sort(byDn), full.filter(ours).map(summaryOf).sort(byDn));
     const mine = summaries.filter((s) => s.employeeId === on.employeeId || s.employeeId === off.employeeId);
-    assert.deepEqual(mine.sort(byDn), [summary({ ...on, enabled: true }), summary(off)].sort(byDn));
+    assert.deepEqual(mine.sort(byDn), [summaryOf({ ...on, enabled: true }), summaryOf(off)].sort(byDn));
     // Only what the summary type names: no attribute or memberOf rides along.
     assert.deepEqual(Object.keys(mine[0]!).sort(), ['dn', 'employeeId', 'enabled', 'ou', 'sAMAccountName']);
   });

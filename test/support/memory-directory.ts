@@ -1,9 +1,10 @@
-import type {
-  AccountNames,
-  AccountSummary,
-  DirectoryAccount,
-  ManagedAttributes,
-  NewAccount,
+import {
+  summaryOf,
+  type AccountNames,
+  type AccountSummary,
+  type DirectoryAccount,
+  type ManagedAttributes,
+  type NewAccount,
 } from '../../src/domain/account';
 import type {
   Directory,
@@ -233,13 +234,7 @@ export class MemoryDirectory implements Directory {
   }
 
   async listAccountSummaries(): Promise<AccountSummary[]> {
-    return (await this.listAccounts()).map(({ dn, ou, employeeId, sAMAccountName, enabled }) => ({
-      dn,
-      ou,
-      employeeId,
-      sAMAccountName,
-      enabled,
-    }));
+    return (await this.listAccounts()).map(summaryOf);
   }
 
   async listMembers(groupDn: string): Promise<GroupMember[]> {

@@ -867,11 +867,7 @@ export function createLdapDirectory(
           }),
         true,
       );
-      return entries.map((e) => {
-        const employeeId = one(e, 'employeeID');
-        const sam = one(e, 'sAMAccountName');
-        return { dn: e.dn, ...(employeeId ? { employeeId } : {}), ...(sam ? { sAMAccountName: sam } : {}) };
-      });
+      return entries.map(toMember);
     },
 
     async listGroupMembers(groupDns: readonly string[]) {
@@ -890,19 +886,10 @@ export function createLdapDirectory(
               filter: new OrFilter({ filters: groupDns.map((dn) => eq('memberOf', dn)) }),
               attributes: ['employeeID', 'sAMAccountName', 'memberOf'],
             },
-            (e) => {
-              const employeeId = one(e, 'employeeID');
-              const sam = one(e, 'sAMAccountName');
-              const member: GroupMember = {
-                dn: e.dn,
-                ...(employeeId ? { employeeId } : {}),
-                ...(sam ? { sAMAccountName: sam } : {}),
-              };
-              const groups = [e.memberOf ?? []]
-                .flat()
-                .flatMap((g) => asked.get(String(g).toLowerCase()) ?? []);
-              return { member, groups };
-            },
+            (e) => ({
+              member: toMember(e),
+              groups: [e.memberOf ?? []].flat().flatMap((g) => asked.get(String(g).toLowerCase()) ?? []),
+            }),
           ),
         true,
       );
@@ -1014,6 +1001,12 @@ function naming(e: DirectoryError, writes?: readonly string[]): DirectoryError {
 
 function requireValue(value: string, what: string): void {
   if (!value) throw new DirectoryError('invalid', `${what} must not be empty`, false);
+}
+
+function toMember(entry: Entry): GroupMember {
+  const employeeId = one(entry, 'employeeID');
+  const sam = one(entry, 'sAMAccountName');
+  return { dn: entry.dn, ...(employeeId ? { employeeId } : {}), ...(sam ? { sAMAccountName: sam } : {}) };
 }
 
 function toSummary(entry: Entry): AccountSummary {
