@@ -20,8 +20,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime
 FROM ${NODE_IMAGE} AS runtime
+# MALLOC_ARENA_MAX: WORKER_PROCESS_ENV (src/worker-memory.ts), fewer glibc arenas holding freed memory.
 ENV NODE_ENV=production \
-    TUNNUS_POLICY_FILE=/etc/tunnus/policy.yaml
+    TUNNUS_POLICY_FILE=/etc/tunnus/policy.yaml \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Code and dependencies stay owned by root: the worker (user "node", uid 1000) can read, not modify.
 COPY --from=deps /app/node_modules ./node_modules

@@ -5,14 +5,17 @@ import os from 'node:os';
 // the V8 heap limit (about 2,300 workflows on a 4 GB heap), and a population operation or import
 // that touches every person fills it: measured 4.4–4.8 GB of RSS over 5,000 people. Here the cache
 // gets a share of the memory the process may really use — the container's cgroup limit, else the
-// machine's — at what one cached person workflow costs, within fixed bounds.
+// machine's — at what one cached person workflow costs, within fixed bounds. The upper bound is
+// low on purpose: at 500 joiners in flight (bench/joiners.ts, 24 GB machine) a cache of 2,000 took
+// the worker to 479 MB and one of 200 to 388 MB at the same joiners per second and CPU per joiner,
+// because an evicted person replays only its ~20 events when its run ends.
 
 /** Memory one cached workflow (a person with its carried state, reused V8 context) is counted at. */
 export const CACHED_WORKFLOW_BYTES = 1.5 * 1024 * 1024;
 /** The share of the worker's memory the workflow cache may take (activities, buffers: the rest). */
 export const CACHE_SHARE = 0.25;
 export const MIN_CACHED_WORKFLOWS = 50;
-export const MAX_CACHED_WORKFLOWS = 2000;
+export const MAX_CACHED_WORKFLOWS = 200;
 
 /** The cgroup (v2, else v1) memory limit of this process in bytes, when it has one. */
 export function cgroupMemoryLimit(
@@ -38,7 +41,7 @@ export function workerMemoryBytes(total = os.totalmem(), cgroup = cgroupMemoryLi
 
 /**
  * `maxCachedWorkflows`: WORKER_MAX_CACHED_WORKFLOWS when set, else a quarter of the worker's memory
- * at 1.5 MB per workflow, between 50 and 2,000 (e.g. 1 GB → 170; 4 GB → 682; 16 GB → 2,000).
+ * at 1.5 MB per workflow, between 50 and 200 (e.g. 256 MB → 50; 1 GB → 170; 1.2 GB or more → 200).
  * An evicted workflow is replayed from its history when it next has work: slower, never wrong.
  */
 export function workflowCacheSize(configured?: number, memoryBytes = workerMemoryBytes()): number {
@@ -102,6 +105,17 @@ export const WORKER_NODE_FLAGS = [
   `--max-semi-space-size=${DEFAULT_SEMI_SPACE_MB}`,
   `--max-old-space-size=${DEFAULT_OLD_SPACE_MB}`,
 ];
+
+/**
+ * The worker process's environment that must be set before it starts, because glibc reads it once:
+ * MALLOC_ARENA_MAX. By default glibc gives each thread that allocates an arena of its own, up to 8
+ * per CPU of the host (not of the container's quota), and every arena keeps what its thread freed.
+ * The worker has many such threads (the SDK's Rust core and its runtime, libuv's pool, two V8
+ * isolates). Measured at 500 joiners in flight (bench/joiners.ts): peak RSS 388–401 MB → 349 MB at
+ * the same joiners per second and CPU per joiner. Before the V8 heaps were sized it changed
+ * nothing visible: the young generations held far more.
+ */
+export const WORKER_PROCESS_ENV = { MALLOC_ARENA_MAX: '2' } as const;
 
 export interface V8HeapSizing {
   /** --max-semi-space-size (WORKER_SEMI_SPACE_MB). */

@@ -8,6 +8,7 @@ import {
   v8HeapFlags,
   v8HeapSizing,
   WORKER_NODE_FLAGS,
+  WORKER_PROCESS_ENV,
   workerConcurrency,
   workerMemoryBytes,
   workflowCacheSize,
@@ -17,10 +18,10 @@ import { SHARED_WORKFLOW_MODULES } from '../../src/workflow-bundle';
 const GB = 1024 ** 3;
 
 describe("the worker's workflow cache is sized from its memory", () => {
-  it('a quarter of the memory at 1.5 MB per workflow, within 50 and 2,000', () => {
+  it('a quarter of the memory at 1.5 MB per workflow, within 50 and 200', () => {
     assert.equal(workflowCacheSize(undefined, 1 * GB), 170);
-    assert.equal(workflowCacheSize(undefined, 4 * GB), 682);
-    assert.equal(workflowCacheSize(undefined, 64 * GB), 2000);
+    assert.equal(workflowCacheSize(undefined, 4 * GB), 200);
+    assert.equal(workflowCacheSize(undefined, 64 * GB), 200);
     assert.equal(workflowCacheSize(undefined, 0.1 * GB), 50);
   });
 
@@ -77,7 +78,23 @@ describe("the worker's V8 heaps are sized (both isolates)", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    assert.equal(pkg.scripts.worker, `node ${WORKER_NODE_FLAGS.join(' ')} --import tsx src/worker.ts`);
+    assert.equal(
+      pkg.scripts.worker,
+      `MALLOC_ARENA_MAX=2 node ${WORKER_NODE_FLAGS.join(' ')} --import tsx src/worker.ts`,
+    );
+  });
+
+  it('the Dockerfile and `npm run worker` set WORKER_PROCESS_ENV before the process starts', () => {
+    const root = path.join(__dirname, '../..');
+    const docker = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    for (const [name, value] of Object.entries(WORKER_PROCESS_ENV)) {
+      // an ENV line of its own or a continued line of one
+      assert.match(docker, new RegExp(`^(ENV |\\s+)${name}=${value}$`, 'm'), name);
+      assert.ok((pkg.scripts.worker ?? '').startsWith(`${name}=${value} `), name);
+    }
   });
 
   it('workflow modules shared across workflows hold no module state and no workflow API', () => {
