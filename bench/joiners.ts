@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,11 +18,10 @@ import { run as cli } from '../src/starter';
 import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { parseEnv } from '../src/config';
-import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../src/worker-memory';
 import { stopClashingDcs } from './dcs';
 import { ldapOpsPerJoiner, type LdapOpCounts } from './ldap-ops';
 import { ldapClient, rawPeopleWrites, type Dc } from './raw-writes';
-import { CLK_TCK, cpuSeconds, procStatus } from './proc';
+import { CLK_TCK, cpuSeconds, procStatus, spawnWorker } from './proc';
 import { workflowPollers } from '../test/support/pollers';
 
 // Joiners end to end on this machine: the real Temporal CLI dev server (SQLite), the real Samba
@@ -155,13 +154,7 @@ interface WorkerProcess {
 }
 
 function startWorker(env: NodeJS.ProcessEnv, name = 'worker'): WorkerProcess {
-  // Started as the Dockerfile starts it: WORKER_NODE_FLAGS and WORKER_PROCESS_ENV (the bench's env wins).
-  const args = [...WORKER_NODE_FLAGS, '--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')];
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...WORKER_PROCESS_ENV, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnWorker(env, ['ignore', 'pipe', 'pipe']);
   const pid = child.pid!;
   const w: WorkerProcess = {
     child,
@@ -180,7 +173,8 @@ function startWorker(env: NodeJS.ProcessEnv, name = 'worker'): WorkerProcess {
     },
   };
   // The worker logs (pino) to stdout; both streams go to this process's stderr, line by line.
-  for (const stream of [child.stdout, child.stderr]) {
+  // Both were spawned as pipes, so neither is null.
+  for (const stream of [child.stdout!, child.stderr!]) {
     let partial = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {

@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { cpuSeconds, procStatus, readPid, treeCpuSeconds } from './proc';
-import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../src/worker-memory';
+import { cpuSeconds, procStatus, readPid, spawnWorker, treeCpuSeconds } from './proc';
 
 // Issue 11's figures: population-wide operations over N identities (default 50,000) reading the
 // identity read model, against Samba AD + the Graph simulator, with the real worker and CLI.
@@ -219,13 +218,7 @@ async function main(): Promise<void> {
       }
       return;
     }
-    // Started as the Dockerfile starts it: WORKER_NODE_FLAGS and WORKER_PROCESS_ENV (the bench's env wins).
-    const workerArgs = [...WORKER_NODE_FLAGS, '--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')];
-    worker = spawn(process.execPath, workerArgs, {
-      cwd: repoRoot,
-      env: { ...WORKER_PROCESS_ENV, ...env },
-      stdio: ['ignore', process.stderr, 'inherit'],
-    });
+    worker = spawnWorker(env, ['ignore', process.stderr, 'inherit']);
     const workerPid = worker.pid!;
     await population.waitForPoller(config, TASK_QUEUE, workerPid);
     // Idle for 15 s after it polls: what the worker holds before any operation (start-up done).

@@ -1,6 +1,17 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../src/worker-memory';
 
-// What the benches read from /proc about the processes they measure (Linux only, as the benches are).
+// What the benches read from /proc about the processes they measure (Linux only, as the benches
+// are), and the worker process they measure, started as the Dockerfile starts it.
+
+/** `node WORKER_NODE_FLAGS --import tsx src/worker.ts` with WORKER_PROCESS_ENV; `env` wins over it. */
+export function spawnWorker(env: NodeJS.ProcessEnv, stdio: StdioOptions): ChildProcess {
+  const repoRoot = path.resolve(__dirname, '..');
+  const args = [...WORKER_NODE_FLAGS, '--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')];
+  return spawn(process.execPath, args, { cwd: repoRoot, env: { ...WORKER_PROCESS_ENV, ...env }, stdio });
+}
 
 /** VmRSS or VmHWM of a process in bytes; undefined when it is gone. */
 export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
