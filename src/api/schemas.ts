@@ -61,6 +61,10 @@ export const personViewSchema = z.object({
       startedAt: z.string(),
       endedAt: z.string().optional(),
       outcome: z.enum(['completed', 'failed']).optional(),
+      ranIn: z
+        .string()
+        .optional()
+        .describe('set when the run finished inside this person workflow: its steps are in that history'),
     }),
   ),
   lastError: z.object({ type: z.string(), message: z.string(), at: z.string() }).optional(),

@@ -118,7 +118,11 @@ export function formatState(s: PersonState): string {
   }
   if (s.lastError) lines.push(`error      ${s.lastError.type}: ${s.lastError.message}`);
   lines.push('runs');
-  for (const r of s.runs) lines.push(`  ${r.workflowId}  ${r.outcome ?? 'running'}  ${r.startedAt}`);
+  // A joiner that finished at once ran inside its person (joiner-here): its steps are in that history.
+  for (const r of s.runs)
+    lines.push(
+      `  ${r.workflowId}  ${r.outcome ?? 'running'}  ${r.startedAt}${r.ranIn ? `  in ${r.ranIn}` : ''}`,
+    );
   lines.push('timeline');
   for (const t of s.timeline) lines.push(`  ${t.at}  ${t.event}${t.detail ? ` (${t.detail})` : ''}`);
   return lines.join('\n');

@@ -64,6 +64,8 @@ export interface RunRef {
   outcome?: 'completed' | 'failed';
   /** The record version the run started with. */
   version?: number;
+  /** The workflow the run took place in when it finished inside its person (`joiner-here`). */
+  ranIn?: string;
 }
 
 /** Whether the person is exported to the cloud, and the policy's reason, from the last run's plan. */

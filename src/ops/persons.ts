@@ -18,6 +18,7 @@ import {
   type Source,
 } from '../workflows/messages';
 import { personWorkflow } from '../workflows/person';
+import { PERSON_WORKFLOW_TASK_TIMEOUT } from '../workflows/options';
 import type { ShredResult } from '../workflows/shred';
 import { runningPersonsQuery } from './visibility';
 
@@ -47,6 +48,9 @@ export async function deliverRecord(
     signal: recordSignal,
     signalArgs: [{ record, source }],
     staticSummary: 'person: every HR event for one employee, in order',
+    // A joiner's local steps run in the person's task (joiner-here): a task a dead worker held
+    // is given to another after this, not the default 10 s. Kept across continue-as-new.
+    workflowTaskTimeout: PERSON_WORKFLOW_TASK_TIMEOUT,
     typedSearchAttributes: [
       { key: EmployeeIdKey, value: employeeId },
       { key: LifecycleStageKey, value: 'received' },

@@ -17,7 +17,8 @@ import type { HandoverActivities, HandoverResult } from '../activities/handover'
 import { retentionEndsAt } from '../domain/dates';
 import type { IdentityRecord } from '../domain/identity';
 import { licenceWaitNotice, licenceWaitOverLimit } from '../domain/notice-events';
-import type { RunFacts, RunResult } from '../domain/person-state';
+import type { RunFacts, RunKind, RunResult } from '../domain/person-state';
+import { passFitsInPerson } from '../domain/run-in-person';
 import type { Plan, Schedule } from '../domain/plan';
 import type { HrRecord } from '../domain/record';
 import { accountReadyNotice, firstDayDue } from '../domain/first-day';
@@ -37,7 +38,7 @@ import {
   handoverActivityOptions,
   handoverLocalActivityOptions,
 } from './options';
-import { stepRunner, type StepRunner } from './steps';
+import { HandOff, stepRunner, type StepRunner } from './steps';
 
 // The heart of every run (joiner, mover, rehire, leaver, delete): plan → wait for the date the
 // plan depends on → apply → re-plan, until the directory matches the latest record as of now.
@@ -95,8 +96,36 @@ export interface ProvisionResult extends RunResult {
 
 const MAX_APPLIED = 100;
 
+/**
+ * A joiner's first pass inside its person workflow (`joiner-here`, src/domain/run-in-person.ts):
+ * the person hands newer records and facts over through `follow`, as it signals a child.
+ */
+export interface PassInPerson {
+  kind: RunKind;
+  follow(update: (record: IdentityRecord, facts: RunFacts) => void): void;
+}
+
+/** How a pass in the person ends: the run's result, or the input of the child that goes on. */
+export type PassOutcome = { result: ProvisionResult } | { child: ProvisionInput & { facts: RunFacts } };
+
+/** A run in a workflow of its own (joiner, mover, rehire, leaver, delete). */
 export async function converge(input: ProvisionInput): Promise<ProvisionResult> {
+  const outcome = await convergeRun(input);
+  if ('child' in outcome) throw new Error('a run of its own never hands off');
+  return outcome.result;
+}
+
+/**
+ * The same run's first pass in the person. It never waits and never retries a step as a regular
+ * activity: where it would, it stops and its carried state starts the child (HandOff).
+ */
+export function convergeInPerson(input: ProvisionInput, here: PassInPerson): Promise<PassOutcome> {
+  return convergeRun(input, here);
+}
+
+async function convergeRun(input: ProvisionInput, here?: PassInPerson): Promise<PassOutcome> {
   const { employeeId } = input;
+  const handOff = here !== undefined;
   // First, before any command: one marker for the release's patches (./release.ts).
   const isPatched = releasePatches('converge');
   // Decided once per run: a run on earlier code keeps waiting for seats without the notice.
@@ -107,13 +136,20 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     localSteps,
     directoryActivityOptions,
     directoryLocalActivityOptions,
+    handOff,
   );
   // The short writes after the cloud steps, and the first day, likewise (Graph waits stay regular).
-  const cloudStep = stepRunner<CloudActivities>(localSteps, cloudActivityOptions, cloudLocalActivityOptions);
+  const cloudStep = stepRunner<CloudActivities>(
+    localSteps,
+    cloudActivityOptions,
+    cloudLocalActivityOptions,
+    handOff,
+  );
   const handoverStep = stepRunner<HandoverActivities>(
     localSteps,
     handoverActivityOptions,
     handoverLocalActivityOptions,
+    handOff,
   );
   let record = input.record;
   let facts: RunFacts = input.facts ?? { version: 0 };
@@ -121,12 +157,19 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
   let disabledAt = facts.disabledAt;
   let rechecks = 0;
   const status: ProvisionStatus = { phase: 'planning', detail: 'planning', lastSteps: [] };
-  setHandler(recordChangedSignal, (next, nextFacts) => {
-    record = next;
-    // A parent from before versions sends no facts: count the change here.
-    facts = nextFacts ?? { ...facts, version: facts.version + 1 };
-  });
-  setHandler(provisionStatusQuery, () => status);
+  if (here) {
+    here.follow((next, nextFacts) => {
+      record = next;
+      facts = nextFacts;
+    });
+  } else {
+    setHandler(recordChangedSignal, (next, nextFacts) => {
+      record = next;
+      // A parent from before versions sends no facts: count the change here.
+      facts = nextFacts ?? { ...facts, version: facts.version + 1 };
+    });
+    setHandler(provisionStatusQuery, () => status);
+  }
 
   const result: ProvisionResult = input.progress ?? {
     employeeId,
@@ -145,6 +188,22 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
    * could run for days: after a bounded number of checks or events the run continues as new with
    * the latest record and what it has done (the parent waits on the chain's final result).
    */
+  /** What the run carries on: into its next run (continue-as-new), or from the person to a child. */
+  const carried = (): ProvisionInput & { facts: RunFacts } => ({
+    employeeId,
+    record,
+    facts: {
+      version: facts.version,
+      ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
+      ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
+      ...(disabledAt ? { disabledAt } : {}),
+    },
+    progress: {
+      ...result,
+      applied: result.applied.slice(-MAX_APPLIED),
+      ...(disabledAt ? { disabledAt } : {}),
+    },
+  });
   const continueIfLong = async (): Promise<void> => {
     const info = workflowInfo();
     const long =
@@ -152,23 +211,11 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
       info.historyLength >= MAX_RUN_HISTORY_EVENTS ||
       info.continueAsNewSuggested;
     if (!long) return;
+    // In the person: its own history is long, and the child goes on with a fresh one.
+    if (here) throw new HandOff('long history');
     await condition(allHandlersFinished);
     log.info('run continues as new', { employeeId, rechecks, historyLength: info.historyLength });
-    await continueAsNew<typeof converge>({
-      employeeId,
-      record,
-      facts: {
-        version: facts.version,
-        ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
-        ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
-        ...(disabledAt ? { disabledAt } : {}),
-      },
-      progress: {
-        ...result,
-        applied: result.applied.slice(-MAX_APPLIED),
-        ...(disabledAt ? { disabledAt } : {}),
-      },
-    });
+    await continueAsNew<typeof converge>(carried());
   };
 
   /** Waits until the instant or until a newer record arrives. */
@@ -176,6 +223,7 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     // `since`: the version the plan was made with, so a record or termination that arrived between
     // the plan and this wait (during a step, or the cloud phase) ends it at once.
     const seen = since ?? facts.version;
+    if (here) throw new HandOff(what);
     rechecks++;
     status.phase = 'waiting';
     status.detail = what;
@@ -193,100 +241,115 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
     if (result.applied.length > MAX_APPLIED) result.applied.shift();
   };
 
-  for (;;) {
-    await continueIfLong();
-    const seen = facts.version;
-    status.phase = 'planning';
-    status.detail = 'planning';
-    const plan = await dirStep('planPerson', 'plan: compare HR record and policy with AD', [
-      {
-        record,
-        asOf: new Date().toISOString(),
-        facts: {
-          ...(disabledAt ? { disabledAt } : {}),
-          ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
-          // An operator's termination (tunnus terminate) ends access now, whatever the record says.
-          ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
-        },
-      },
-    ]);
-    // Where the account is, valid for this plan → apply pass only (after any wait: plan again).
-    const at: AccountAt = { ...(plan.accountDn ? { dn: plan.accountDn } : {}) };
-    // A newer record that makes the person current again (rehire) ends the retention count.
-    if (plan.phase !== 'left' && plan.phase !== 'deleted') disabledAt = undefined;
-    result.phase = plan.phase;
-    result.schedule = plan.schedule;
-    result.cloud = { exported: plan.services.cloud, reason: plan.services.cloudReason };
-    delete result.hold;
-    delete result.failures;
-    // An end date always wins: no wait of a run reaches past the end of access.
-    const endAt = plan.schedule.endAt ? Date.parse(plan.schedule.endAt) : Infinity;
-    const waitUntil = (at: number, what: string) =>
-      waitFor(Math.min(at, endAt), what, isPatched('ops-terminate') ? seen : undefined);
+  try {
+    return { result: await passes() };
+  } catch (err) {
+    if (!(err instanceof HandOff)) throw err;
+    log.info('run goes on in a child', { employeeId, why: err.why });
+    return { child: carried() };
+  }
 
-    if (plan.hold) {
-      result.hold = plan.hold;
-      status.detail = plan.hold.reason;
-      log.warn('alert: run held for an operator', { employeeId, hold: plan.hold.kind });
-      if (changedSince(seen)) continue;
-      return finish(seen, 'held');
-    }
-    if (plan.changeAt) {
-      await waitUntil(Date.parse(plan.changeAt), `waiting for the change dated ${record.effectiveDate}`);
-      continue;
-    }
-    if (plan.phase === 'pending') {
-      const provisionAt = Date.parse(plan.schedule.provisionAt);
-      await waitUntil(provisionAt, `waiting to create account on ${plan.schedule.provisionAt.slice(0, 10)}`);
-      continue;
-    }
-    status.phase = 'applying';
-    status.lastSteps = plan.steps.map(describeStep);
-    if (plan.phase === 'left') {
-      await endAccess(plan, at);
-    } else {
-      for (const step of plan.steps) {
-        status.detail = describeStep(step);
-        setCurrentDetails(`applying: ${status.detail}`);
-        const account = await applyStep(dirStep, record, step, plan, at);
-        if (account) result.account = account;
-        applied(describeStep(step));
-        if (step.kind === 'enableAccount') result.enabled = true;
-        if (step.kind === 'deleteAccount') result.deleted = true;
+  async function passes(): Promise<ProvisionResult> {
+    for (;;) {
+      await continueIfLong();
+      const seen = facts.version;
+      status.phase = 'planning';
+      status.detail = 'planning';
+      const plan = await dirStep('planPerson', 'plan: compare HR record and policy with AD', [
+        {
+          record,
+          asOf: new Date().toISOString(),
+          facts: {
+            ...(disabledAt ? { disabledAt } : {}),
+            ...(facts.confirmedEndDate ? { confirmedEndDate: facts.confirmedEndDate } : {}),
+            // An operator's termination (tunnus terminate) ends access now, whatever the record says.
+            ...(facts.terminatedAt ? { terminatedAt: facts.terminatedAt } : {}),
+          },
+        },
+      ]);
+      if (here && !passFitsInPerson(plan)) throw new HandOff(`plan: ${plan.phase}`);
+      // Where the account is, valid for this plan → apply pass only (after any wait: plan again).
+      const at: AccountAt = { ...(plan.accountDn ? { dn: plan.accountDn } : {}) };
+      // A newer record that makes the person current again (rehire) ends the retention count.
+      if (plan.phase !== 'left' && plan.phase !== 'deleted') disabledAt = undefined;
+      result.phase = plan.phase;
+      result.schedule = plan.schedule;
+      result.cloud = { exported: plan.services.cloud, reason: plan.services.cloudReason };
+      delete result.hold;
+      delete result.failures;
+      // An end date always wins: no wait of a run reaches past the end of access.
+      const endAt = plan.schedule.endAt ? Date.parse(plan.schedule.endAt) : Infinity;
+      const waitUntil = (at: number, what: string) =>
+        waitFor(Math.min(at, endAt), what, isPatched('ops-terminate') ? seen : undefined);
+
+      if (plan.hold) {
+        result.hold = plan.hold;
+        status.detail = plan.hold.reason;
+        log.warn('alert: run held for an operator', { employeeId, hold: plan.hold.kind });
+        if (changedSince(seen)) continue;
+        return finish(seen, 'held');
       }
-      setCurrentDetails('');
-      if (plan.steps.length > 0) {
-        log.info('plan applied', { employeeId, steps: plan.steps.length, phase: plan.phase });
+      if (plan.changeAt) {
+        await waitUntil(Date.parse(plan.changeAt), `waiting for the change dated ${record.effectiveDate}`);
+        continue;
       }
-      if (changedSince(seen)) continue;
-      if (plan.phase === 'deleted') {
-        await deleteServices(plan);
+      if (plan.phase === 'pending') {
+        const provisionAt = Date.parse(plan.schedule.provisionAt);
+        await waitUntil(
+          provisionAt,
+          `waiting to create account on ${plan.schedule.provisionAt.slice(0, 10)}`,
+        );
+        continue;
+      }
+      status.phase = 'applying';
+      status.lastSteps = plan.steps.map(describeStep);
+      if (plan.phase === 'left') {
+        await endAccess(plan, at);
       } else {
-        // Cloud, licences, mailbox, telephony: each an ensure; a wait on a business condition is
-        // durable and visible, and a newer record interrupts it (then everything is planned again).
-        if (!(await ensureServices(plan, seen))) continue;
-        if (plan.phase === 'prehire') {
-          await waitUntil(Date.parse(plan.schedule.startAt), `waiting for start date ${record.startDate}`);
-          continue;
+        for (const step of plan.steps) {
+          status.detail = describeStep(step);
+          setCurrentDetails(`applying: ${status.detail}`);
+          const account = await applyStep(dirStep, record, step, plan, at);
+          if (account) result.account = account;
+          applied(describeStep(step));
+          if (step.kind === 'enableAccount') result.enabled = true;
+          if (step.kind === 'deleteAccount') result.deleted = true;
+        }
+        setCurrentDetails('');
+        if (plan.steps.length > 0) {
+          log.info('plan applied', { employeeId, steps: plan.steps.length, phase: plan.phase });
+        }
+        if (changedSince(seen)) continue;
+        if (plan.phase === 'deleted') {
+          await deleteServices(plan);
+        } else {
+          // Cloud, licences, mailbox, telephony: each an ensure; a wait on a business condition is
+          // durable and visible, and a newer record interrupts it (then everything is planned again).
+          if (!(await ensureServices(plan, seen))) continue;
+          if (plan.phase === 'prehire') {
+            await waitUntil(Date.parse(plan.schedule.startAt), `waiting for start date ${record.startDate}`);
+            continue;
+          }
         }
       }
-    }
-    // A record that arrived during any step above is planned now, never dropped.
-    if (changedSince(seen)) continue;
-    if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(dirStep, employeeId);
-    // The first day: a joiner or rehire whose account this run enabled (and whose cloud user and
-    // licences are ready: ensureServices returned) gets its credential — on the start day, never
-    // before, since only an active plan enables. Once per run; the ledger makes it once per start date.
-    if (
-      firstDayDue(plan.phase, result.enabled) &&
-      !result.handover &&
-      firstDayRun() &&
-      isPatched('credential-handover')
-    ) {
-      await firstDay();
+      // A record that arrived during any step above is planned now, never dropped.
       if (changedSince(seen)) continue;
+      if (!result.account && plan.phase !== 'deleted') result.account = await accountRef(dirStep, employeeId);
+      // The first day: a joiner or rehire whose account this run enabled (and whose cloud user and
+      // licences are ready: ensureServices returned) gets its credential — on the start day, never
+      // before, since only an active plan enables. Once per run; the ledger makes it once per start date.
+      // A pass in the person that handed off after the handover leaves the notice to its child.
+      if (
+        firstDayDue(plan.phase, result.enabled) &&
+        (!result.handover || result.readyNoticeSent === undefined) &&
+        firstDayRun(here?.kind) &&
+        isPatched('credential-handover')
+      ) {
+        await firstDay();
+        if (changedSince(seen)) continue;
+      }
+      return finish(seen, plan.steps.length > 0 ? 'applied' : 'already up to date');
     }
-    return finish(seen, plan.steps.length > 0 ? 'applied' : 'already up to date');
   }
 
   /**
@@ -294,6 +357,14 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
    * date); a failure of either is reported (alert, result) but never fails the run.
    */
   async function firstDay(): Promise<void> {
+    if (!result.handover) await handOver();
+    status.detail = 'telling the manager the account is ready';
+    result.readyNoticeSent = await sendNotice(accountReadyNotice(record), { local: localSteps, handOff });
+    if (result.readyNoticeSent) applied('account-ready notice');
+    setCurrentDetails('');
+  }
+
+  async function handOver(): Promise<void> {
     status.detail = 'handing over the first-day credential';
     setCurrentDetails('applying: hand over the first-day credential');
     try {
@@ -304,14 +375,11 @@ export async function converge(input: ProvisionInput): Promise<ProvisionResult> 
       );
       applied(`first-day credential: ${result.handover.status}`);
     } catch (err) {
+      if (err instanceof HandOff) throw err;
       const failure = describeFailure(err);
       result.handover = { status: 'failed', type: failure.type };
       log.error('alert: first-day credential not handed over', { employeeId, type: failure.type });
     }
-    status.detail = 'telling the manager the account is ready';
-    result.readyNoticeSent = await sendNotice(accountReadyNotice(record), { local: localSteps });
-    if (result.readyNoticeSent) applied('account-ready notice');
-    setCurrentDetails('');
   }
 
   function finish(version: number, detail: string): ProvisionResult {
@@ -558,7 +626,8 @@ async function applyStep(
 }
 
 /** Runs that bring a person in (joiner, rehire) hand over a credential; movers and leavers never do. */
-function firstDayRun(): boolean {
+function firstDayRun(kindInPerson?: RunKind): boolean {
+  if (kindInPerson) return kindInPerson === 'joiner' || kindInPerson === 'rehire';
   const type = workflowInfo().workflowType;
   return type === 'joinerWorkflow' || type === 'rehireWorkflow';
 }

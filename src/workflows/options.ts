@@ -64,6 +64,9 @@ export const directoryLocalActivityOptions: LocalActivityOptions = {
  */
 export const RUN_WORKFLOW_TASK_TIMEOUT = '5 seconds';
 
+/** The same for a person (started by the intake): a joiner's pass runs in its task (`joiner-here`). */
+export const PERSON_WORKFLOW_TASK_TIMEOUT = RUN_WORKFLOW_TASK_TIMEOUT;
+
 export { MAX_RUNS, MAX_TIMELINE } from '../domain/person-state';
 /**
  * Continue-as-new well before Temporal's history limits (50k events / 50 MB), even if the server

@@ -1,8 +1,9 @@
 import {
   ParentClosePolicy,
+  TemporalFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   log,
   proxyActivities,
   proxyLocalActivities,
@@ -31,7 +32,9 @@ import {
   runFacts,
   upgrade,
   type PersonState,
+  type RunFacts,
   type RunKind,
+  type RunRef,
 } from '../domain/person-state';
 import { liftProblem, liftTermination, retryRun, terminate, terminateProblem } from '../domain/termination';
 import { shredDue, shredWorkflowId } from '../domain/crypto-shred';
@@ -40,8 +43,15 @@ import type { ReadModelActivities } from '../activities/read-model';
 import { identityRow, rowContent } from '../domain/identity-row';
 import type { NoticeRequest } from '../domain/notice-events';
 import { beforeRun, notePending, noteSent, noticesAfterRun, takeDueNotices } from '../domain/person-notices';
+import type { IdentityRecord } from '../domain/identity';
 import type { HrRecord } from '../domain/record';
-import { describeFailure, type ProvisionResult } from './converge';
+import {
+  convergeInPerson,
+  describeFailure,
+  type PassOutcome,
+  type ProvisionInput,
+  type ProvisionResult,
+} from './converge';
 import { joinerWorkflow } from './joiner';
 import { deleteWorkflow, leaverWorkflow, rehireWorkflow } from './lifecycle';
 import {
@@ -63,7 +73,13 @@ import { moverWorkflow } from './mover';
 import { shredWorkflow } from './shred';
 import { sendNotice } from './notices';
 import { releasePatches } from './release';
-import { MAX_HISTORY_EVENTS, MAX_PERSON_PASSES, MAX_TIMER_MS, RUN_WORKFLOW_TASK_TIMEOUT } from './options';
+import {
+  MAX_HISTORY_EVENTS,
+  MAX_PERSON_PASSES,
+  MAX_TIMER_MS,
+  PERSON_WORKFLOW_TASK_TIMEOUT,
+  RUN_WORKFLOW_TASK_TIMEOUT,
+} from './options';
 
 // The entity workflow: one per person (`person-{employeeId}`). It serialises every event for the
 // person and runs one child at a time; every decision (de-duplication, which run, what is due,
@@ -207,7 +223,10 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       await condition(allHandlersFinished);
       if (!nextRun(state, Date.now())) {
         await writeRow();
-        return continueAsNew<typeof personWorkflow>({ employeeId: state.employeeId, state });
+        // The next run gets the short task timeout even if this one was started before it was set.
+        return makeContinueAsNewFunc<typeof personWorkflow>({
+          workflowTaskTimeout: PERSON_WORKFLOW_TASK_TIMEOUT,
+        })({ employeeId: state.employeeId, state });
       }
       continue;
     }
@@ -274,7 +293,11 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       log.warn('alert: end of access held by the mass-change guard', { endDate, reason: state.hold.reason });
   }
 
-  /** Runs one child to completion, forwarding newer records to it (it re-plans with them). */
+  /**
+   * Runs one run to completion, forwarding newer records to it (it re-plans with them). A joiner
+   * first tries its pass here (`joiner-here`, src/domain/run-in-person.ts); what has to wait goes
+   * on in the child, started with what the pass carried.
+   */
   async function run(kind: RunKind): Promise<void> {
     const ref = onRunStarted(state, kind, Date.now());
     showStage();
@@ -282,9 +305,19 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     setCurrentDetails(`running ${ref.workflowId}`);
     const record = state.record!;
     const startFacts = runFacts(state);
+    let input: ProvisionInput & { facts: RunFacts } = {
+      employeeId: state.employeeId,
+      record,
+      facts: startFacts,
+    };
+    if (kind === 'joiner' && isPatched('joiner-here')) {
+      const pass = await passHere(kind, input);
+      if (!('child' in pass)) return afterRun(ref, pass, true);
+      input = pass.child;
+    }
     const child = await startChild(childWorkflows[kind], {
       workflowId: ref.workflowId,
-      args: [{ employeeId: state.employeeId, record, facts: startFacts }],
+      args: [input],
       staticSummary: childSummaries[kind],
       ...(localRow ? { workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT } : {}),
       typedSearchAttributes: [
@@ -300,7 +333,7 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     );
     // What the child was started with: a record or termination accepted while the child was being
     // started is signalled to it too (it would otherwise wait out a dated change first).
-    let signalled = isPatched('ops-terminate') ? startFacts.version : state.version;
+    let signalled = isPatched('ops-terminate') ? input.facts.version : state.version;
     while (!outcome) {
       await condition(() => outcome !== undefined || state.version > signalled);
       if (!outcome && state.version > signalled) {
@@ -314,6 +347,39 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
         await writeRow();
       }
     }
+    afterRun(ref, outcome);
+  }
+
+  /** The pass in the person, fed each newer record as a child would be signalled it. */
+  async function passHere(kind: RunKind, input: ProvisionInput & { facts: RunFacts }) {
+    let follow: ((record: IdentityRecord, facts: RunFacts) => void) | undefined;
+    let pass: PassOutcome | { error: unknown } | undefined;
+    convergeInPerson(input, { kind, follow: (update) => (follow = update) }).then(
+      (outcome) => (pass = outcome),
+      (error: unknown) => (pass = { error }),
+    );
+    let handed = input.facts.version;
+    while (!pass) {
+      await condition(() => pass !== undefined || state.version > handed);
+      if (!pass && state.version > handed) {
+        handed = state.version;
+        follow?.(state.record!, runFacts(state));
+        await writeRow();
+      }
+    }
+    // A bug in workflow code fails the workflow task (retried, visible), as it would in a child;
+    // only a step's or the run's own failure is the run's outcome.
+    if ('error' in pass && !(pass.error instanceof TemporalFailure)) throw pass.error;
+    return pass;
+  }
+
+  /** What a finished run means for the person: its state, notices and alerts. */
+  function afterRun(
+    ref: RunRef,
+    outcome: { result: ProvisionResult } | { error: unknown },
+    inPerson = false,
+  ): void {
+    if (inPerson) ref.ranIn = workflowInfo().workflowId;
     const before = beforeRun(state);
     if ('result' in outcome) {
       onRunFinished(state, ref, outcome.result, Date.now());

@@ -18,6 +18,18 @@ import { nonRetryableErrorTypes } from '../domain/error-types';
 // without limit as a pending activity ops see in the UI, exactly as before. A failure that
 // retrying cannot fix (a non-retryable type) is the step's answer either way.
 
+/**
+ * Thrown instead of the regular activity by a run's pass inside the person workflow (`joiner-here`,
+ * src/domain/run-in-person.ts): the rest of the run goes on in a child, which retries visibly.
+ * Every catch on the way to the pass's top rethrows it: it is not a failure of the step.
+ */
+export class HandOff extends Error {
+  constructor(readonly why: string) {
+    super(`the run goes on in a child: ${why}`);
+    this.name = 'HandOff';
+  }
+}
+
 /** Runs one step: locally first, then (unless the failure is final) as a regular activity. */
 export interface StepRunner<A> {
   <K extends keyof A & string>(name: K, summary: string, args: ArgsOf<A[K]>): Promise<ResultOf<A[K]>>;
@@ -30,11 +42,13 @@ type Callable = { executeWithOptions(options: object, args: unknown[]): Promise<
 /**
  * `local` false: every step is a regular activity (runs started before the patch replay their
  * recorded commands). Both proxies share one activity implementation registered on the worker.
+ * `handOff`: a step whose local attempts fail throws HandOff instead of running as a regular one.
  */
 export function stepRunner<A extends object>(
   local: boolean,
   remoteOptions: ActivityOptions,
   localOptions: LocalActivityOptions,
+  handOff = false,
 ): StepRunner<A> {
   const remote = proxyActivities<Record<string, never>>(remoteOptions) as unknown as Record<string, Callable>;
   const quick = proxyLocalActivities<Record<string, never>>(localOptions) as unknown as Record<
@@ -47,6 +61,7 @@ export function stepRunner<A extends object>(
       return await quick[name]!.executeWithOptions({ summary }, args);
     } catch (err) {
       if (isFinal(err)) throw err;
+      if (handOff) throw new HandOff(`${name} failed its local attempts`);
       log.warn('step retries as a regular activity', { activityType: name, type: failureType(err) });
       return remote[name]!.executeWithOptions({ summary }, args);
     }

@@ -67,15 +67,22 @@ export function costOf(histories: HistoryEvent[][]): JoinerCost {
   return cost;
 }
 
-/** Ceilings, and every local-activity marker carries its step's summary (what the Web UI shows). */
-function within(cost: JoinerCost, most: Pick<JoinerCost, 'events' | 'workflowTasks' | 'activities'>): void {
+/**
+ * Ceilings, and every local-activity marker carries its step's summary (what the Web UI shows).
+ * `workflows`: 1 when the joiner ran inside its person (joiner-here), 2 with a child run.
+ */
+function within(
+  cost: JoinerCost,
+  most: Pick<JoinerCost, 'events' | 'workflowTasks' | 'activities'>,
+  workflows: 1 | 2,
+): void {
   const over = (Object.keys(most) as (keyof typeof most)[]).filter((k) => cost[k] > most[k]);
   assert.deepEqual(over, [], JSON.stringify(cost));
   assert.ok(cost.localActivities > 0, 'the short steps are local activities');
   assert.equal(cost.localActivitiesWithSummary, cost.localActivities, 'each marker has its summary');
-  // One patch per run, the release marker (src/workflows/release.ts), not one per change.
-  assert.equal(cost.patchMarkers, 2, JSON.stringify(cost));
-  assert.deepEqual(cost.changeVersions, [RELEASE_PATCH, RELEASE_PATCH]);
+  // One patch per workflow, the release marker (src/workflows/release.ts), not one per change.
+  assert.equal(cost.patchMarkers, workflows, JSON.stringify(cost));
+  assert.deepEqual(cost.changeVersions, Array<string>(workflows).fill(RELEASE_PATCH));
 }
 
 describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
@@ -97,10 +104,11 @@ describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
     await stack?.close();
   });
 
-  async function measure(record: HrRecord): Promise<JoinerCost> {
+  /** The cost, and whether the joiner ran inside its person (no child workflow). */
+  async function measure(record: HrRecord): Promise<JoinerCost & { inPerson: boolean }> {
     await deliverRecord(stack.client, record, 'hr', stack.taskQueue);
     const id = record.employeeId;
-    await eventually(
+    const settled = await eventually(
       () => personState(stack.client, id),
       (s): s is PersonState => s?.stage === 'active' && s.runs.every((r) => r.endedAt),
       120_000,
@@ -111,7 +119,16 @@ describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
     for (;;) {
       const person = (await stack.client.workflow.getHandle(`person-${id}`).fetchHistory()).events ?? [];
       if (person.length === last) {
-        const joiner = (await stack.client.workflow.getHandle(`joiner-${id}-1`).fetchHistory()).events ?? [];
+        const joiner =
+          (
+            await stack.client.workflow
+              .getHandle(`joiner-${id}-1`)
+              .fetchHistory()
+              .catch((err: unknown) => {
+                if (err instanceof Error && /not found/i.test(err.message)) return undefined;
+                throw err;
+              })
+          )?.events ?? [];
         if (process.env.TUNNUS_JOINER_COST_EVENTS) {
           for (const [name, events] of [
             ['person', person],
@@ -123,7 +140,9 @@ describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
             process.stdout.write(`${name}: ${types.join(' ')}\n`);
           }
         }
-        return costOf([person, joiner]);
+        const inPerson = settled?.runs[0]?.ranIn === `person-${id}`;
+        assert.equal(inPerson, joiner.length === 0, 'a run is in its person exactly when it has no child');
+        return { ...costOf([person, joiner]), inPerson };
       }
       last = person.length;
       await new Promise((r) => setTimeout(r, 1500));
@@ -143,8 +162,10 @@ describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
     });
     process.stdout.write(`joiner cost, directory only: ${JSON.stringify(cost)}\n`);
     // Measured 85 events / 13 workflow tasks before issue 12; 44 / 4 after (person 3, joiner 1);
-    // 34 / 4 with one release marker per run instead of six patches (4 upserts instead of 9).
-    within(cost, { events: 40, workflowTasks: 5, activities: 0 });
+    // 34 / 4 with one release marker per run instead of six patches (4 upserts instead of 9);
+    // 17 / 1 with the run inside the person (joiner-here: no child, 3 upserts).
+    assert.ok(cost.inPerson, 'a directory-only joiner starting today runs inside its person');
+    within(cost, { events: 20, workflowTasks: 2, activities: 0 }, 1);
   });
 
   it('a full joiner starting today (cloud user, licence, mailbox, phone)', async () => {
@@ -160,7 +181,9 @@ describe('the Temporal cost of one joiner (events, workflow tasks)', () => {
     });
     process.stdout.write(`joiner cost, full: ${JSON.stringify(cost)}\n`);
     // Measured 109 / 17 before; 63 / 7 after (the three Graph steps that wait stay activities);
-    // 53 / 7 with the release marker.
-    within(cost, { events: 60, workflowTasks: 8, activities: 3 });
+    // 53 / 7 with the release marker; 54 / 7 with joiner-here (the person plans, finds the cloud
+    // in the plan and starts the child, which plans again: one more local activity).
+    assert.ok(!cost.inPerson, 'a joiner with cloud steps goes on in a child');
+    within(cost, { events: 60, workflowTasks: 8, activities: 3 }, 2);
   });
 });

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { deliverRecord, personState } from '../../src/ops/persons';
 import { addDays, helsinkiDate } from '../../src/domain/dates';
+import type { EducationRecord } from '../../src/domain/education';
 import type { HrRecord } from '../../src/domain/record';
 import { provisionStatusQuery, type PersonState } from '../../src/workflows/messages';
 import { eventually, startStack, type Stack } from '../support/stack';
@@ -177,6 +178,60 @@ describe('the Temporal Web UI shows Tunnus runs that ops can read', () => {
       .getByText('new person: create and enable the account')
       .waitFor();
     await page.screenshot({ path: path.join(artifacts, 'temporal-ui-joiner-summary.png') });
+    await page.close();
+  });
+
+  it('a joiner that ran inside its person (a pupil, no cloud) shows each step with its summary in the person', async () => {
+    const studentId = `P${runId}${++seq}`;
+    const id = `S-${studentId}`;
+    const pupil: EducationRecord = {
+      studentId,
+      firstNames: 'Eetu',
+      lastName: `Kayttoliittyma${runId}`,
+      schoolCode: 'K01',
+      class: '3B',
+      startDate: helsinkiDate(new Date()),
+    };
+    await deliverRecord(stack.client, pupil, 'education', stack.taskQueue);
+    const state = await eventually(
+      () => personState(stack.client, id),
+      (s): s is PersonState => s?.stage === 'active' && s.runs.every((r) => r.endedAt),
+      90_000,
+      `person ${id} active`,
+    );
+    const personId = `person-${id}`;
+    assert.equal(state!.runs[0]?.ranIn, personId, 'the joiner ran inside its person (joiner-here)');
+    const page = await newPage();
+    // No joiner workflow of its own: the person is all the EmployeeId query lists.
+    await findInList(page, `EmployeeId = "${id}"`, personId);
+    const listed = await page.getByRole('link', { name: /^(person|joiner|mover)-/ }).allInnerTexts();
+    assert.deepEqual([...new Set(listed)], [personId]);
+    await page.getByRole('link', { name: personId, exact: true }).first().click();
+    await page.waitForURL(new RegExp(`/workflows/${personId}/[0-9a-f-]+/`));
+    await page.goto(page.url().replace(/\/[a-z-]+(\?.*)?$/, '/history'));
+    const steps: [type: string, summary: RegExp][] = [
+      ['planPerson', /plan: compare HR record and policy with AD/],
+      ['ensureAccount', /create AD account \(disabled\)/],
+      ['addToGroups', /add to \S.*/],
+      ['setAccountEnabled', /enable account/],
+      ['handOverCredential', /hand over the first-day credential \(e-mail from the shared mailbox\)/],
+    ];
+    const missing = await eventually(
+      async () => {
+        const text = await page.locator('body').innerText();
+        return steps
+          .filter(
+            ([type, summary]) =>
+              !new RegExp(`Activity Type\\s+${type}\\s+Summary\\s+${summary.source}`).test(text),
+          )
+          .map(([type]) => type);
+      },
+      (left) => left.length === 0,
+      60_000,
+      "every step with its summary in the person's event history",
+    );
+    assert.deepEqual(missing, []);
+    await page.screenshot({ path: path.join(artifacts, 'temporal-ui-joiner-in-person.png'), fullPage: true });
     await page.close();
   });
 
