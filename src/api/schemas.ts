@@ -65,6 +65,11 @@ export const personViewSchema = z.object({
         .string()
         .optional()
         .describe('set when the run finished inside this person workflow: its steps are in that history'),
+      applied: z
+        .array(z.string())
+        .optional()
+        .describe('what a run inside the person applied (step descriptions)'),
+      handover: z.string().optional().describe("a run inside the person: its first-day handover's status"),
     }),
   ),
   lastError: z.object({ type: z.string(), message: z.string(), at: z.string() }).optional(),

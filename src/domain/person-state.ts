@@ -66,6 +66,12 @@ export interface RunRef {
   version?: number;
   /** The workflow the run took place in when it finished inside its person (`joiner-here`). */
   ranIn?: string;
+  /**
+   * A run inside its person has no result of its own to read: what it applied (step
+   * descriptions: ids, attribute and group names only) and its first-day handover's status.
+   */
+  applied?: string[];
+  handover?: string;
 }
 
 /** Whether the person is exported to the cloud, and the policy's reason, from the last run's plan. */

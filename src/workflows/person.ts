@@ -379,7 +379,13 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     outcome: { result: ProvisionResult } | { error: unknown },
     inPerson = false,
   ): void {
-    if (inPerson) ref.ranIn = workflowInfo().workflowId;
+    if (inPerson) {
+      ref.ranIn = workflowInfo().workflowId;
+      if ('result' in outcome) {
+        ref.applied = outcome.result.applied;
+        if (outcome.result.handover) ref.handover = outcome.result.handover.status;
+      }
+    }
     const before = beforeRun(state);
     if ('result' in outcome) {
       onRunFinished(state, ref, outcome.result, Date.now());

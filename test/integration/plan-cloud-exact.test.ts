@@ -9,8 +9,8 @@ import { addDays, helsinkiDate } from '../../src/domain/dates';
 import type { HrRecord } from '../../src/domain/record';
 import type { PersonPlan } from '../../src/simulate/model';
 import { run as cli } from '../../src/starter';
-import type { ProvisionResult } from '../../src/workflows/converge';
 import type { PersonState } from '../../src/workflows/messages';
+import { lastRunResult } from '../support/run-result';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 // Issue 11, item 4: a plan's cloud-user and licence rows are what the run then applies, because
@@ -81,10 +81,7 @@ describe("tunnus plan's cloud-user and licence rows equal what the run applies",
       180_000,
       `person ${id} settled after ${runs} runs`,
     ) as Promise<PersonState>;
-  const lastResult = async (id: string) => {
-    const last = (await personState(stack.client, id))!.runs.at(-1)!;
-    return stack.client.workflow.getHandle(last.workflowId).result() as Promise<ProvisionResult>;
-  };
+  const lastResult = (id: string) => lastRunResult(stack.client, id);
   const cloudUser = async (id: string) => (await stack.cloud.findUserByEmployeeId(id))!;
   const skuId = async (part: string) =>
     (await stack.cloud.listSubscribedSkus()).find((s) => s.skuPartNumber === part)!.skuId;

@@ -13,8 +13,8 @@ import type { HrRecord } from '../../src/domain/record';
 import { changes, type PersonPlan, type PlanSummary } from '../../src/simulate/model';
 import { run as cli } from '../../src/starter';
 import { buildWorker } from '../../src/worker';
-import type { ProvisionResult } from '../../src/workflows/converge';
 import type { PersonState } from '../../src/workflows/messages';
+import { lastRunResult } from '../support/run-result';
 import { ensureSamba } from '../../sandbox/samba';
 import { HR_EXPORT_COLUMNS, hrCsv } from '../support/hr-csv';
 import { eventually, startStack, type Stack } from '../support/stack';
@@ -97,11 +97,7 @@ describe('tunnus plan against Samba AD, the simulators and the dev server', () =
       timeoutMs,
       `person ${id} settled after ${runs} runs`,
     ) as Promise<PersonState>;
-  const lastResult = async (id: string) => {
-    const state = await personState(stack.client, id);
-    const last = state!.runs.at(-1)!;
-    return stack.client.workflow.getHandle(last.workflowId).result() as Promise<ProvisionResult>;
-  };
+  const lastResult = (id: string) => lastRunResult(stack.client, id);
   const deliverAll = (records: HrRecord[]) =>
     inBatches(records, 32, async (r) => void (await deliverRecord(stack.client, r, 'hr', stack.taskQueue)));
 
