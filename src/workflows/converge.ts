@@ -183,11 +183,6 @@ async function convergeRun(input: ProvisionInput, here?: PassInPerson): Promise<
   };
   const changedSince = (seen: number) => facts.version !== seen;
 
-  /**
-   * Re-checking a business condition every N seconds (directory sync, mailbox, a licence seat)
-   * could run for days: after a bounded number of checks or events the run continues as new with
-   * the latest record and what it has done (the parent waits on the chain's final result).
-   */
   /** What the run carries on: into its next run (continue-as-new), or from the person to a child. */
   const carried = (): ProvisionInput & { facts: RunFacts } => ({
     employeeId,
@@ -204,6 +199,11 @@ async function convergeRun(input: ProvisionInput, here?: PassInPerson): Promise<
       ...(disabledAt ? { disabledAt } : {}),
     },
   });
+  /**
+   * Re-checking a business condition every N seconds (directory sync, mailbox, a licence seat)
+   * could run for days: after a bounded number of checks or events the run continues as new with
+   * the latest record and what it has done (the parent waits on the chain's final result).
+   */
   const continueIfLong = async (): Promise<void> => {
     const info = workflowInfo();
     const long =

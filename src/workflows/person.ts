@@ -333,21 +333,39 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
     );
     // What the child was started with: a record or termination accepted while the child was being
     // started is signalled to it too (it would otherwise wait out a dated change first).
-    let signalled = isPatched('ops-terminate') ? input.facts.version : state.version;
-    while (!outcome) {
-      await condition(() => outcome !== undefined || state.version > signalled);
-      if (!outcome && state.version > signalled) {
-        signalled = state.version;
+    await forwardWhileRunning(
+      () => outcome !== undefined,
+      isPatched('ops-terminate') ? input.facts.version : state.version,
+      async () => {
         try {
           await child.signal(recordChangedSignal, state.record!, runFacts(state));
         } catch {
           // The child finished meanwhile: its result names the version it applied, and the loop
           // runs again for anything newer.
         }
+      },
+    );
+    afterRun(ref, outcome!);
+  }
+
+  /**
+   * Until the run is done, hands it each record version newer than `since` (a child by signal, a
+   * pass in the person by its follow callback), then writes the row that shows it.
+   */
+  async function forwardWhileRunning(
+    done: () => boolean,
+    since: number,
+    forward: () => Promise<void> | void,
+  ): Promise<void> {
+    let handed = since;
+    while (!done()) {
+      await condition(() => done() || state.version > handed);
+      if (!done() && state.version > handed) {
+        handed = state.version;
+        await forward();
         await writeRow();
       }
     }
-    afterRun(ref, outcome);
   }
 
   /** The pass in the person, fed each newer record as a child would be signalled it. */
@@ -358,19 +376,16 @@ export async function personWorkflow(input: PersonInput): Promise<void> {
       (outcome) => (pass = outcome),
       (error: unknown) => (pass = { error }),
     );
-    let handed = input.facts.version;
-    while (!pass) {
-      await condition(() => pass !== undefined || state.version > handed);
-      if (!pass && state.version > handed) {
-        handed = state.version;
-        follow?.(state.record!, runFacts(state));
-        await writeRow();
-      }
-    }
+    await forwardWhileRunning(
+      () => pass !== undefined,
+      input.facts.version,
+      () => follow?.(state.record!, runFacts(state)),
+    );
+    const ended = pass!;
     // A bug in workflow code fails the workflow task (retried, visible), as it would in a child;
     // only a step's or the run's own failure is the run's outcome.
-    if ('error' in pass && !(pass.error instanceof TemporalFailure)) throw pass.error;
-    return pass;
+    if ('error' in ended && !(ended.error instanceof TemporalFailure)) throw ended.error;
+    return ended;
   }
 
   /** What a finished run means for the person: its state, notices and alerts. */
