@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { gcmCipher, gcmDecipher } from './aes-gcm';
 import { hasPersonalData, identityOfValue, identityOfWorkflowId } from './attribution';
 import { KeyDestroyedError, type DataKey, type IdentityKeys } from './identity-keys';
 
@@ -84,7 +85,7 @@ export function createPayloadCodec(keys: IdentityKeys, options: PayloadCodecOpti
 function encryptPayload(payload: Payload, { keyId, key }: DataKey): Payload {
   const plain = PayloadMessage.encode(payload).finish();
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(`${CODEC_VERSION}.${keyId}`));
+  const cipher = gcmCipher(key, iv, Buffer.from(`${CODEC_VERSION}.${keyId}`));
   const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
   return {
     metadata: {
@@ -103,9 +104,7 @@ async function decryptPayload(payload: Payload, keys: IdentityKeys): Promise<Pay
   if (!keyId || version !== CODEC_VERSION) throw new Error(`unknown encrypted payload format ${version}`);
   const key = await keys.keyById(keyId);
   const data = Buffer.from(payload.data ?? new Uint8Array());
-  const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES)).setAAD(
-    Buffer.from(`${CODEC_VERSION}.${keyId}`),
-  );
+  const decipher = gcmDecipher(key, data.subarray(0, IV_BYTES), Buffer.from(`${CODEC_VERSION}.${keyId}`));
   decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
   const plain = Buffer.concat([
     decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),

@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config';
+import { gcmCipher, gcmDecipher } from './aes-gcm';
 
 // The key-encryption key (KEK): it wraps every per-identity data key, and is the one secret that
 // never sits in the key store. Locally it is 32 bytes from a file or the environment; in
@@ -22,22 +23,22 @@ const TAG_BYTES = 16;
 /** A KEK held in memory: AES-256-GCM, `iv | tag | ciphertext`. */
 export function localKek(kek: Buffer): KeyEncryptionKey {
   if (kek.length !== 32) throw new Error('a key-encryption key is 32 bytes');
-  const secret = Buffer.from(kek);
   // The id is a fingerprint of the key, not the key: it says which KEK, and reveals nothing.
-  const id = `local-${createHash('sha256').update(secret).digest('hex').slice(0, 16)}`;
+  const id = `local-${createHash('sha256').update(kek).digest('hex').slice(0, 16)}`;
+  const secret = createSecretKey(kek);
   const aad = Buffer.from(`tunnus-kek:${id}`);
   return {
     id,
     async wrap(dek) {
       const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', secret, iv).setAAD(aad);
+      const cipher = gcmCipher(secret, iv, aad);
       const body = Buffer.concat([cipher.update(dek), cipher.final()]);
       return Buffer.concat([iv, cipher.getAuthTag(), body]);
     },
     async unwrap(wrapped) {
       const iv = wrapped.subarray(0, IV_BYTES);
       const tag = wrapped.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
-      const decipher = createDecipheriv('aes-256-gcm', secret, iv).setAAD(aad);
+      const decipher = gcmDecipher(secret, iv, aad);
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(wrapped.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
     },

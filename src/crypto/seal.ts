@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { gcmCipher, gcmDecipher } from './aes-gcm';
 import type { IdentityKeys } from './identity-keys';
 
 // Personal fields at rest (read model, record index, import staging) sealed with the person's data
@@ -12,7 +13,7 @@ const TAG_BYTES = 16;
 /** AES-256-GCM; the version and key id are authenticated (a sealed value cannot be re-labelled). */
 export function sealWithKey(keyId: string, key: Buffer, plaintext: Buffer): string {
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(`${PREFIX}.${keyId}`));
+  const cipher = gcmCipher(key, iv, Buffer.from(`${PREFIX}.${keyId}`));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
   return `${PREFIX}.${keyId}.${iv.toString('base64url')}.${body.toString('base64url')}`;
 }
@@ -43,7 +44,7 @@ export async function openText(keys: IdentityKeys, sealed: string): Promise<stri
   const iv = Buffer.from(ivText, 'base64url');
   const body = Buffer.from(bodyText, 'base64url');
   if (iv.length !== IV_BYTES || body.length < TAG_BYTES) throw new Error('not sealed text');
-  const decipher = createDecipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(`${PREFIX}.${keyId}`));
+  const decipher = gcmDecipher(key, iv, Buffer.from(`${PREFIX}.${keyId}`));
   decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
   return Buffer.concat([
     decipher.update(body.subarray(0, body.length - TAG_BYTES)),
