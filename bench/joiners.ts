@@ -923,6 +923,7 @@ async function main(): Promise<void> {
               `| failover: \`kill -9\` of one of two workers, ${failover.people} joiners in flight → last one done on the other | **${round(failover.seconds, 1)} s** (last account enabled after ${round(failover.enabledSeconds, 1)} s; ${failover.enabledAtKill} enabled before the kill; ${failover.touchedByVictim} of ${failover.people} had tasks on the killed worker) |`,
               `| … the killed worker's joiners: kill → the survivor's first task in each, p50 / max | ${round(failover.resumeP50, 1)} s / ${round(failover.resumeMax, 1)} s (target < 15 s) |`,
               `| … of which until the server released their held tasks (first task timeout after the kill), p50 / max | ${round(failover.releaseP50, 1)} s / ${round(failover.releaseMax, 1)} s; the rest is the shared queue's wait behind the other joiners |`,
+              `| … floor on this machine: the joiners not enabled at the kill, at this run's raw directory rate (${round(rawNMean, 1)} people/s) | ${round((failover.people - failover.enabledAtKill) / rawNMean, 1)} s: no worker, however fast its failover, ends the last one sooner |`,
               `| … after the failover: accounts / employeeIDs with 2+ accounts / unique sAMAccountNames | ${failover.accounts} / ${failover.duplicateAccounts} / ${failover.uniqueNames}; tasks started after the kill by ${Object.entries(
                 failover.tasksAfterKill,
               )
