@@ -9,8 +9,8 @@ import {
 
 // AES-256-GCM for the payload codec, sealed text and the local KEK. The key goes to OpenSSL as a
 // KeyObject: handed a Buffer, Node 24 takes a slower path to the same key, and wrapping the Buffer
-// first costs less (measured: 31 µs → 14 µs per 600-byte payload, about 2 s of the worker's CPU
-// over 500 joiners, where every payload in and out of Temporal is encrypted).
+// first costs less: 31 µs → 14 µs per 600-byte payload, and every payload in and out of Temporal
+// is encrypted (bench/joiners.ts: 4 % more joiners per second; bench/README.md, sixth round).
 
 export type AesKey = Buffer | KeyObject;
 
