@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { gcmCipher, gcmDecipher } from '../../src/crypto/aes-gcm';
+import { gcmCipher, gcmDecipher, type AesKey } from '../../src/crypto/aes-gcm';
 
 // The one AES-256-GCM helper under the codec, sealed text and the KEK: a key given as a Buffer or
 // as a KeyObject is the same key, and what Node's plain Buffer path wrote before still opens.
@@ -15,7 +15,7 @@ function seal(c: ReturnType<typeof gcmCipher>) {
   return { body: Buffer.concat([c.update(plain), c.final()]), tag: c.getAuthTag() };
 }
 
-function open(k: Buffer | ReturnType<typeof createSecretKey>, body: Buffer, tag: Buffer, withAad = aad) {
+function open(k: AesKey, body: Buffer, tag: Buffer, withAad = aad) {
   const d = gcmDecipher(k, iv, withAad);
   d.setAuthTag(tag);
   return Buffer.concat([d.update(body), d.final()]);
