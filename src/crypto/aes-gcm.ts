@@ -12,6 +12,10 @@ import {
 // first costs less: 31 µs → 14 µs per 600-byte payload, and every payload in and out of Temporal
 // is encrypted (bench/joiners.ts: 4 % more joiners per second; bench/README.md, sixth round).
 
+/** GCM's 96-bit nonce and its full 128-bit tag. */
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
+
 export type AesKey = Buffer | KeyObject;
 
 const keyObject = (key: AesKey): KeyObject => (Buffer.isBuffer(key) ? createSecretKey(key) : key);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { gcmCipher, gcmDecipher } from './aes-gcm';
+import { gcmCipher, gcmDecipher, IV_BYTES, TAG_BYTES } from './aes-gcm';
 import { hasPersonalData, identityOfValue, identityOfWorkflowId } from './attribution';
 import { KeyDestroyedError, type DataKey, type IdentityKeys } from './identity-keys';
 
@@ -17,8 +17,6 @@ export const KEY_ID_METADATA = 'encryption-key-id';
 export const CODEC_METADATA = 'tunnus-codec';
 const CODEC_VERSION = 'tk1';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const { Payload: PayloadMessage } = temporal.api.common.v1;
 const utf8 = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : '');
 

@@ -2,7 +2,7 @@ import { createHash, createSecretKey, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config';
-import { gcmCipher, gcmDecipher } from './aes-gcm';
+import { gcmCipher, gcmDecipher, IV_BYTES, TAG_BYTES } from './aes-gcm';
 
 // The key-encryption key (KEK): it wraps every per-identity data key, and is the one secret that
 // never sits in the key store. Locally it is 32 bytes from a file or the environment; in
@@ -16,9 +16,6 @@ export interface KeyEncryptionKey {
   /** Throws when `wrapped` was not made by this KEK or was altered. */
   unwrap(wrapped: Buffer): Promise<Buffer>;
 }
-
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 /** A KEK held in memory: AES-256-GCM, `iv | tag | ciphertext`. */
 export function localKek(kek: Buffer): KeyEncryptionKey {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { gcmCipher, gcmDecipher } from './aes-gcm';
+import { gcmCipher, gcmDecipher, IV_BYTES, TAG_BYTES } from './aes-gcm';
 import type { IdentityKeys } from './identity-keys';
 
 // Personal fields at rest (read model, record index, import staging) sealed with the person's data
@@ -7,8 +7,6 @@ import type { IdentityKeys } from './identity-keys';
 // with the key store opens it, and nobody can once the person's keys are destroyed.
 
 const PREFIX = 'tk1';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 /** AES-256-GCM; the version and key id are authenticated (a sealed value cannot be re-labelled). */
 export function sealWithKey(keyId: string, key: Buffer, plaintext: Buffer): string {
