@@ -162,11 +162,23 @@ async function main(): Promise<void> {
     t = Date.now();
     await inBatches(managedSet, 32, async (r) => void (await deliverRecord(client, r, 'hr', TASK_QUEUE)));
     const done = `WorkflowType = 'joinerWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = '${TASK_QUEUE}'`;
-    for (let n = 0; n < workflows;) {
+    // A joiner that failed or stays held never completes: stop with its reason instead of waiting forever.
+    const ended = `WorkflowType = 'joinerWorkflow' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed' AND TaskQueue = '${TASK_QUEUE}'`;
+    const stallMs = 120_000;
+    for (let n = 0, last = -1, progressAt = Date.now(); n < workflows;) {
       await sleep(2000);
       n = (await client.workflow.count(done)).count;
       log(`joiners completed: ${n}/${workflows}`);
       if (worker.exitCode !== null) throw new Error(`worker exited with ${worker.exitCode}`);
+      const failed = (await client.workflow.count(ended)).count;
+      if (failed > 0)
+        throw new Error(`${failed} joiner workflows ended without completing (see them in the Temporal UI)`);
+      if (n !== last) [last, progressAt] = [n, Date.now()];
+      else if (Date.now() - progressAt > stallMs) {
+        throw new Error(
+          `no joiner completed for ${stallMs / 1000} s (${n}/${workflows}): held or failing, see the Temporal UI`,
+        );
+      }
     }
     log(`${workflows} person workflows hold their records after ${secs(Date.now() - t)} s`);
 
