@@ -163,7 +163,8 @@ async function main(): Promise<void> {
     await inBatches(managedSet, 32, async (r) => void (await deliverRecord(client, r, 'hr', TASK_QUEUE)));
     const done = `WorkflowType = 'joinerWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = '${TASK_QUEUE}'`;
     // A joiner that failed or stays held never completes: stop with its reason instead of waiting forever.
-    const ended = `WorkflowType = 'joinerWorkflow' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed' AND TaskQueue = '${TASK_QUEUE}'`;
+    // Named statuses, not "not Running": a joiner that continued as new is still on its way.
+    const ended = `WorkflowType = 'joinerWorkflow' AND ExecutionStatus IN ('Failed', 'Terminated', 'Canceled', 'TimedOut') AND TaskQueue = '${TASK_QUEUE}'`;
     const stallMs = 120_000;
     for (let n = 0, last = -1, progressAt = Date.now(); n < workflows;) {
       await sleep(2000);
