@@ -49,7 +49,9 @@ describe('waiting for a cleanup run that no worker answers for a while', () => {
       'two unanswered status queries',
     );
     assert.equal(ended, false, 'the wait did not end on an unanswered query');
-    assert.match(unanswered[0]!, /DEADLINE_EXCEEDED/);
+    // At the call's deadline the server may reset the stream before the client's own timer fires
+    // (seen under load): the client then reports CANCELLED. Either is "not answered in time".
+    assert.match(unanswered[0]!, /^(4 DEADLINE_EXCEEDED|1 CANCELLED):/);
     stopWorker = (await stack.startWorker()).stop;
     const outcome = await waiting;
     assert.ok('report' in outcome, JSON.stringify(outcome));
@@ -57,6 +59,8 @@ describe('waiting for a cleanup run that no worker answers for a while', () => {
   });
 
   it('tunnus cleanup run --mode report: the report, exit 0', async () => {
+    // Served by the worker the test above starts; its own when that one failed before starting it.
+    stopWorker ??= (await stack.startWorker()).stop;
     const out = capture();
     const err = capture();
     const code = await cli(['cleanup', 'run', '--mode', 'report', '--json'], out.stream, err.stream);
