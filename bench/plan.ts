@@ -161,10 +161,11 @@ async function main(): Promise<void> {
     const managedNurses = managedSet.filter((r) => r.jobCode === 'SH01').length;
     t = Date.now();
     await inBatches(managedSet, 32, async (r) => void (await deliverRecord(client, r, 'hr', TASK_QUEUE)));
-    const done = `WorkflowType = 'joinerWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = '${TASK_QUEUE}'`;
-    // A joiner that failed or stays held never completes: stop with its reason instead of waiting forever.
-    // Named statuses, not "not Running": a joiner that continued as new is still on its way.
-    const ended = `WorkflowType = 'joinerWorkflow' AND ExecutionStatus IN ('Failed', 'Terminated', 'Canceled', 'TimedOut') AND TaskQueue = '${TASK_QUEUE}'`;
+    // A joiner runs inside its person workflow (no joiner child since the fifth round): count the
+    // persons whose stage is active, and stop with a reason on a held or failed one.
+    const personsOnQueue = `WorkflowType = 'personWorkflow' AND TaskQueue = '${TASK_QUEUE}'`;
+    const done = `${personsOnQueue} AND LifecycleStage = 'active'`;
+    const ended = `${personsOnQueue} AND (LifecycleStage IN ('held', 'failed') OR ExecutionStatus IN ('Failed', 'Terminated', 'Canceled', 'TimedOut'))`;
     const stallMs = 120_000;
     for (let n = 0, last = -1, progressAt = Date.now(); n < workflows;) {
       await sleep(2000);
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
       if (worker.exitCode !== null) throw new Error(`worker exited with ${worker.exitCode}`);
       const failed = (await client.workflow.count(ended)).count;
       if (failed > 0)
-        throw new Error(`${failed} joiner workflows ended without completing (see them in the Temporal UI)`);
+        throw new Error(`${failed} person workflows held, failed or ended (see them in the Temporal UI)`);
       if (n !== last) [last, progressAt] = [n, Date.now()];
       else if (Date.now() - progressAt > stallMs) {
         throw new Error(
