@@ -11,6 +11,7 @@ import { createLdapDirectory } from '../src/connectors/ldap/ldap-directory';
 import { baseLocalPart } from '../src/domain/naming';
 import { desiredAccount } from '../src/domain/plan';
 import { parsePolicy, type Policy } from '../src/domain/policy';
+import type { LifecycleStage } from '../src/domain/person-state';
 import type { HrRecord } from '../src/domain/record';
 import { runPlan } from '../src/cli/plan';
 import { collectPlans, createPlanner, prefetchedDirectory } from '../src/simulate/collect';
@@ -164,8 +165,10 @@ async function main(): Promise<void> {
     // A joiner runs inside its person workflow (no joiner child since the fifth round): count the
     // persons whose stage is active, and stop with a reason on a held or failed one.
     const personsOnQueue = `WorkflowType = 'personWorkflow' AND TaskQueue = '${TASK_QUEUE}'`;
-    const done = `${personsOnQueue} AND LifecycleStage = 'active'`;
-    const ended = `${personsOnQueue} AND (LifecycleStage IN ('held', 'failed') OR ExecutionStatus IN ('Failed', 'Terminated', 'Canceled', 'TimedOut'))`;
+    // Typed against the domain's stages: a renamed stage fails the type-check, not the wait.
+    const stage = (s: LifecycleStage) => `'${s}'`;
+    const done = `${personsOnQueue} AND LifecycleStage = ${stage('active')}`;
+    const ended = `${personsOnQueue} AND (LifecycleStage IN (${stage('held')}, ${stage('failed')}) OR ExecutionStatus IN ('Failed', 'Terminated', 'Canceled', 'TimedOut'))`;
     const stallMs = 120_000;
     for (let n = 0, last = -1, progressAt = Date.now(); n < workflows;) {
       await sleep(2000);
