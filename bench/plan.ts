@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,8 @@ import { parseEnv } from '../src/config';
 import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { HR_EXPORT_COLUMNS, hrCsv } from '../test/support/hr-csv';
+import { stopClashingDcs } from './dcs';
+import { spawnWorker } from './proc';
 
 // Plan time for a policy change over N identities (default 5,000):
 //
@@ -50,6 +52,11 @@ const stateDir = path.resolve(process.env.TUNNUS_STATE_DIR);
 // The payload codec's keys for this bench's workers and clients, in its state dir (docs/privacy.md).
 process.env.TUNNUS_KEK_FILE ??= ensureKekFile(path.join(stateDir, 'kek'));
 process.env.TUNNUS_KEYS_FILE ??= path.join(stateDir, 'identity-keys.sqlite');
+// The read model too: the repo-wide default holds rows sealed with other keys (npm start's, the
+// tests'), which this bench's keys cannot open (UnknownKey).
+// Always this bench's own: setup deletes it with the DC and the dev server's database.
+const indexFile = path.join(stateDir, 'record-index.sqlite');
+process.env.TUNNUS_INDEX_FILE = indexFile;
 const TASK_QUEUE = 'bench-plan';
 
 const log = (s: string) => process.stderr.write(`[bench-plan] ${s}\n`);
@@ -101,6 +108,8 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const workflows = Math.min(people, Number(values.workflows));
 
+  // Only a DC on this bench's own address would clash (port 636); every other one keeps running.
+  const clashing = stopClashingDcs(stateDir, process.env.TUNNUS_DC_HOST!, log);
   const { ensureSamba, stopSamba } = await import('../sandbox/samba');
   const { ensureTemporalDevServer, stopTemporalDevServers } = await import('../sandbox/temporal');
   const { startSimulators } = await import('../sandbox/simulators');
@@ -108,8 +117,9 @@ async function main(): Promise<void> {
   // Fresh state, in this bench's own directory only.
   await stopSamba();
   await stopTemporalDevServers();
-  fs.rmSync(path.join(stateDir, 'samba'), { recursive: true, force: true });
-  fs.rmSync(path.join(stateDir, 'temporal'), { recursive: true, force: true });
+  for (const sub of ['samba', 'temporal'])
+    fs.rmSync(path.join(stateDir, sub), { recursive: true, force: true });
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(indexFile + suffix, { force: true });
   fs.mkdirSync(stateDir, { recursive: true });
 
   const sample = parsePolicy(fs.readFileSync(path.join(repoRoot, 'config', 'policy.yaml'), 'utf8'));
@@ -150,12 +160,8 @@ async function main(): Promise<void> {
     await writeAccounts(samba, oldPolicy, records, tag);
     log(`${people} accounts written to Samba in ${secs(Date.now() - t)} s`);
 
-    worker = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'worker.ts')], {
-      cwd: repoRoot,
-      env,
-      // The worker's log lines go to stderr: stdout carries only the results table.
-      stdio: ['ignore', process.stderr, 'inherit'],
-    });
+    // The worker's log lines go to stderr: stdout carries only the results table.
+    worker = spawnWorker(env, ['ignore', process.stderr, 'inherit']);
     // Every (N/W)-th person gets a workflow: nurses and others in the same mix.
     const step = people / workflows;
     const managedSet = Array.from({ length: workflows }, (_, k) => records[Math.floor(k * step)]!);
@@ -286,6 +292,7 @@ async function main(): Promise<void> {
     await sims.close();
     await stopTemporalDevServers();
     await stopSamba();
+    clashing.restore();
   }
 }
 
