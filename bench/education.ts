@@ -9,6 +9,7 @@ import { loadPolicy, parseEnv } from '../src/config';
 import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { stopClashingDcs } from './dcs';
+import { removeSandboxState } from './fresh-state';
 import { rawPeopleWrites } from './raw-writes';
 
 // A big education import on this machine (issue 5: "a 5,000-pupil education import creates 5,000
@@ -92,9 +93,7 @@ async function main(): Promise<void> {
   // A fresh DC and Temporal database: names from an earlier run would skew the numbering.
   await stopSamba();
   await stopTemporalDevServers(); // only those this state dir started
-  for (const sub of ['samba', 'temporal', 'record-index.sqlite']) {
-    fs.rmSync(path.join(stateDir, sub), { recursive: true, force: true });
-  }
+  removeSandboxState(stateDir, path.join(stateDir, 'record-index.sqlite'));
   const t0 = Date.now();
   const temporal = await ensureTemporalDevServer({ port: TEMPORAL_PORT, uiPort: TEMPORAL_PORT + 1000 });
   const samba = await ensureSamba();

@@ -19,6 +19,7 @@ import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { parseEnv } from '../src/config';
 import { stopClashingDcs } from './dcs';
+import { removeSandboxState } from './fresh-state';
 import { ldapOpsPerJoiner, type LdapOpCounts } from './ldap-ops';
 import { ldapClient, rawPeopleWrites, type Dc } from './raw-writes';
 import { CLK_TCK, cpuSeconds, procStatus, spawnWorker } from './proc';
@@ -607,11 +608,7 @@ async function main(): Promise<void> {
   async function measure(): Promise<void> {
     await sandboxTemporal.stopTemporalDevServers();
     await samba.stopSamba();
-    fs.rmSync(path.join(stateDir, 'samba'), { recursive: true, force: true });
-    fs.rmSync(path.join(stateDir, 'temporal'), { recursive: true, force: true });
-    for (const f of ['record-index.sqlite', 'record-index.sqlite-wal', 'record-index.sqlite-shm']) {
-      fs.rmSync(path.join(stateDir, f), { force: true });
-    }
+    removeSandboxState(stateDir, path.join(stateDir, 'record-index.sqlite'));
 
     let t = Date.now();
     const dev = await sandboxTemporal.ensureTemporalDevServer({

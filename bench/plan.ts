@@ -23,6 +23,7 @@ import { dataConverterFor } from '../src/crypto/data-converter';
 import { ensureKekFile } from '../src/crypto/kek';
 import { HR_EXPORT_COLUMNS, hrCsv } from '../test/support/hr-csv';
 import { stopClashingDcs } from './dcs';
+import { removeSandboxState } from './fresh-state';
 import { spawnWorker } from './proc';
 
 // Plan time for a policy change over N identities (default 5,000):
@@ -108,8 +109,6 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const workflows = Math.min(people, Number(values.workflows));
 
-  // Only a DC on this bench's own address would clash (port 636); every other one keeps running.
-  const clashing = stopClashingDcs(stateDir, process.env.TUNNUS_DC_HOST!, log);
   const { ensureSamba, stopSamba } = await import('../sandbox/samba');
   const { ensureTemporalDevServer, stopTemporalDevServers } = await import('../sandbox/temporal');
   const { startSimulators } = await import('../sandbox/simulators');
@@ -117,9 +116,7 @@ async function main(): Promise<void> {
   // Fresh state, in this bench's own directory only.
   await stopSamba();
   await stopTemporalDevServers();
-  for (const sub of ['samba', 'temporal'])
-    fs.rmSync(path.join(stateDir, sub), { recursive: true, force: true });
-  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(indexFile + suffix, { force: true });
+  removeSandboxState(stateDir, indexFile);
   fs.mkdirSync(stateDir, { recursive: true });
 
   const sample = parsePolicy(fs.readFileSync(path.join(repoRoot, 'config', 'policy.yaml'), 'utf8'));
@@ -292,7 +289,6 @@ async function main(): Promise<void> {
     await sims.close();
     await stopTemporalDevServers();
     await stopSamba();
-    clashing.restore();
   }
 }
 
@@ -372,9 +368,14 @@ async function writeAccounts(dc: Dc, policy: Policy, records: HrRecord[], tag: s
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `bench/plan failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exitCode = 1;
-});
+// Only a DC on this bench's own address would clash (port 636); every other one keeps running.
+// Restored however main ends, a failed setup included.
+const clashing = stopClashingDcs(stateDir, process.env.TUNNUS_DC_HOST, log);
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(
+      `bench/plan failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  })
+  .finally(() => clashing.restore());
